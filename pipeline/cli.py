@@ -1,0 +1,61 @@
+"""The `pipeline` command: the doit tasks of a site, run from any folder.
+
+    pipeline [--config FILE] [doit command or tasks ...]
+
+Reads `./pipeline.toml` unless `--config` names another file. Everything after the options
+goes to doit unchanged (`list`, `info`, `clean`, `forget`, task names, `-n 2`, ...). A plain
+run uses every core unless `-n` says otherwise.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from doit.cmd_base import ModuleTaskLoader
+from doit.doit_cmd import DoitMain
+
+from .problems import PipelineError
+from .settings import DEFAULT_FILE
+from .tasks import doit_namespace
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(
+        prog="pipeline", add_help=False,
+        description="Run atlas-pipeline's doit tasks for the site described by a pipeline.toml.",
+    )
+    parser.add_argument("--config", default=DEFAULT_FILE, help="settings file (default ./pipeline.toml)")
+    options, doit_args = parser.parse_known_args(argv)
+    if doit_args[:1] in (["-h"], ["--help"]):
+        parser.print_help()
+        print("\nThen any doit command or task; 'pipeline help' lists doit's commands.")
+        return 0
+    if not os.path.isfile(options.config):
+        print(f"pipeline: {options.config}: settings file not found "
+              "(run in the folder of a pipeline.toml or pass --config FILE)", file=sys.stderr)
+        return 3
+    try:
+        namespace = doit_namespace(options.config)
+    except PipelineError as exc:
+        print(f"pipeline: {exc}", file=sys.stderr)
+        return 3
+    doit = DoitMain(ModuleTaskLoader(namespace))
+    return doit.run(with_default_processes(doit_args, set(doit.get_cmds())))
+
+
+def with_default_processes(doit_args: list[str], commands: set[str]) -> list[str]:
+    """Add `-n <cores>` to a plain run that does not choose a number of processes itself."""
+    is_run = not doit_args or doit_args[0] == "run" or doit_args[0] not in commands
+    chosen = any(a in ("-n", "--process") or a.startswith(("-n", "--process=")) for a in doit_args)
+    if not is_run or chosen:
+        return doit_args
+    processes = ["-n", str(max(1, min(os.cpu_count() or 1, 8)))]
+    if doit_args[:1] == ["run"]:
+        return ["run", *processes, *doit_args[1:]]
+    return [*processes, *doit_args]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""Reading source frames into RGBA arrays, and laying them over a matte colour.
+
+Exported renders come as palette, grey, grey+alpha, RGB or RGBA PNGs, 8 or 16 bits: all are
+turned into one shape (height x width x 4, uint8, straight alpha) here, so encoders never see
+a mode. A sequence that cannot be read fails with verification's own message (page:line).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .catalog import Animation
+from .problems import PipelineError
+from .verify import ImageRoot, animation_problems
+
+
+def parse_colour(text: str) -> tuple[int, int, int]:
+    """'#rrggbb' or '#rgb' -> (r, g, b)."""
+    value = text.strip().lstrip("#")
+    if len(value) == 3:
+        value = "".join(c * 2 for c in value)
+    try:
+        if len(value) != 6:
+            raise ValueError
+        return tuple(int(value[i:i + 2], 16) for i in (0, 2, 4))
+    except ValueError:
+        raise PipelineError(f"'{text}' is not a colour; write it as '#rrggbb'") from None
+
+
+def load_rgba(path: Path) -> np.ndarray:
+    """The image at `path` as an (h, w, 4) uint8 array with straight alpha."""
+    with Image.open(path) as image:
+        image.load()
+        return to_rgba(image)
+
+
+def to_rgba(image: Image.Image) -> np.ndarray:
+    """Any Pillow image mode -> (h, w, 4) uint8 RGBA; 16-bit channels are scaled, not clipped."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # Pillow's own conversion of 16-bit grey to 8 bits clips at 255: scale instead
+        grey = np.asarray(image, dtype=np.uint32)
+        scale = 65535 if grey.max(initial=0) > 255 or image.mode != "I" else 255
+        grey8 = np.round(grey * 255.0 / scale).astype(np.uint8)
+        return np.dstack([grey8, grey8, grey8, np.full_like(grey8, 255)])
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")  # the palette's transparent entries become alpha
+    return np.asarray(image.convert("RGBA"))
+
+
+def composite(rgba: np.ndarray, matte: tuple[int, int, int]) -> np.ndarray:
+    """Lay straight-alpha RGBA over a solid `matte` colour: (h, w, 3) uint8, no dark fringe."""
+    alpha = rgba[..., 3:4].astype(np.float32) / 255.0
+    if alpha.min() >= 1.0:
+        return np.ascontiguousarray(rgba[..., :3])
+    colour = rgba[..., :3].astype(np.float32)
+    background = np.asarray(matte, dtype=np.float32)
+    mixed = colour * alpha + background * (1.0 - alpha)
+    return np.round(mixed).astype(np.uint8)
+
+
+def has_alpha(frames: list[np.ndarray]) -> bool:
+    return any(frame[..., 3].min() < 255 for frame in frames)
+
+
+def load_sequence(animation: Animation, images: ImageRoot) -> list[np.ndarray]:
+    """The frames of `animation` as RGBA arrays, in manifest order.
+
+    Raises PipelineError with verification's `page:line: code: message` lines when a frame
+    is missing, unsafe, unreadable, or of another size than the first.
+    """
+    problems = animation_problems(animation, images)
+    if problems:
+        raise PipelineError("\n".join(str(p) for p in problems))
+    frames = []
+    for frame in animation.frames:
+        try:
+            frames.append(load_rgba(images.root / frame.image_url))
+        except Exception as exc:  # header looked fine but the pixels do not decode
+            raise PipelineError(
+                f"{animation.page}:{frame.line}: unreadable: '{frame.image_url}' cannot be decoded: {exc}"
+            ) from None
+    return frames

@@ -1,0 +1,217 @@
+"""Gallery manifests: the YAML front matter of Jekyll pages, parsed into frozen records.
+
+Only `title`, `images` (`image_id`, `image_name`, `image_title`, `image_alt`) and `gallery`
+(`image_url`, `caption`, `title`) are read; everything else is ignored. Every entry keeps the
+line of the page file it came from, and every defect becomes a `bad-manifest` problem with
+that line instead of an exception, so one broken page never stops the others.
+
+Front matter is recognised the way Jekyll does: the file (after a UTF-8 BOM) starts with a
+`---` line and the YAML runs to the next `---` or `...` line; CRLF endings are accepted. The
+YAML itself is read by libyaml when available, the same parser Jekyll (Psych) uses, so tabs
+are accepted or refused exactly as the site's own build would.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import NamedTuple
+
+import yaml
+
+from .problems import Problem
+
+PAGE_SUFFIXES = (".md", ".markdown", ".html", ".htm")
+FRONT_MATTER = re.compile(r"\A---[ \t\r]*\n(.*?\n?)^(?:---|\.\.\.)[ \t\r]*$", re.DOTALL | re.MULTILINE)
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_STR = "tag:yaml.org,2002:str"
+_NULL = "tag:yaml.org,2002:null"
+
+
+class ImageEntry(NamedTuple):
+    """One entry of `images`: the page's main picture, usually an animated GIF."""
+
+    image_name: str
+    image_id: str
+    image_title: str
+    image_alt: str
+    line: int
+
+
+class GalleryEntry(NamedTuple):
+    """One entry of `gallery`: a frame of the turntable, in order."""
+
+    image_url: str
+    caption: str
+    title: str
+    line: int
+
+
+class Page(NamedTuple):
+    """A page with front matter. `path` is relative to the pages folder, with `/`."""
+
+    path: str
+    title: str
+    images: tuple[ImageEntry, ...]
+    gallery: tuple[GalleryEntry, ...]
+    gallery_line: int  # line of the `gallery:` key, 0 when there is none
+    problems: tuple[Problem, ...]
+
+
+def find_page_files(pages_dir: Path) -> list[Path]:
+    """Every page file below `pages_dir`, sorted; hidden folders and files are skipped."""
+    found = []
+    for folder, subdirs, files in os.walk(pages_dir):
+        subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+        found.extend(
+            Path(folder, name)
+            for name in files
+            if name.lower().endswith(PAGE_SUFFIXES) and not name.startswith(".")
+        )
+    return sorted(found)
+
+
+def read_pages(pages_dir: Path) -> tuple[Page, ...]:
+    """Parse every page under `pages_dir`; pages without front matter are left out."""
+    pages = (read_page(file, pages_dir) for file in find_page_files(pages_dir))
+    return tuple(page for page in pages if page is not None)
+
+
+def read_page(file: Path, pages_dir: Path) -> Page | None:
+    """Parse one page file, or return None when it has no front matter."""
+    name = file.relative_to(pages_dir).as_posix()
+    return parse_page(file.read_bytes(), name)
+
+
+def parse_page(data: bytes, name: str) -> Page | None:
+    """Parse the bytes of a page called `name`; None when it has no front matter."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if not data.startswith(b"---"):
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return _broken(name, line, f"the file is not UTF-8 (byte {data[exc.start]:#04x} at line {line}); save it as UTF-8")
+    match = FRONT_MATTER.match(text)
+    if match is None:
+        if re.match(r"---[ \t\r]*\n", text) is None:
+            return None  # a line like '----' or '--- text' is not front matter for Jekyll either
+        return _broken(name, 1, "front matter starts with '---' but has no closing '---' line")
+    first_line = text.count("\n", 0, match.start(1)) + 1
+    return _parse_front_matter(match.group(1), name, first_line)
+
+
+def _parse_front_matter(yaml_text: str, name: str, first_line: int) -> Page:
+    try:
+        root = yaml.compose(yaml_text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = first_line + (mark.line if mark else 0)
+        return _broken(name, line, f"front matter is not valid YAML: {exc.problem or exc}")
+    except yaml.YAMLError as exc:
+        return _broken(name, first_line, f"front matter is not valid YAML: {exc}")
+    if root is None or (isinstance(root, yaml.ScalarNode) and root.tag == _NULL):
+        return Page(name, "", (), (), 0, ())
+    if not isinstance(root, yaml.MappingNode):
+        line = first_line + root.start_mark.line
+        return _broken(name, line, f"front matter must be a mapping of keys, not a {_kind(root)}")
+
+    builder = _PageBuilder(name, first_line)
+    values, key_lines = {}, {}
+    for key_node, value_node in root.value:
+        if isinstance(key_node, yaml.ScalarNode):
+            # the last of duplicate keys wins, as in Jekyll
+            values[key_node.value] = value_node
+            key_lines[key_node.value] = builder.line(key_node)
+    return Page(
+        path=name,
+        title=builder.text(values.get("title"), "title"),
+        images=builder.entries(values.get("images"), "images", "image_name", _image_entry),
+        gallery=builder.entries(values.get("gallery"), "gallery", "image_url", _gallery_entry),
+        gallery_line=key_lines.get("gallery", 0),
+        problems=tuple(builder.problems),
+    )
+
+
+class _PageBuilder:
+    """Turns YAML nodes into entry records, collecting problems with their page lines."""
+
+    def __init__(self, name: str, first_line: int):
+        self.name = name
+        self.first_line = first_line
+        self.problems: list[Problem] = []
+
+    def line(self, node) -> int:
+        return self.first_line + node.start_mark.line
+
+    def problem(self, node, message: str, reference: str = "") -> None:
+        self.problems.append(Problem(self.name, self.line(node), reference, "bad-manifest", message))
+
+    def entries(self, node, key: str, required: str, make) -> tuple:
+        if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == _NULL):
+            return ()
+        if not isinstance(node, yaml.SequenceNode):
+            self.problem(node, f"'{key}' must be a list of entries, not a {_kind(node)}")
+            return ()
+        records = []
+        for item in node.value:
+            if not isinstance(item, yaml.MappingNode):
+                self.problem(item, f"each '{key}' entry must be a mapping with '{required}', not a {_kind(item)}")
+                continue
+            fields = {k.value: v for k, v in item.value if isinstance(k, yaml.ScalarNode)}
+            value = fields.get(required)
+            if value is None:
+                self.problem(item, f"'{key}' entry has no '{required}'")
+                continue
+            if not (isinstance(value, yaml.ScalarNode) and value.tag == _STR and value.value.strip()):
+                shown = value.value if isinstance(value, yaml.ScalarNode) else _kind(value)
+                self.problem(value, f"'{required}' must be a non-empty string, got {shown!r}")
+                continue
+            record = make(self, fields, value.value.strip(), self.line(item))
+            if record is not None:
+                records.append(record)
+        return tuple(records)
+
+    def text(self, node, key: str) -> str:
+        """An optional text field: any scalar, as written; a list or mapping is a problem."""
+        if node is None:
+            return ""
+        if not isinstance(node, yaml.ScalarNode):
+            self.problem(node, f"'{key}' must be text, not a {_kind(node)}")
+            return ""
+        return "" if node.tag == _NULL else node.value
+
+
+def _image_entry(builder: _PageBuilder, fields: dict, name: str, line: int) -> ImageEntry:
+    return ImageEntry(
+        image_name=name,
+        image_id=builder.text(fields.get("image_id"), "image_id"),
+        image_title=builder.text(fields.get("image_title"), "image_title"),
+        image_alt=builder.text(fields.get("image_alt"), "image_alt"),
+        line=line,
+    )
+
+
+def _gallery_entry(builder: _PageBuilder, fields: dict, url: str, line: int) -> GalleryEntry:
+    return GalleryEntry(
+        image_url=url,
+        caption=builder.text(fields.get("caption"), "caption"),
+        title=builder.text(fields.get("title"), "title"),
+        line=line,
+    )
+
+
+def _broken(name: str, line: int, message: str) -> Page:
+    return Page(name, "", (), (), 0, (Problem(name, line, "", "bad-manifest", message),))
+
+
+def _kind(node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "list"
+    if node.tag == _STR:
+        return "string"
+    return node.tag.rsplit(":", 1)[-1]

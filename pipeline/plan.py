@@ -1,0 +1,64 @@
+"""Which files the pipeline writes, and from which sources: the one place output names are made.
+
+Tasks use it for their targets, verification to tell pipeline outputs from orphans, and the
+bundle to find stale files. Paths are relative: sources to the image root, outputs to
+`<build>/images`, so the built tree drops onto the site's image root unchanged.
+"""
+from __future__ import annotations
+
+import posixpath
+from typing import NamedTuple
+
+from .catalog import Animation, Catalog, thumbnail_name
+from .safepaths import unsafe_reason
+from .settings import Settings
+
+ANIMATION_SUFFIX = {"gif": ".gif", "webp": ".webp", "webm": ".webm", "mp4": ".mp4", "avif": ".avif"}
+
+
+class Output(NamedTuple):
+    path: str  # relative to <build>/images
+    kind: str  # an animation format, 'thumbnail', 'thumbnail-webp', 'srcset' or 'frame'
+    sources: tuple[str, ...]  # relative to the image root, in order
+
+
+def animation_outputs(animation: Animation, settings: Settings) -> list[Output]:
+    """One output per configured format, all made from the animation's frames."""
+    frames = tuple(f.image_url for f in animation.frames)
+    return [
+        Output(animation.stem + ANIMATION_SUFFIX[fmt], fmt, frames)
+        for fmt in settings.animation.formats
+    ]
+
+
+def thumbnail_outputs(frame: str, settings: Settings) -> list[Output]:
+    """`X-thumb.png` (the name the site asks for), `X-thumb.webp` and the srcset widths."""
+    stem = posixpath.splitext(frame)[0]
+    outputs = [
+        Output(thumbnail_name(frame), "thumbnail", (frame,)),
+        Output(f"{stem}-thumb.webp", "thumbnail-webp", (frame,)),
+    ]
+    outputs += [Output(f"{stem}-{w}w.webp", "srcset", (frame,)) for w in settings.thumbnails.widths]
+    return outputs
+
+
+def frame_outputs(catalog: Catalog) -> list[str]:
+    """Every distinct, safe gallery frame, in page order."""
+    seen = {}
+    for page in catalog.pages:
+        for entry in page.gallery:
+            if unsafe_reason(entry.image_url) is None:
+                seen.setdefault(entry.image_url, None)
+    return list(seen)
+
+
+def planned_outputs(catalog: Catalog, settings: Settings) -> list[Output]:
+    """Every file the pipeline writes under <build>/images for this catalog."""
+    outputs = []
+    for animation in catalog.animations:
+        if animation.frames and unsafe_reason(animation.name) is None:
+            outputs.extend(animation_outputs(animation, settings))
+    for frame in frame_outputs(catalog):
+        outputs.append(Output(frame, "frame", (frame,)))
+        outputs.extend(thumbnail_outputs(frame, settings))
+    return outputs

@@ -1,0 +1,142 @@
+"""Cheap checks of image files: format, size and completeness from the bytes at both ends.
+
+Verification must be fast on thousands of frames, so by default nothing is decoded: the
+header gives format and dimensions, the tail shows whether the file was cut short (a PNG
+without its IEND chunk, a GIF without its trailer, a JPEG without EOI, a RIFF shorter than
+it claims). `deep=True` decodes every pixel as well.
+"""
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+from typing import NamedTuple
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+TAIL_BYTES = 512
+
+MAGIC = (
+    (b"\x89PNG", "PNG"),
+    (b"GIF8", "GIF"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"RIFF", "WebP"),
+    (b"\x1a\x45\xdf\xa3", "WebM"),
+    (b"BM", "BMP"),
+    (b"<", "text/HTML"),
+)
+EXPECTED_FORMAT = {
+    ".png": "PNG", ".gif": "GIF", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WebP",
+    ".webm": "WebM", ".mp4": "MP4", ".avif": "AVIF",
+}
+
+
+class ImageInfo(NamedTuple):
+    format: str
+    width: int
+    height: int
+
+
+class Unreadable(Exception):
+    """The file is not a complete, decodable image of the kind its name says."""
+
+
+def probe(path: Path, *, deep: bool = False, max_pixels: int = 89_478_485) -> ImageInfo:
+    """Format and size of the image at `path`, or raise `Unreadable` saying why."""
+    expected = EXPECTED_FORMAT.get(path.suffix.lower())
+    try:
+        with open(path, "rb") as file:
+            head = file.read(64)
+            size = file.seek(0, 2)
+            file.seek(max(0, size - TAIL_BYTES))
+            tail = file.read()
+    except OSError as exc:
+        raise Unreadable(f"cannot be read: {exc.strerror}") from None
+    if size == 0:
+        raise Unreadable("is empty (0 bytes)")
+    found = _format_of(head)
+    if expected and found != expected:
+        raise Unreadable(f"is not a {expected} file" + (f" (it looks like {found})" if found else ""))
+    info = _HEADER_READERS.get(found, _no_header)(head, tail, size)
+    if info is not None and info.width * info.height > max_pixels:
+        raise Unreadable(
+            f"claims {info.width}x{info.height} pixels, more than the limit of {max_pixels:,}; "
+            "refused unread (a decompression bomb or a wrong header)"
+        )
+    if deep or info is None:
+        info = _decode(path, found, max_pixels) if found not in ("WebM", "MP4") else info
+    return info or ImageInfo(found, 0, 0)
+
+
+def _format_of(head: bytes) -> str | None:
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        return "AVIF" if brand in (b"avif", b"avis") else "MP4"
+    if head.startswith(b"RIFF") and head[8:12] != b"WEBP":
+        return "RIFF"
+    for magic, name in MAGIC:
+        if head.startswith(magic):
+            return name
+    return None
+
+
+def _png(head: bytes, tail: bytes, size: int) -> ImageInfo:
+    if not head.startswith(PNG_SIGNATURE) or head[12:16] != b"IHDR" or len(head) < 26:
+        raise Unreadable("is not a valid PNG (bad signature or header)")
+    width, height, depth, colour = struct.unpack(">IIBB", head[16:26])
+    if width == 0 or height == 0:
+        raise Unreadable(f"has an empty size {width}x{height}")
+    if PNG_END not in tail:
+        raise Unreadable("is truncated: the PNG end marker (IEND) is missing")
+    return ImageInfo("PNG", width, height)
+
+
+def _gif(head: bytes, tail: bytes, size: int) -> ImageInfo:
+    width, height = struct.unpack("<HH", head[6:10])
+    if not tail.rstrip(b"\x00").endswith(b";"):
+        raise Unreadable("is truncated: the GIF trailer is missing")
+    return ImageInfo("GIF", width, height)
+
+
+def _jpeg(head: bytes, tail: bytes, size: int) -> None:
+    if b"\xff\xd9" not in tail:
+        raise Unreadable("is truncated: the JPEG end marker (EOI) is missing")
+    return None  # dimensions sit after a variable run of segments: let Pillow find them
+
+
+def _webp(head: bytes, tail: bytes, size: int) -> None:
+    (riff_size,) = struct.unpack("<I", head[4:8])
+    if riff_size + 8 > size:
+        raise Unreadable(f"is truncated: {size} bytes of the {riff_size + 8} its header announces")
+    return None
+
+
+def _webm(head: bytes, tail: bytes, size: int) -> ImageInfo:
+    return ImageInfo("WebM", 0, 0)
+
+
+def _mp4(head: bytes, tail: bytes, size: int) -> ImageInfo:
+    return ImageInfo("MP4", 0, 0)
+
+
+def _no_header(head: bytes, tail: bytes, size: int) -> None:
+    return None
+
+
+_HEADER_READERS = {"PNG": _png, "GIF": _gif, "JPEG": _jpeg, "WebP": _webp, "WebM": _webm, "MP4": _mp4}
+
+
+def _decode(path: Path, found: str | None, max_pixels: int) -> ImageInfo:
+    from PIL import Image  # imported here: the header path must stay cheap
+
+    try:
+        with Image.open(path) as image:
+            if image.width * image.height > max_pixels:
+                raise Unreadable(f"claims {image.width}x{image.height} pixels, more than the limit of {max_pixels:,}")
+            for frame in range(getattr(image, "n_frames", 1)):
+                image.seek(frame)
+                image.load()
+            return ImageInfo(found or image.format, image.width, image.height)
+    except Unreadable:
+        raise
+    except Exception as exc:  # Pillow raises many kinds for broken data; all mean the same here
+        raise Unreadable(f"cannot be decoded: {exc}") from None

@@ -1,0 +1,69 @@
+"""Problems found in manifests and images, and the one error type the package raises."""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+ERROR = "error"
+WARNING = "warning"
+
+# Every problem code, with its severity. The README's Troubleshooting section explains each.
+SEVERITY = {
+    "missing": ERROR,
+    "unreadable": ERROR,
+    "inconsistent-frames": ERROR,
+    "unsafe-path": ERROR,
+    "bad-manifest": ERROR,
+    "duplicate-reference": WARNING,
+    "unlisted-frame": WARNING,
+    "unmatched-frame": WARNING,
+    "orphan": WARNING,
+}
+
+
+class PipelineError(Exception):
+    """A failure the user can fix; its text is the whole message shown to them."""
+
+
+class Problem(NamedTuple):
+    """One finding of verification.
+
+    `page` is the page path relative to the pages folder, or None for a problem of an image
+    alone; `reference` is the image path (relative to the image root) it is about.
+    """
+
+    page: str | None
+    line: int | None
+    reference: str
+    code: str
+    message: str
+
+    @property
+    def severity(self) -> str:
+        return SEVERITY[self.code]
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
+
+    def location(self) -> str:
+        if self.page is None:
+            return self.reference
+        return f"{self.page}:{self.line}" if self.line else self.page
+
+    def __str__(self) -> str:
+        return f"{self.location()}: {self.code}: {self.message}"
+
+    def as_json(self) -> dict:
+        return {
+            "page": self.page,
+            "line": self.line,
+            "reference": self.reference,
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+        }
+
+
+def problems_failed(problems, strict: bool = False) -> bool:
+    """Whether these problems fail a run: any error, or any problem at all when strict."""
+    return any(p.is_error or strict for p in problems)

@@ -1,0 +1,44 @@
+"""Which reference paths may be opened: only relative paths that stay inside the image root."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def unsafe_reason(reference: str) -> str | None:
+    """Why `reference` must not be opened, judged from its text alone; None when it may be."""
+    if "\x00" in reference:
+        return "contains a NUL byte"
+    if URL_SCHEME.match(reference) or reference.startswith("//"):
+        return "is a URL, not a path relative to the image root"
+    if reference.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:[\\/]", reference):
+        return "is an absolute path; write it relative to the image root"
+    if ".." in re.split(r"[\\/]", reference):
+        return "contains '..'; references must stay inside the image root"
+    if "\\" in reference:
+        return "contains a backslash; use '/' between folders"
+    return None
+
+
+def resolve_inside(root: Path, reference: str) -> Path | None:
+    """The real path of `reference` under `root`, or None when symlinks lead it outside.
+
+    `root` must already be resolved. Call only for references `unsafe_reason` accepts.
+    """
+    candidate = root / reference
+    if not _has_symlink(root, reference):
+        return candidate
+    real = Path(os.path.realpath(candidate))
+    return real if real == root or root in real.parents else None
+
+
+def _has_symlink(root: Path, reference: str) -> bool:
+    current = root
+    for part in reference.split("/"):
+        current = current / part
+        if os.path.islink(current):
+            return True
+    return False

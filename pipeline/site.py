@@ -1,0 +1,23 @@
+"""A site as the pipeline sees it: its settings and the catalog of its pages, read once."""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from .catalog import Catalog, build_catalog
+from .manifests import read_pages
+from .problems import PipelineError
+from .settings import Settings
+
+
+class Site(NamedTuple):
+    settings: Settings
+    catalog: Catalog
+
+
+def open_site(settings: Settings) -> Site:
+    """Read every page under the configured pages folder into a catalog."""
+    for folder, key in ((settings.pages_dir, "pages"), (settings.images_dir, "images")):
+        if not folder.is_dir():
+            where = settings.source.name if settings.source else "the default settings"
+            raise PipelineError(f"{folder}: folder not found ([paths] {key} in {where})")
+    return Site(settings, build_catalog(read_pages(settings.pages_dir)))

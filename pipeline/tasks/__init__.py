@@ -1,0 +1,43 @@
+"""The doit tasks, wired from the pipeline's modules. No image work happens here.
+
+`doit_namespace(config)` returns what a dodo file holds (`DOIT_CONFIG` and the `task_*`
+generators) for one settings file: the repository's `dodo.py` and the `pipeline` console
+script both run exactly these tasks.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..settings import Settings, load_settings
+from ..site import Site, open_site
+from . import verify
+
+DEFAULT_TASKS = ["verify"]
+
+
+def doit_config(settings: Settings) -> dict:
+    """doit's own settings: the dependency file lives in the build folder."""
+    settings.build_dir.mkdir(parents=True, exist_ok=True)
+    return {
+        "default_tasks": list(DEFAULT_TASKS),
+        "dep_file": str(settings.build_dir / ".doit.db"),
+        "backend": "sqlite3",
+        "continue": True,  # one broken sequence must not stop the others
+    }
+
+
+def doit_namespace(config: str | os.PathLike | None = None) -> dict:
+    """DOIT_CONFIG and the task generators for the site described by `config`."""
+    site = open_site(load_settings(Path(config) if config else None))
+    return {"DOIT_CONFIG": doit_config(site.settings), **generators(site)}
+
+
+def generators(site: Site) -> dict:
+    """The `task_*` functions for `site`, in the order `doit list` shows them."""
+
+    def task_verify():
+        """Check every page's references against the image files (writes verify.json)."""
+        return verify.verify_task(site)
+
+    return {"task_verify": task_verify}

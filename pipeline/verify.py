@@ -1,0 +1,232 @@
+"""Manifest–file consistency: does every file the pages name exist, or can it be made?
+
+Findings are `Problem`s (see problems.py for the codes). Image files are judged from their
+headers and tails unless `deep` asks for full decodes, so a site of thousands of frames
+verifies in about a second.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import posixpath
+import re
+import sys
+from pathlib import Path
+from typing import Iterable, NamedTuple
+
+from . import catalog as cat
+from .atomic import write_text_atomic
+from .catalog import Animation, Catalog, Reference
+from .probe import ImageInfo, Unreadable, probe
+from .problems import Problem
+from .safepaths import resolve_inside, unsafe_reason
+
+
+class FileCheck(NamedTuple):
+    """What verification learnt about one referenced path."""
+
+    exists: bool
+    info: ImageInfo | None  # None when missing, unsafe or unreadable
+    problem: str | None  # the code of the problem reported for it, if any
+
+
+class ImageRoot:
+    """Looks at files under the image root once each, remembering what it found."""
+
+    def __init__(self, root: Path, *, deep: bool = False, max_pixels: int = 89_478_485):
+        self.root = root.resolve()
+        self.deep = deep
+        self.max_pixels = max_pixels
+        self._checked: dict[str, tuple[FileCheck, str]] = {}
+
+    @functools.cached_property
+    def files(self) -> set[str]:
+        """Every file under the root, relative; listed only when asked for (orphans)."""
+        return set(_list_files(self.root))
+
+    @functools.cached_property
+    def _by_folder(self) -> dict[str, list[str]]:
+        by_folder: dict[str, list[str]] = {}
+        for path in self.files:
+            folder, _, name = path.rpartition("/")
+            by_folder.setdefault(folder, []).append(name)
+        return by_folder
+
+    def check(self, reference: str) -> tuple[FileCheck, str]:
+        """(result, message) for `reference`; the message explains the problem, if any."""
+        if reference not in self._checked:
+            self._checked[reference] = self._check(reference)
+        return self._checked[reference]
+
+    def files_in(self, folder: str) -> list[str]:
+        """Names of the files directly in `folder` (relative to the root, '' for the root)."""
+        return sorted(self._by_folder.get(folder, ()))
+
+    def _check(self, reference: str) -> tuple[FileCheck, str]:
+        reason = unsafe_reason(reference)
+        if reason:
+            return FileCheck(False, None, "unsafe-path"), f"'{reference}' {reason}; it is not opened"
+        if not os.path.lexists(self.root / reference):
+            return FileCheck(False, None, None), ""
+        real = resolve_inside(self.root, reference)
+        if real is None:
+            return FileCheck(True, None, "unsafe-path"), (
+                f"'{reference}' is a symlink that leads outside the image root; it is not opened"
+            )
+        if not real.is_file():
+            return FileCheck(False, None, None), ""
+        try:
+            return FileCheck(True, probe(real, deep=self.deep, max_pixels=self.max_pixels), None), ""
+        except Unreadable as exc:
+            return FileCheck(True, None, "unreadable"), f"'{reference}' {exc}"
+
+
+def verify_catalog(catalog: Catalog, images: ImageRoot, *, orphans: bool = True,
+                   known_outputs: Iterable[str] = ()) -> list[Problem]:
+    """Every problem of the pages in `catalog` against the files of `images`.
+
+    `known_outputs` are names the pipeline itself writes beside references (e.g. `Y.webp`):
+    such files in the image root are not orphans.
+    """
+    problems = list(catalog.problems)
+    reported: set[str] = set()
+    for ref in catalog.references:
+        problem = _check_reference(ref, images)
+        if problem and (problem.code, problem.reference) not in reported:
+            reported.add((problem.code, problem.reference))
+            problems.append(problem)
+    for animation in catalog.animations:
+        problems.extend(check_frame_sizes(animation, images))
+    unlisted = _unlisted_frames(catalog, images)
+    problems.extend(unlisted)
+    if orphans:
+        # an unlisted frame is already reported, with the page that should list it
+        known = set(known_outputs) | {p.reference for p in unlisted}
+        problems.extend(_orphans(catalog, images, known))
+    return sorted(problems, key=_problem_order)
+
+
+def check_frame_sizes(animation: Animation, images: ImageRoot) -> list[Problem]:
+    """`inconsistent-frames` for the first frame whose size differs from the first frame's."""
+    sizes = []
+    for frame in animation.frames:
+        check, _ = images.check(frame.image_url)
+        if check.info is not None:
+            sizes.append((frame, (check.info.width, check.info.height)))
+    for frame, size in sizes[1:]:
+        if size != sizes[0][1]:
+            first, first_size = sizes[0]
+            return [Problem(
+                animation.page, frame.line, frame.image_url, "inconsistent-frames",
+                f"frame '{frame.image_url}' is {size[0]}x{size[1]} but '{first.image_url}' (line "
+                f"{first.line}) is {first_size[0]}x{first_size[1]}; all frames of "
+                f"'{animation.name}' must have one size",
+            )]
+    return []
+
+
+def animation_problems(animation: Animation, images: ImageRoot) -> list[Problem]:
+    """Why `animation` cannot be built from its frames; empty when it can."""
+    problems = []
+    if not animation.frames:
+        problems.append(Problem(animation.page, animation.line, animation.name, "missing",
+                                f"'{animation.name}' has no gallery frames to be made from"))
+    for frame in animation.frames:
+        check, message = images.check(frame.image_url)
+        if check.problem:
+            problems.append(Problem(animation.page, frame.line, frame.image_url, check.problem, message))
+        elif not check.exists:
+            problems.append(_missing(frame.image_url, animation.page, frame.line, "gallery frame"))
+    return problems or check_frame_sizes(animation, images)
+
+
+def _check_reference(ref: Reference, images: ImageRoot) -> Problem | None:
+    check, message = images.check(ref.path)
+    if check.problem:
+        if ref.source and images.check(ref.source)[0].problem == check.problem == "unsafe-path":
+            return None  # a name derived from an unsafe one: reported once, at its source
+        return Problem(ref.page, ref.line, ref.path, check.problem, message)
+    if check.exists or ref.source is not None:
+        return None  # made from its sources, whose own problems are reported where they are named
+    what = {cat.FRAME: "gallery frame", cat.ANIMATION: "animation (it has no gallery frames)"}
+    return _missing(ref.path, ref.page, ref.line, what.get(ref.kind, ref.kind))
+
+
+def _missing(path: str, page: str, line: int, what: str) -> Problem:
+    return Problem(page, line, path, "missing",
+                   f"{what} '{path}' does not exist under the image root")
+
+
+def _unlisted_frames(catalog: Catalog, images: ImageRoot) -> list[Problem]:
+    problems = []
+    for page in catalog.pages:
+        listed = {g.image_url for g in page.gallery}
+        sequences = {}
+        for entry in page.gallery:
+            base = cat.frame_base(entry.image_url)
+            if base is not None and unsafe_reason(entry.image_url) is None:
+                folder = posixpath.dirname(entry.image_url)
+                ext = posixpath.splitext(entry.image_url)[1]
+                sequences[(folder, base, ext)] = True
+        for folder, base, ext in sequences:
+            pattern = re.compile(re.escape(base) + r"-\d+" + re.escape(ext) + "$")
+            prefix = f"{folder}/" if folder else ""
+            for name in images.files_in(folder):
+                path = prefix + name
+                if pattern.match(name) and path not in listed:
+                    problems.append(Problem(
+                        page.path, page.gallery_line, path, "unlisted-frame",
+                        f"'{path}' looks like a frame of '{base}' but the gallery does not list it",
+                    ))
+    return problems
+
+
+def _orphans(catalog: Catalog, images: ImageRoot, known_outputs: set[str]) -> list[Problem]:
+    used = {ref.path for ref in catalog.references} | known_outputs
+    return [
+        Problem(None, None, path, "orphan", f"'{path}' is not referenced by any page")
+        for path in sorted(images.files - used)
+    ]
+
+
+def _problem_order(problem: Problem):
+    return (problem.page is None, problem.page or "", problem.line or 0, problem.reference, problem.code)
+
+
+def _list_files(root: Path) -> list[str]:
+    found = []
+    for folder, subdirs, files in os.walk(root):
+        subdirs[:] = [d for d in subdirs if not d.startswith(".")]
+        rel = os.path.relpath(folder, root)
+        prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        found.extend(prefix + name for name in files if not name.startswith("."))
+    return found
+
+
+def write_report(problems: list[Problem], path: Path) -> None:
+    """Write `verify.json`: a list of problem objects, atomically."""
+    text = json.dumps([p.as_json() for p in problems], indent=2, ensure_ascii=False)
+    write_text_atomic(path, text + "\n")
+
+
+def verify_site(site, *, deep: bool = False) -> list[Problem]:
+    """All problems of `site` (a `Site`), against its image root."""
+    from .plan import planned_outputs  # the plan names what the pipeline itself writes
+
+    settings = site.settings
+    images = ImageRoot(settings.images_dir, deep=deep or settings.verify.deep,
+                       max_pixels=settings.verify.max_pixels)
+    known = {output.path for output in planned_outputs(site.catalog, settings)}
+    return verify_catalog(site.catalog, images, orphans=settings.verify.orphans, known_outputs=known)
+
+
+def report_problems(site, problems: list[Problem]) -> str:
+    """Print `problems` on stderr, write `<build>/verify.json`, and return a one-line summary."""
+    write_report(problems, site.settings.build_dir / "verify.json")
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    errors = sum(p.is_error for p in problems)
+    frames = sum(len(p.gallery) for p in site.catalog.pages)
+    return (f"verify: {len(site.catalog.pages)} pages, {frames} gallery frames: "
+            f"{errors} errors, {len(problems) - errors} warnings")
