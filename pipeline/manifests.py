@@ -108,6 +108,8 @@ def _parse_front_matter(yaml_text: str, name: str, first_line: int) -> Page:
         root = yaml.compose(yaml_text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark and mark.line >= yaml_text.count("\n"):
+            mark = exc.context_mark  # found only at the end: point at what was left open
         line = first_line + (mark.line if mark else 0)
         return _broken(name, line, f"front matter is not valid YAML: {exc.problem or exc}")
     except yaml.YAMLError as exc:

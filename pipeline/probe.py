@@ -56,7 +56,10 @@ def probe(path: Path, *, deep: bool = False, max_pixels: int = 89_478_485) -> Im
     found = _format_of(head)
     if expected and found != expected:
         raise Unreadable(f"is not a {expected} file" + (f" (it looks like {found})" if found else ""))
-    info = _HEADER_READERS.get(found, _no_header)(head, tail, size)
+    try:
+        info = _HEADER_READERS.get(found, _no_header)(head, tail, size)
+    except struct.error:
+        raise Unreadable(f"is truncated: its {found} header is cut short ({size} bytes)") from None
     if info is not None and info.width * info.height > max_pixels:
         raise Unreadable(
             f"claims {info.width}x{info.height} pixels, more than the limit of {max_pixels:,}; "
@@ -80,7 +83,7 @@ def _format_of(head: bytes) -> str | None:
 
 
 def _png(head: bytes, tail: bytes, size: int) -> ImageInfo:
-    if not head.startswith(PNG_SIGNATURE) or head[12:16] != b"IHDR" or len(head) < 26:
+    if not head.startswith(PNG_SIGNATURE) or head[12:16] != b"IHDR" or len(head) < 33:
         raise Unreadable("is not a valid PNG (bad signature or header)")
     width, height, depth, colour = struct.unpack(">IIBB", head[16:26])
     if width == 0 or height == 0:

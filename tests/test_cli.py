@@ -1,0 +1,109 @@
+"""Both entry points, run as a user runs them: `pipeline` from any folder, and `doit` with dodo.py."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import with_default_processes
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def pipeline_command() -> list[str]:
+    script = Path(sys.executable).parent / "pipeline"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "pipeline.cli"]
+
+
+def run(args, cwd, **kwargs):
+    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=300, **kwargs)
+
+
+@pytest.fixture
+def raw_copy(tmp_path):
+    """A copy of the embedded sample site, with its own settings file."""
+    site = tmp_path / "site"
+    shutil.copytree(REPO / "raw", site / "raw")
+    shutil.copy(REPO / "pipeline.toml", site / "pipeline.toml")
+    return site
+
+
+def test_pipeline_verify_on_the_samples_passes_from_another_folder(raw_copy, tmp_path):
+    result = run([*pipeline_command(), "--config", str(raw_copy / "pipeline.toml"), "verify"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "0 errors, 0 warnings" in result.stderr
+    assert json.loads((raw_copy / "build" / "verify.json").read_text()) == []
+
+
+def test_pipeline_reads_pipeline_toml_in_the_current_folder(raw_copy):
+    result = run([*pipeline_command(), "list"], cwd=raw_copy)
+    assert result.returncode == 0, result.stderr
+    assert "verify" in result.stdout
+
+
+def test_broken_copy_fails_and_names_each_problem(raw_copy):
+    images = raw_copy / "raw" / "images" / "muscles" / "png"
+    (images / "Leg-Soleus-5.png").unlink()
+    corrupt = images / "Thigh-3.png"
+    corrupt.write_bytes(corrupt.read_bytes()[:2000])
+    page = raw_copy / "raw" / "pages" / "muscles" / "muscle_arm-bicepsbrachii.md"
+    page.write_text(page.read_text().replace("muscles/png/Arm-BicepsBrachii-2.png", "../Arm-BicepsBrachii-2.png"))
+    sources_before = {p: p.read_bytes() for p in (raw_copy / "raw").rglob("*") if p.is_file()}
+
+    result = run([*pipeline_command(), "verify"], cwd=raw_copy)
+
+    assert result.returncode != 0
+    lines = result.stderr.splitlines()
+    assert "muscles/muscle_leg-soleus.md:32: missing: gallery frame 'muscles/png/Leg-Soleus-5.png' " \
+           "does not exist under the image root" in lines
+    assert any(line.startswith("muscle_thigh.md:26: unreadable: 'muscles/png/Thigh-3.png' is truncated") for line in lines)
+    assert any(line.startswith("muscles/muscle_arm-bicepsbrachii.md:23: unsafe-path: '../Arm-BicepsBrachii-2.png'")
+               for line in lines)
+    codes = [p["code"] for p in json.loads((raw_copy / "build" / "verify.json").read_text())]
+    assert {"missing", "unreadable", "unsafe-path"} <= set(codes)
+    sources_after = {p: p.read_bytes() for p in (raw_copy / "raw").rglob("*") if p.is_file()}
+    assert sources_after == sources_before
+
+
+def test_bad_settings_are_a_clear_error(raw_copy):
+    (raw_copy / "pipeline.toml").write_text("[paths]\npages = 'raw/pages'\nimagez = 'x'\n")
+    result = run([*pipeline_command(), "verify"], cwd=raw_copy)
+    assert result.returncode == 3
+    assert result.stderr.strip() == "pipeline: pipeline.toml: [paths] imagez: unknown key; known keys: pages, images, build"
+
+
+def test_missing_settings_file(tmp_path):
+    result = run([*pipeline_command(), "verify"], cwd=tmp_path)
+    assert result.returncode == 3
+    assert "pipeline.toml: settings file not found" in result.stderr
+
+
+def test_doit_in_the_repository_takes_another_settings_file(raw_copy, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    config = str(raw_copy / "pipeline.toml")
+    listed = run([sys.executable, "-m", "doit", "-f", str(REPO / "dodo.py"), "list", f"config={config}"], cwd=tmp_path, env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert "verify" in listed.stdout
+    ran = run([sys.executable, "-m", "doit", "-f", str(REPO / "dodo.py"), f"config={config}", "verify"], cwd=tmp_path, env=env)
+    assert ran.returncode == 0, ran.stderr
+    assert (raw_copy / "build" / "verify.json").exists()
+    info = run([sys.executable, "-m", "doit", "-f", str(REPO / "dodo.py"), "info", "verify", f"config={config}"], cwd=tmp_path, env=env)
+    assert "verify.json" in info.stdout  # doit info exits 1 for a task that is not up to date
+    clean = run([*pipeline_command(), "--config", config, "clean", "verify"], cwd=tmp_path)
+    assert clean.returncode == 0, clean.stderr
+    assert not (raw_copy / "build" / "verify.json").exists()
+    forget = run([*pipeline_command(), "--config", config, "forget"], cwd=tmp_path)
+    assert forget.returncode == 0, forget.stderr
+
+
+def test_a_plain_run_uses_every_core_unless_told():
+    commands = {"run", "list", "clean", "forget", "info"}
+    cores = str(max(1, min(os.cpu_count() or 1, 8)))
+    assert with_default_processes([], commands) == ["-n", cores]
+    assert with_default_processes(["verify"], commands) == ["-n", cores, "verify"]
+    assert with_default_processes(["run", "gif"], commands) == ["run", "-n", cores, "gif"]
+    assert with_default_processes(["-n", "1", "gif"], commands) == ["-n", "1", "gif"]
+    assert with_default_processes(["list"], commands) == ["list"]

@@ -1,0 +1,150 @@
+from pathlib import Path
+
+import pytest
+
+from pipeline.manifests import parse_page, read_pages
+
+SHARED_MANIFESTS = Path(__file__).resolve().parents[2] / "shared" / "manifests"
+
+REAL_SHAPE = """---
+
+layout: page
+permalink: /muscle/leg/soleus/
+
+title: 'The soleus muscle of the leg'
+subheadline: 'Images and description.'
+
+header: no
+
+images:
+  - image_id: 'LegSoleus'
+    image_name: 'muscles/gif/Leg-Soleus.gif'
+    image_title: 'The soleus muscle of the leg'
+    image_alt: 'It''s the soleus' 
+
+gallery:
+  - image_url: muscles/png/Leg-Soleus-1.png
+    caption: 'The soleus muscle of the leg 1'
+    title: 'Soleus 1'
+
+  - image_url: muscles/png/Leg-Soleus-2.png
+    caption: 'The soleus muscle of the leg 2'
+    title: 'Soleus 2'
+---
+{% include gallery %}
+"""
+
+
+def test_real_shape_keeps_entries_and_lines():
+    page = parse_page(REAL_SHAPE.encode(), "muscles/soleus.md")
+    assert page.title == "The soleus muscle of the leg"
+    (image,) = page.images
+    assert image.image_name == "muscles/gif/Leg-Soleus.gif"
+    assert image.image_alt == "It's the soleus"  # quoted apostrophe, trailing space after the quote
+    assert image.line == 12
+    assert [g.image_url for g in page.gallery] == ["muscles/png/Leg-Soleus-1.png", "muscles/png/Leg-Soleus-2.png"]
+    assert [g.line for g in page.gallery] == [18, 22]
+    assert page.gallery[1].caption == "The soleus muscle of the leg 2"
+    assert page.gallery_line == 17
+    assert page.problems == ()
+
+
+def test_records_are_immutable():
+    page = parse_page(REAL_SHAPE.encode(), "p.md")
+    with pytest.raises(AttributeError):
+        page.gallery[0].image_url = "x"
+
+
+def test_bom_and_crlf_are_handled_like_jekyll():
+    data = b"\xef\xbb\xbf" + REAL_SHAPE.replace("\n", "\r\n").encode()
+    page = parse_page(data, "p.md")
+    assert page.problems == ()
+    assert page.gallery[0].image_url == "muscles/png/Leg-Soleus-1.png"
+    assert page.gallery[1].line == 22
+    assert page.images[0].image_alt == "It's the soleus"
+
+
+def test_tab_after_a_key_is_fine_but_tab_indentation_is_an_error():
+    ok = parse_page(b"---\ntitle:\t'x'\ngallery:\n  - image_url:\tmuscles/png/A-1.png\n---\n", "p.md")
+    assert ok.problems == () and ok.gallery[0].image_url == "muscles/png/A-1.png"
+    bad = parse_page(b"---\ntitle: x\ngallery:\n\t- image_url: a.png\n---\n", "p.md")
+    (problem,) = bad.problems
+    assert (problem.code, problem.line) == ("bad-manifest", 4)
+    assert "not valid YAML" in problem.message
+
+
+def test_pages_without_front_matter_are_skipped():
+    assert parse_page(b"# Just markdown\n", "p.md") is None
+    assert parse_page(b"", "p.md") is None
+    assert parse_page(b"----\nnot front matter\n", "p.md") is None
+
+
+def test_unclosed_front_matter_is_reported():
+    (problem,) = parse_page(b"---\ntitle: x\n", "p.md").problems
+    assert (problem.code, problem.line) == ("bad-manifest", 1)
+    assert "no closing '---'" in problem.message
+
+
+@pytest.mark.parametrize("front, line, message", [
+    ("title: x\nimages: [unclosed\n", 3, "front matter is not valid YAML"),
+    ("- a\n- b\n", 2, "front matter must be a mapping of keys, not a list"),
+    ("gallery: muscles/png/A-1.png\n", 2, "'gallery' must be a list of entries, not a string"),
+    ("gallery:\n  - muscles/png/A-1.png\n", 3, "each 'gallery' entry must be a mapping with 'image_url', not a string"),
+    ("gallery:\n  - caption: x\n", 3, "'gallery' entry has no 'image_url'"),
+    ("gallery:\n  - image_url: 12\n", 3, "'image_url' must be a non-empty string, got '12'"),
+    ("gallery:\n  - image_url:\n      - a\n", 4, "'image_url' must be a non-empty string, got 'list'"),
+    ("images:\n  - image_id: x\n", 3, "'images' entry has no 'image_name'"),
+    ("images:\n  - image_name: a.gif\n    image_alt: [1, 2]\n", 4, "'image_alt' must be text, not a list"),
+])
+def test_bad_manifests_name_the_line(front, line, message):
+    page = parse_page(f"---\n{front}---\nbody\n".encode(), "bad.md")
+    (problem,) = page.problems
+    assert problem.code == "bad-manifest"
+    assert problem.page == "bad.md"
+    assert problem.line == line
+    assert message in problem.message
+
+
+def test_a_bad_entry_does_not_lose_the_good_ones():
+    page = parse_page(b"---\ngallery:\n  - image_url: a-1.png\n  - caption: lost\n  - image_url: a-2.png\n---\n", "p.md")
+    assert [g.image_url for g in page.gallery] == ["a-1.png", "a-2.png"]
+    assert [p.line for p in page.problems] == [4]
+
+
+def test_non_utf8_page_names_the_line():
+    (problem,) = parse_page(b"---\ntitle: ok\ncaption: caf\xe9\n---\n", "p.md").problems
+    assert (problem.code, problem.line) == ("bad-manifest", 3)
+    assert "not UTF-8" in problem.message
+
+
+def test_other_keys_are_ignored_and_empty_values_allowed():
+    page = parse_page(b"---\nlayout: page\ntags: [a, b]\nimages:\ngallery: ~\n---\n", "p.md")
+    assert (page.images, page.gallery, page.problems) == ((), (), ())
+
+
+def test_large_gallery_and_long_caption():
+    entries = "".join(f"  - image_url: m/A-{k}.png\n    caption: 'frame {k}'\n" for k in range(1, 20_001))
+    entries = entries.replace("'frame 1'", "'" + "x" * 10_000 + "'", 1)
+    page = parse_page(f"---\ngallery:\n{entries}---\n".encode(), "big.md")
+    assert len(page.gallery) == 20_000
+    assert page.gallery[-1].line == 2 + 2 * 20_000 - 1
+    assert len(page.gallery[0].caption) == 10_000
+
+
+def test_read_pages_walks_folders_and_names_pages_relative(tmp_path):
+    (tmp_path / "muscles").mkdir()
+    (tmp_path / "muscles" / "a.md").write_text(REAL_SHAPE)
+    (tmp_path / "index.md").write_text("no front matter")
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / ".hidden" / "b.md").write_text(REAL_SHAPE)
+    pages = read_pages(tmp_path)
+    assert [p.path for p in pages] == ["muscles/a.md"]
+
+
+@pytest.mark.skipif(not SHARED_MANIFESTS.is_dir(), reason="../shared/manifests (real pages) not present")
+def test_real_pages_of_the_site_parse_without_problems():
+    pages = read_pages(SHARED_MANIFESTS)
+    assert len(pages) >= 70
+    assert all(p.problems == () for p in pages)
+    assert all(p.images and len(p.gallery) >= 1 for p in pages)
+    assert all(p.images[0].image_name.endswith(".gif") for p in pages)

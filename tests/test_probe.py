@@ -1,0 +1,75 @@
+import struct
+import zlib
+
+import pytest
+from PIL import Image
+
+from pipeline.probe import Unreadable, probe
+
+
+def png(tmp_path, name="a.png", size=(30, 20), mode="RGB"):
+    path = tmp_path / name
+    Image.new(mode, size, 128).save(path)
+    return path
+
+
+def test_png_size_from_the_header(tmp_path):
+    info = probe(png(tmp_path, size=(31, 17)))
+    assert (info.format, info.width, info.height) == ("PNG", 31, 17)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "LA", "P", "I;16"])
+def test_all_png_modes_are_readable(tmp_path, mode):
+    assert probe(png(tmp_path, mode=mode), deep=True).width == 30
+
+
+def test_empty_file(tmp_path):
+    (tmp_path / "e.png").write_bytes(b"")
+    with pytest.raises(Unreadable, match=r"is empty \(0 bytes\)"):
+        probe(tmp_path / "e.png")
+
+
+def test_truncated_png_is_caught_without_decoding(tmp_path):
+    path = png(tmp_path, size=(200, 200))
+    path.write_bytes(path.read_bytes()[:-20])
+    with pytest.raises(Unreadable, match="end marker .IEND. is missing"):
+        probe(path)
+
+
+def test_wrong_format_behind_the_name(tmp_path):
+    Image.new("RGB", (8, 8)).save(tmp_path / "j.png", format="JPEG")
+    with pytest.raises(Unreadable, match="is not a PNG file .it looks like JPEG."):
+        probe(tmp_path / "j.png")
+    (tmp_path / "t.png").write_text("hello")
+    with pytest.raises(Unreadable, match="is not a PNG file$"):
+        probe(tmp_path / "t.png")
+
+
+def test_decompression_bomb_header_is_refused_unread(tmp_path):
+    ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
+    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 10)) + chunk(b"IEND", b"")
+    (tmp_path / "bomb.png").write_bytes(data)
+    with pytest.raises(Unreadable, match="claims 100000x100000 pixels"):
+        probe(tmp_path / "bomb.png", deep=True)
+
+
+def test_corrupt_pixels_pass_the_header_check_but_not_deep(tmp_path):
+    path = png(tmp_path, size=(64, 64))
+    data = bytearray(path.read_bytes())
+    start = data.index(b"IDAT") + 8
+    data[start:start + 20] = b"\xff" * 20
+    path.write_bytes(bytes(data))
+    assert probe(path).width == 64
+    with pytest.raises(Unreadable, match="cannot be decoded"):
+        probe(path, deep=True)
+
+
+def test_gif_webp_and_jpeg(tmp_path):
+    for name, fmt in (("a.gif", "GIF"), ("a.webp", "WebP"), ("a.jpg", "JPEG")):
+        Image.new("RGB", (12, 9), 50).save(tmp_path / name)
+        info = probe(tmp_path / name)
+        assert (info.format, info.width, info.height) == (fmt, 12, 9)
+        (tmp_path / name).write_bytes((tmp_path / name).read_bytes()[:-3])
+        with pytest.raises(Unreadable, match="truncated"):
+            probe(tmp_path / name)

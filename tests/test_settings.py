@@ -1,0 +1,56 @@
+from pathlib import Path
+
+import pytest
+
+from pipeline.problems import PipelineError
+from pipeline.settings import load_settings
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "pipeline.toml"
+    path.write_text(text)
+    return path
+
+
+def test_paths_are_relative_to_the_settings_file(tmp_path):
+    settings = load_settings(write(tmp_path, '[paths]\npages = "p"\nimages = "i/img"\nbuild = "out"\n'))
+    assert settings.pages_dir == (tmp_path / "p").resolve()
+    assert settings.images_dir == (tmp_path / "i/img").resolve()
+    assert settings.build_dir == (tmp_path / "out").resolve()
+
+
+def test_defaults_fill_every_key(tmp_path):
+    settings = load_settings(write(tmp_path, ""))
+    assert settings.paths.pages == "raw/pages"
+    assert settings.verify.strict is False
+    assert settings.thumbnails.width == 200
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[paths]\npagez = 'x'\n", "pipeline.toml: [paths] pagez: unknown key; known keys: pages, images, build"),
+    ("[verify]\nstrict = 'yes'\n", "pipeline.toml: [verify] strict: expected true or false, got 'yes'"),
+    ("[thumbnails]\nwidth = 2.5\n", "pipeline.toml: [thumbnails] width: expected an integer, got 2.5"),
+    ("[thumbnails]\nwidths = [200, 'x']\n", "pipeline.toml: [thumbnails] widths[1]: expected an integer, got 'x'"),
+    ("[paths]\npages = 3\n", "pipeline.toml: [paths] pages: expected a string, got 3"),
+    ("paths = 3\n", "pipeline.toml: 'paths' must be a table [paths]"),
+])
+def test_wrong_keys_and_types_name_the_key(tmp_path, text, message):
+    with pytest.raises(PipelineError) as error:
+        load_settings(write(tmp_path, text))
+    assert str(error.value) == message
+
+
+def test_unknown_section_is_named(tmp_path):
+    with pytest.raises(PipelineError, match=r"unknown section \[thumbs\]"):
+        load_settings(write(tmp_path, "[thumbs]\nwidth = 1\n"))
+
+
+def test_invalid_toml_and_missing_file(tmp_path):
+    with pytest.raises(PipelineError, match="not valid TOML"):
+        load_settings(write(tmp_path, "[paths\n"))
+    with pytest.raises(PipelineError, match="settings file not found"):
+        load_settings(tmp_path / "nope.toml")
+
+
+def test_integer_accepted_where_a_number_is_expected(tmp_path):
+    assert load_settings(write(tmp_path, "[animation]\nfps = 12\n")).animation.fps == 12.0

@@ -1,0 +1,196 @@
+"""Each verification code, planted alone in an otherwise clean site, with its page and line."""
+import json
+import os
+
+import pytest
+from PIL import Image
+
+from pipeline.verify import verify_site
+from pipeline.tasks.verify import run_verify
+from conftest import page_text, write_frames
+
+PAGE = "muscles/muscle_leg-soleus.md"
+
+
+def problems_of(folder, **kwargs):
+    return verify_site(folder.site(), **kwargs)
+
+
+def only(problems, code):
+    found = [p for p in problems if p.code == code]
+    assert len(found) == 1, problems
+    return found[0]
+
+
+def frame_line(folder, url):
+    """The line of the gallery entry naming `url` in the soleus page."""
+    for number, text in enumerate((folder.pages / PAGE).read_text().splitlines(), 1):
+        if text.strip() == f"- image_url: {url}":
+            return number
+    raise AssertionError(url)
+
+
+def test_clean_site_has_no_problems(small_site):
+    assert problems_of(small_site) == []
+
+
+def test_missing_frame(small_site):
+    url = "muscles/png/Leg-Soleus-5.png"
+    (small_site.images / url).unlink()
+    problem = only(problems_of(small_site), "missing")
+    assert (problem.page, problem.line, problem.reference) == (PAGE, frame_line(small_site, url), url)
+    assert problem.severity == "error"
+    assert str(problem) == f"{PAGE}:{problem.line}: missing: gallery frame '{url}' does not exist under the image root"
+
+
+def test_missing_derived_files_are_fine_when_their_sources_exist(small_site):
+    # nothing under muscles/gif exists and no -thumb.png either: all can be made
+    assert not (small_site.images / "muscles/gif").exists()
+    assert problems_of(small_site) == []
+
+
+def test_animation_without_frames_and_without_file_is_missing(site_folder):
+    page = site_folder.pages / "p.md"
+    page.write_text(page_text("P", ["muscles/gif/Lonely.gif"], []))
+    problems = problems_of(site_folder)
+    assert {(p.code, p.reference, p.line) for p in problems} == {
+        ("missing", "muscles/gif/Lonely.gif", 6),
+        ("missing", "muscles/gif/Lonely.webm", 6),
+        ("missing", "muscles/gif/Lonely.mp4", 6),
+    }
+
+
+@pytest.mark.parametrize("damage, text", [
+    (lambda p: p.write_bytes(b""), "is empty (0 bytes)"),
+    (lambda p: p.write_bytes(p.read_bytes()[:-30]), "is truncated: the PNG end marker (IEND) is missing"),
+    (lambda p: Image.new("RGB", (64, 48)).save(p, format="JPEG"), "is not a PNG file (it looks like JPEG)"),
+    (lambda p: p.write_text("not an image"), "is not a PNG file"),
+])
+def test_unreadable_frame(small_site, damage, text):
+    url = "muscles/png/Leg-Soleus-3.png"
+    damage(small_site.images / url)
+    problem = only(problems_of(small_site), "unreadable")
+    assert (problem.page, problem.line, problem.reference) == (PAGE, frame_line(small_site, url), url)
+    assert problem.message == f"'{url}' {text}"
+
+
+def test_deep_decode_finds_what_headers_miss(small_site):
+    url = "muscles/png/Leg-Soleus-2.png"
+    path = small_site.images / url
+    data = bytearray(path.read_bytes())
+    start = data.index(b"IDAT") + 8
+    data[start:start + 40] = b"\x00" * 40
+    path.write_bytes(bytes(data))
+    assert problems_of(small_site) == []
+    problem = only(problems_of(small_site, deep=True), "unreadable")
+    assert problem.line == frame_line(small_site, url)
+
+
+def test_frames_of_another_size(small_site):
+    url = "muscles/png/Leg-Soleus-7.png"
+    Image.new("RGB", (80, 48), "white").save(small_site.images / url)
+    problem = only(problems_of(small_site), "inconsistent-frames")
+    assert (problem.page, problem.line) == (PAGE, frame_line(small_site, url))
+    assert "is 80x48 but 'muscles/png/Leg-Soleus-1.png'" in problem.message
+
+
+def test_differing_modes_are_not_a_problem(small_site):
+    for k, mode in ((2, "L"), (3, "P"), (4, "RGBA"), (5, "LA")):
+        path = small_site.images / f"muscles/png/Leg-Soleus-{k}.png"
+        Image.open(path).convert(mode).save(path)
+    assert problems_of(small_site) == []
+
+
+@pytest.mark.parametrize("bad", [
+    "../outside/Leg-Soleus-4.png", "/etc/passwd", "https://example.org/a.png",
+    "file:///etc/passwd", "muscles/../../x.png",
+])
+def test_unsafe_references_are_reported_and_never_opened(small_site, bad):
+    page = small_site.pages / PAGE
+    url = "muscles/png/Leg-Soleus-4.png"
+    line = frame_line(small_site, url)
+    page.write_text(page.read_text().replace(f"image_url: {url}", f"image_url: {bad}"))
+    problems = problems_of(small_site)
+    problem = only(problems, "unsafe-path")
+    assert (problem.page, problem.line, problem.reference) == (PAGE, line, bad)
+    assert "it is not opened" in problem.message
+
+
+def test_symlink_leading_outside_the_image_root(small_site, tmp_path):
+    outside = tmp_path / "secret.png"
+    Image.new("RGB", (64, 48)).save(outside)
+    url = "muscles/png/Leg-Soleus-6.png"
+    (small_site.images / url).unlink()
+    os.symlink(outside, small_site.images / url)
+    problem = only(problems_of(small_site), "unsafe-path")
+    assert (problem.line, problem.reference) == (frame_line(small_site, url), url)
+    assert "symlink that leads outside" in problem.message
+
+
+def test_symlink_inside_the_root_is_fine(small_site):
+    url = "muscles/png/Leg-Soleus-6.png"
+    target = small_site.images / "muscles/png/Leg-Soleus-1.png"
+    (small_site.images / url).unlink()
+    os.symlink(target, small_site.images / url)
+    assert problems_of(small_site) == []
+
+
+def test_bad_manifest_keeps_its_yaml_line(small_site):
+    (small_site.pages / "broken.md").write_text("---\ntitle: x\ngallery:\n  - image_url: [oops\n---\n")
+    problem = only(problems_of(small_site), "bad-manifest")
+    assert (problem.page, problem.line) == ("broken.md", 4)
+
+
+def test_duplicate_frame(small_site):
+    page = small_site.pages / PAGE
+    text = page.read_text().replace("image_url: muscles/png/Leg-Soleus-9.png", "image_url: muscles/png/Leg-Soleus-8.png")
+    page.write_text(text)
+    problems = problems_of(small_site)
+    duplicate = only(problems, "duplicate-reference")
+    assert duplicate.severity == "warning"
+    assert duplicate.line == frame_line(small_site, "muscles/png/Leg-Soleus-8.png") + 3
+    unlisted = only(problems, "unlisted-frame")  # -9 is now on disk but not listed
+    assert unlisted.reference == "muscles/png/Leg-Soleus-9.png"
+
+
+def test_unlisted_frame_and_gap(small_site):
+    write_frames(small_site.images, "Leg-Soleus", 18)  # adds -17 and -18
+    problems = problems_of(small_site)
+    assert [(p.code, p.reference) for p in problems] == [
+        ("unlisted-frame", "muscles/png/Leg-Soleus-17.png"),
+        ("unlisted-frame", "muscles/png/Leg-Soleus-18.png"),
+    ]
+    assert {p.line for p in problems} == {frame_line(small_site, "muscles/png/Leg-Soleus-1.png") - 1}
+
+
+def test_orphan_images_but_not_pipeline_outputs(small_site):
+    Image.new("RGB", (4, 4)).save(small_site.images / "stray.png")
+    for built in ("muscles/gif/Leg-Soleus.webp", "muscles/png/Leg-Soleus-1-thumb.webp"):
+        (small_site.images / built).parent.mkdir(exist_ok=True)
+        Image.new("RGB", (4, 4)).save(small_site.images / built)
+    problem = only(problems_of(small_site), "orphan")
+    assert (problem.page, problem.line, problem.reference, problem.severity) == (None, None, "stray.png", "warning")
+    assert str(problem) == "stray.png: orphan: 'stray.png' is not referenced by any page"
+
+
+def test_existing_derived_file_that_is_corrupt_is_unreadable(small_site):
+    (small_site.images / "muscles/gif").mkdir()
+    (small_site.images / "muscles/gif/Leg-Soleus.gif").write_bytes(b"GIF89a\x10\x00")
+    problem = only(problems_of(small_site), "unreadable")
+    assert problem.reference == "muscles/gif/Leg-Soleus.gif" and "header is cut short" in problem.message
+
+
+def test_task_action_writes_verify_json_and_fails_only_on_errors(small_site, capsys):
+    Image.new("RGB", (4, 4)).save(small_site.images / "stray.png")
+    assert run_verify(small_site.site()) is None  # a warning alone passes
+    small_site.write_settings("[verify]\nstrict = true\n")
+    assert "0 errors, 1 warnings" in str(run_verify(small_site.site()))  # TaskFailed under strict
+    (small_site.images / "muscles/png/Leg-Soleus-1.png").unlink()
+    small_site.write_settings("")
+    failed = run_verify(small_site.site())
+    assert "1 errors, 1 warnings" in str(failed)
+    report = json.loads((small_site.build / "verify.json").read_text())
+    assert {tuple(sorted(r)) for r in report} == {("code", "line", "message", "page", "reference", "severity")}
+    assert [r["code"] for r in report] == ["missing", "orphan"]
+    assert report[1]["page"] is None and report[1]["reference"] == "stray.png"
+    assert f"{PAGE}:" in capsys.readouterr().err
