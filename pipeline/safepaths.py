@@ -36,9 +36,9 @@ def resolve_inside(root: Path, reference: str) -> Path | None:
 
 
 def _has_symlink(root: Path, reference: str) -> bool:
-    current = root
+    current = str(root)
     for part in reference.split("/"):
-        current = current / part
+        current = f"{current}/{part}"
         if os.path.islink(current):
             return True
     return False

@@ -10,7 +10,6 @@ import functools
 import json
 import os
 import posixpath
-import re
 import sys
 from pathlib import Path
 from typing import Iterable, NamedTuple
@@ -46,12 +45,16 @@ class ImageRoot:
         return set(_list_files(self.root))
 
     @functools.cached_property
-    def _by_folder(self) -> dict[str, list[str]]:
-        by_folder: dict[str, list[str]] = {}
+    def _frames_by_base(self) -> dict[tuple[str, str, str], list[str]]:
+        """(folder, base, extension) -> names of the files `<base>-<N><extension>` there."""
+        index: dict[tuple[str, str, str], list[str]] = {}
         for path in self.files:
             folder, _, name = path.rpartition("/")
-            by_folder.setdefault(folder, []).append(name)
-        return by_folder
+            stem, ext = posixpath.splitext(name)
+            match = cat.FRAME_NAME.match(stem)
+            if match:
+                index.setdefault((folder, match["base"], ext), []).append(name)
+        return index
 
     def check(self, reference: str) -> tuple[FileCheck, str]:
         """(result, message) for `reference`; the message explains the problem, if any."""
@@ -59,15 +62,16 @@ class ImageRoot:
             self._checked[reference] = self._check(reference)
         return self._checked[reference]
 
-    def files_in(self, folder: str) -> list[str]:
-        """Names of the files directly in `folder` (relative to the root, '' for the root)."""
-        return sorted(self._by_folder.get(folder, ()))
+    def frames_named(self, folder: str, base: str, ext: str) -> list[str]:
+        """Names of the files `<base>-<N><ext>` directly in `folder`, in frame order."""
+        names = self._frames_by_base.get((folder, base, ext), ())
+        return sorted(names, key=lambda name: int(cat.FRAME_NAME.match(posixpath.splitext(name)[0])["number"]))
 
     def _check(self, reference: str) -> tuple[FileCheck, str]:
         reason = unsafe_reason(reference)
         if reason:
             return FileCheck(False, None, "unsafe-path"), f"'{reference}' {reason}; it is not opened"
-        if not os.path.lexists(self.root / reference):
+        if not os.path.lexists(os.path.join(self.root, reference)):
             return FileCheck(False, None, None), ""
         real = resolve_inside(self.root, reference)
         if real is None:
@@ -167,17 +171,14 @@ def _unlisted_frames(catalog: Catalog, images: ImageRoot) -> list[Problem]:
             base = cat.frame_base(entry.image_url)
             if base is not None and unsafe_reason(entry.image_url) is None:
                 folder = posixpath.dirname(entry.image_url)
-                ext = posixpath.splitext(entry.image_url)[1]
-                sequences[(folder, base, ext)] = True
+                sequences[(folder, base, posixpath.splitext(entry.image_url)[1])] = None
         for folder, base, ext in sequences:
-            pattern = re.compile(re.escape(base) + r"-\d+" + re.escape(ext) + "$")
             prefix = f"{folder}/" if folder else ""
-            for name in images.files_in(folder):
-                path = prefix + name
-                if pattern.match(name) and path not in listed:
+            for name in images.frames_named(folder, base, ext):
+                if prefix + name not in listed:
                     problems.append(Problem(
-                        page.path, page.gallery_line, path, "unlisted-frame",
-                        f"'{path}' looks like a frame of '{base}' but the gallery does not list it",
+                        page.path, page.gallery_line, prefix + name, "unlisted-frame",
+                        f"'{prefix + name}' looks like a frame of '{base}' but the gallery does not list it",
                     ))
     return problems
 
