@@ -1,0 +1,67 @@
+import subprocess
+import sys
+import time
+
+import pytest
+
+from pipeline.atomic import atomic_path
+from pipeline.buildlock import BuildLock, remove_stale_temporaries
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from pipeline.buildlock import BuildLock
+lock = BuildLock(Path(sys.argv[1]))
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def test_a_second_build_waits_and_says_why(tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path), "1.5"], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    with pytest.raises(BlockingIOError, match=f"another build is running in {tmp_path} \\(pid {holder.pid}\\)"):
+        BuildLock(tmp_path, wait=False)
+    started = time.monotonic()
+    waiter = subprocess.run([sys.executable, "-c", HOLD, str(tmp_path), "0"], capture_output=True, text=True, timeout=30)
+    assert time.monotonic() - started > 0.5  # it waited for the holder to finish
+    assert "another build is running" in waiter.stderr and "waiting for it to finish" in waiter.stderr
+    holder.wait(timeout=30)
+
+
+def test_a_killed_holder_releases_the_lock(tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path), "60"], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    holder.kill()
+    holder.wait()
+    BuildLock(tmp_path, wait=False).release()
+
+
+def test_the_same_process_may_take_it_again(tmp_path):
+    first = BuildLock(tmp_path, wait=False)
+    second = BuildLock(tmp_path, wait=False)  # record locks belong to the process: no self-deadlock
+    second.release()
+    first.release()
+
+
+def test_stale_temporaries_are_removed_and_outputs_kept(tmp_path):
+    (tmp_path / "images").mkdir()
+    keep = tmp_path / "images" / "a.gif"
+    keep.write_bytes(b"GIF89a")
+    stale = tmp_path / "images" / ".a.k2j3.tmp.gif"
+    stale.write_bytes(b"half")
+    assert remove_stale_temporaries(tmp_path) == [stale]
+    assert keep.exists() and not stale.exists()
+
+
+def test_interrupted_atomic_write_leaves_neither_target_nor_temporary(tmp_path):
+    target = tmp_path / "out.png"
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as temporary:
+            temporary.write_bytes(b"partial")
+            raise RuntimeError("killed")
+    assert list(tmp_path.iterdir()) == []
+    with atomic_path(target) as temporary:
+        assert temporary.suffix == ".png" and temporary.parent == tmp_path
+        temporary.write_bytes(b"whole")
+    assert target.read_bytes() == b"whole" and list(tmp_path.iterdir()) == [target]
