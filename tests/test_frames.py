@@ -1,0 +1,85 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from pipeline.frames import composite, has_alpha, load_rgba, load_sequence, parse_colour
+from pipeline.problems import PipelineError
+from pipeline.verify import ImageRoot
+
+
+def test_sixteen_bit_grey_is_scaled_not_clipped(tmp_path):
+    ramp = (np.arange(256, dtype=np.uint32).reshape(16, 16) * 257).astype(np.uint16)
+    Image.fromarray(ramp).save(tmp_path / "g16.png")
+    assert Image.open(tmp_path / "g16.png").mode == "I;16"
+    rgba = load_rgba(tmp_path / "g16.png")
+    assert rgba.shape == (16, 16, 4) and rgba.dtype == np.uint8
+    assert rgba[..., 0].ravel().tolist() == list(range(256))  # 65535 -> 255, 257 -> 1
+    assert (rgba[..., 3] == 255).all()
+
+
+def test_sixteen_bit_rgba_png(tmp_path):
+    # Pillow writes 16-bit RGBA only through raw data: build the PNG by hand with numpy and zlib
+    import struct
+    import zlib
+    pixels = np.zeros((4, 4, 4), dtype=">u2")
+    pixels[..., 0] = 65535
+    pixels[..., 3] = 32768
+    raw = b"".join(b"\0" + row.tobytes() for row in pixels)
+    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 16, 6, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    (tmp_path / "rgba16.png").write_bytes(png)
+    rgba = load_rgba(tmp_path / "rgba16.png")
+    assert rgba[0, 0].tolist() == [255, 0, 0, 128]
+
+
+def test_palette_with_transparency_becomes_alpha(tmp_path):
+    image = Image.new("P", (4, 4), 0)
+    image.putpalette([255, 0, 0, 0, 255, 0] + [0] * 762)
+    image.putpixel((1, 1), 1)
+    image.save(tmp_path / "p.png", transparency=0)
+    rgba = load_rgba(tmp_path / "p.png")
+    assert rgba[0, 0, 3] == 0 and rgba[1, 1].tolist() == [0, 255, 0, 255]
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA", "P"])
+def test_every_mode_gives_the_same_shape(tmp_path, mode):
+    Image.new("RGB", (5, 3), (10, 20, 30)).convert(mode).save(tmp_path / "x.png")
+    assert load_rgba(tmp_path / "x.png").shape == (3, 5, 4)
+
+
+def test_composite_has_no_dark_fringe():
+    rgba = np.array([[[200, 40, 40, 255], [200, 40, 40, 128], [0, 0, 0, 0]]], dtype=np.uint8)
+    out = composite(rgba, (255, 255, 255))
+    assert out[0, 0].tolist() == [200, 40, 40]
+    assert out[0, 1].tolist() == [227, 147, 147]  # half way to white, not to black
+    assert out[0, 2].tolist() == [255, 255, 255]
+
+
+def test_parse_colour():
+    assert parse_colour("#fff") == (255, 255, 255)
+    assert parse_colour("#1a2B3c") == (26, 43, 60)
+    with pytest.raises(PipelineError, match="'white' is not a colour"):
+        parse_colour("white")
+
+
+def test_load_sequence_mixes_modes_and_keeps_order(small_site):
+    site = small_site.site()
+    soleus = next(a for a in site.catalog.animations if a.name.endswith("Leg-Soleus.gif"))
+    for k, mode in ((2, "L"), (3, "LA"), (4, "P")):
+        path = small_site.images / f"muscles/png/Leg-Soleus-{k}.png"
+        Image.open(path).convert(mode).save(path)
+    frames = load_sequence(soleus, ImageRoot(site.settings.images_dir))
+    assert len(frames) == 16 and all(f.shape == (48, 64, 4) for f in frames)
+    assert not has_alpha(frames)
+    biceps = next(a for a in site.catalog.animations if a.name.endswith("Arm-Biceps.gif"))
+    assert has_alpha(load_sequence(biceps, ImageRoot(site.settings.images_dir)))
+
+
+def test_load_sequence_fails_with_the_verify_message(small_site):
+    (small_site.images / "muscles/png/Leg-Soleus-4.png").unlink()
+    site = small_site.site()
+    soleus = next(a for a in site.catalog.animations if a.name.endswith("Leg-Soleus.gif"))
+    with pytest.raises(PipelineError) as error:
+        load_sequence(soleus, ImageRoot(site.settings.images_dir))
+    assert str(error.value).startswith("muscles/muscle_leg-soleus.md:21: missing: gallery frame 'muscles/png/Leg-Soleus-4.png'")
