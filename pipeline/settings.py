@@ -78,6 +78,17 @@ class ThumbnailSettings:
     width: int = 200
     widths: tuple[int, ...] = ()  # extra widths for srcset: X-<w>w.webp
     webp_quality: int = 80
+    min_ssim: float = 0.99  # a palette PNG thumbnail must score this against the float resize
+
+    def validate(self) -> str | None:
+        for width in (self.width, *self.widths):
+            if width < 1:
+                return f"thumbnail widths must be at least 1 pixel, got {width}"
+        if not 0 <= self.webp_quality <= 100:
+            return f"webp_quality must be 0..100, got {self.webp_quality}"
+        if not 0.0 < self.min_ssim <= 1.0:
+            return f"min_ssim must be in (0, 1], got {self.min_ssim}"
+        return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,6 +97,14 @@ class ContactSettings:
     cell_width: int = 200
     overview_columns: int = 6
     overview_rows: int = 8  # cells per overview page = columns x rows
+    font_size: int = 16
+    background: str = "#ffffff"
+
+    def validate(self) -> str | None:
+        for key in ("columns", "cell_width", "overview_columns", "overview_rows", "font_size"):
+            if getattr(self, key) < 1:
+                return f"{key} must be at least 1, got {getattr(self, key)}"
+        return None
 
 
 SECTIONS: dict[str, type] = {

@@ -1,0 +1,147 @@
+"""Thumbnails: sizes, modes, palette choice by SSIM, alpha edges, and the doit sub-tasks."""
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pipeline import thumbnails
+from pipeline.frames import load_rgba
+from pipeline.ssim import ssim
+from pipeline.tasks.thumbnails import run_thumbnail, thumbnail_tasks
+from tests.conftest import draw_frame
+
+
+def save(image: Image.Image, path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
+    return path
+
+
+def float_reference(path, size):
+    return thumbnails.resize(load_rgba(path), size)
+
+
+def test_size_keeps_aspect_and_never_upscales():
+    assert thumbnails.thumbnail_size(800, 600, 200) == (200, 150)
+    assert thumbnails.thumbnail_size(64, 48, 200) == (64, 48)
+    assert thumbnails.thumbnail_size(1000, 1, 200) == (200, 1)
+
+
+def test_png_thumbnail_of_a_render_is_a_small_palette_image_close_to_float_lanczos(tmp_path):
+    source = save(draw_frame(400, 300, 0.7).convert("RGB"), tmp_path / "X.png")
+    target = tmp_path / "out" / "X-thumb.png"
+
+    thumbnails.make_thumbnail(source, target, 200, kind="png", min_ssim=0.99)
+
+    with Image.open(target) as thumb:
+        assert thumb.size == (200, 150)
+        assert thumb.mode == "P"
+        decoded = np.asarray(thumb.convert("RGB"), dtype=np.float32)
+    reference = float_reference(source, (200, 150))
+    assert ssim(decoded, reference[..., :3]) >= 0.99
+    truecolour = io.BytesIO()
+    thumbnails.to_image(reference).save(truecolour, "PNG", optimize=True)
+    assert target.stat().st_size < 0.6 * len(truecolour.getvalue())
+
+
+def test_png_thumbnail_is_truecolour_when_no_palette_is_close_enough(tmp_path):
+    source = save(draw_frame(400, 300, 0.7).convert("RGB"), tmp_path / "X.png")
+    target = tmp_path / "X-thumb.png"
+
+    thumbnails.make_thumbnail(source, target, 200, kind="png", min_ssim=1.0)
+
+    with Image.open(target) as thumb:
+        assert (thumb.mode, thumb.size) == ("RGB", (200, 150))
+
+
+def soft_disc(size: int) -> Image.Image:
+    """A flat red disc with a soft edge on transparent black: colour is constant where alpha > 0."""
+    y, x = np.mgrid[0:size, 0:size].astype(np.float32)
+    distance = np.hypot(x - size / 2, y - size / 2)
+    alpha = np.clip((size * 0.4 - distance) / 3.0, 0, 1) * 255
+    rgba = np.zeros((size, size, 4), np.uint8)
+    rgba[..., 0], rgba[..., 1], rgba[..., 2] = 220, 30, 30
+    rgba[..., 3] = alpha.round()
+    rgba[alpha == 0] = 0  # transparent black, as renderers write it
+    return Image.fromarray(rgba, "RGBA")
+
+
+def test_transparent_render_keeps_alpha_and_colour_at_soft_edges(tmp_path):
+    source = save(soft_disc(240), tmp_path / "A.png")
+    target = tmp_path / "A-thumb.png"
+
+    thumbnails.make_thumbnail(source, target, 120, kind="png")
+
+    with Image.open(target) as thumb:
+        assert thumb.size == (120, 120)
+        assert thumb.mode in ("P", "RGBA")
+        rgba = np.asarray(thumb.convert("RGBA")).astype(int)
+    assert rgba[0, 0, 3] == 0  # the background stays transparent
+    edge = (rgba[..., 3] > 10) & (rgba[..., 3] < 245)
+    assert edge.sum() > 50
+    # premultiplied resizing: soft edge pixels keep the disc's red, no dark fringe from the
+    # transparent black around it
+    assert np.abs(rgba[edge][:, :3] - [220, 30, 30]).max() <= 12
+
+
+def test_webp_thumbnail_and_small_sources_are_not_upscaled(tmp_path):
+    source = save(draw_frame(64, 48, 0.0).convert("RGB"), tmp_path / "S.png")
+    target = tmp_path / "S-thumb.webp"
+
+    thumbnails.make_thumbnail(source, target, 200, kind="webp", webp_quality=80)
+
+    with Image.open(target) as thumb:
+        assert (thumb.format, thumb.size, thumb.mode) == ("WEBP", (64, 48), "RGB")
+
+
+def test_thumbnail_tasks_name_each_output_and_make_srcset_widths(small_site):
+    small_site.write_settings("[thumbnails]\nwidth = 32\nwidths = [40, 100]\n")
+    site = small_site.site()
+    tasks = list(thumbnail_tasks(site))
+    names = {t["name"] for t in tasks}
+    assert "images/muscles/png/Leg-Soleus-3-thumb.png" in names
+    assert "images/muscles/png/Leg-Soleus-3-thumb.webp" in names
+    assert "images/muscles/png/Leg-Soleus-3-40w.webp" in names
+    assert len(tasks) == 32 * 4
+    for task in tasks:
+        assert task["clean"] is True and task["file_dep"] and task["targets"]
+
+    for task in tasks:
+        if task["name"].startswith("images/muscles/png/Arm-Biceps-1"):
+            func, args = task["actions"][0]
+            assert func(*args) is None
+    out = small_site.build / "images" / "muscles" / "png"
+    sizes = {name: Image.open(out / name).size for name in
+             ("Arm-Biceps-1-thumb.png", "Arm-Biceps-1-thumb.webp", "Arm-Biceps-1-40w.webp", "Arm-Biceps-1-100w.webp")}
+    assert sizes == {"Arm-Biceps-1-thumb.png": (32, 24), "Arm-Biceps-1-thumb.webp": (32, 24),
+                     "Arm-Biceps-1-40w.webp": (40, 30), "Arm-Biceps-1-100w.webp": (64, 48)}
+
+
+def test_thumbnail_settings_only_rebuild_their_own_files(small_site):
+    def uptodate_values(extra):
+        small_site.write_settings(extra)
+        tasks = thumbnail_tasks(small_site.site())
+        return {t["name"]: t["uptodate"][0].config for t in tasks}
+
+    before = uptodate_values("")
+    after = uptodate_values("[thumbnails]\nwebp_quality = 60\n")
+    changed = {name for name in before if before[name] != after[name]}
+    assert changed and all(name.endswith(".webp") for name in changed)
+
+
+def test_unreadable_source_fails_its_task(tmp_path):
+    broken = tmp_path / "B.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    result = run_thumbnail(broken, tmp_path / "B-thumb.png", 200, "png", 80, 0.99)
+    assert result is not None and "B.png" in str(result)
+    assert not (tmp_path / "B-thumb.png").exists()
+
+
+@pytest.mark.parametrize("width", [0, -5])
+def test_settings_refuse_empty_widths(site_folder, width):
+    from pipeline.problems import PipelineError
+
+    site_folder.write_settings(f"[thumbnails]\nwidths = [{width}]\n")
+    with pytest.raises(PipelineError, match=r"\[thumbnails\] thumbnail widths must be at least 1 pixel"):
+        site_folder.settings()
