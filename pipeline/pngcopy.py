@@ -1,0 +1,112 @@
+"""Full-size gallery PNGs for the bundle: re-compressed losslessly, never larger than the source.
+
+A few exact re-encodings are tried (the same mode at zlib's best, a palette when the frame
+has at most 256 colours, RGB when the alpha channel is all opaque, grey when R = G = B); the
+smallest one is kept only if it is smaller than the source and decodes to the very same RGBA
+pixels. Otherwise the source bytes are copied unchanged. Files Pillow cannot re-encode
+exactly (16-bit channels) or whose colour chunks Pillow would drop (gAMA, cHRM) are copied
+unchanged too.
+"""
+from __future__ import annotations
+
+import io
+import struct
+from pathlib import Path
+
+import numpy as np
+import PIL
+from PIL import Image
+
+from .atomic import write_bytes_atomic
+from .frames import to_rgba
+from .probe import PNG_SIGNATURE
+from .problems import PipelineError
+
+VERSION = 1  # bump when the output for the same source changes
+ENCODER = f"pngcopy {VERSION}, Pillow {PIL.__version__}"
+# chunks that change how pixels display and that Pillow does not write back
+_KEEP_SOURCE_CHUNKS = {b"gAMA", b"cHRM", b"sBIT"}
+
+
+def recompressed(data: bytes) -> bytes:
+    """The smallest exact PNG encoding of `data` (a PNG file): `data` itself if nothing beats it."""
+    if not data.startswith(PNG_SIGNATURE):
+        raise PipelineError("not a PNG file (bad signature)")
+    if _bit_depth(data) == 16 or _KEEP_SOURCE_CHUNKS & set(_chunk_types(data)):
+        return data
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        pixels = to_rgba(image)
+        icc = image.info.get("icc_profile")
+    best = data
+    for candidate in _candidates(pixels):
+        encoded = _encode(candidate, icc)
+        if len(encoded) < len(best) and _same_pixels(encoded, pixels):
+            best = encoded
+    return best
+
+
+def copy_frame(source: Path, target: Path) -> None:
+    """Write `source` to `target` (atomically): a PNG losslessly re-compressed, others as they are."""
+    data = source.read_bytes()
+    if source.suffix.lower() == ".png":
+        try:
+            data = recompressed(data)
+        except PipelineError as exc:
+            raise PipelineError(f"{source}: {exc}") from None
+    write_bytes_atomic(target, data)
+
+
+def _candidates(rgba: np.ndarray):
+    """Exact images of `rgba` in the modes that can hold it, most compact first."""
+    opaque = rgba[..., 3].min() == 255
+    grey = np.array_equal(rgba[..., 0], rgba[..., 1]) and np.array_equal(rgba[..., 1], rgba[..., 2])
+    if opaque and grey:
+        yield Image.fromarray(np.ascontiguousarray(rgba[..., 0]), "L")
+    palette = _exact_palette(rgba, opaque)
+    if palette is not None:
+        yield palette
+    if opaque:
+        yield Image.fromarray(np.ascontiguousarray(rgba[..., :3]), "RGB")
+    else:
+        yield Image.fromarray(rgba, "RGBA")
+
+
+def _exact_palette(rgba: np.ndarray, opaque: bool) -> Image.Image | None:
+    """A palette image with exactly the frame's colours, or None when it has more than 256."""
+    channels = 3 if opaque else 4
+    flat = rgba[..., :channels].reshape(-1, channels)
+    colours, labels = np.unique(flat, axis=0, return_inverse=True)
+    if len(colours) > 256:
+        return None
+    image = Image.fromarray(labels.reshape(rgba.shape[:2]).astype(np.uint8), "P")
+    image.putpalette(colours.astype(np.uint8).tobytes(), rawmode="RGB" if opaque else "RGBA")
+    return image
+
+
+def _encode(image: Image.Image, icc: bytes | None) -> bytes:
+    out = io.BytesIO()
+    options = {"icc_profile": icc} if icc else {}
+    image.save(out, "PNG", optimize=True, **options)
+    return out.getvalue()
+
+
+def _same_pixels(encoded: bytes, rgba: np.ndarray) -> bool:
+    # a safety net: an encoding that does not decode to the same pixels is never shipped
+    with Image.open(io.BytesIO(encoded)) as image:
+        image.load()
+        return np.array_equal(to_rgba(image), rgba)
+
+
+def _bit_depth(data: bytes) -> int:
+    return data[24] if len(data) > 24 else 0
+
+
+def _chunk_types(data: bytes):
+    offset = len(PNG_SIGNATURE)
+    while offset + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[offset:offset + 8])
+        yield kind
+        if kind == b"IEND":
+            return
+        offset += 12 + length

@@ -1,0 +1,97 @@
+"""Lossless re-compression of gallery PNGs: never larger, pixels identical (checked by decoding)."""
+import io
+import zlib
+import struct
+
+import numpy as np
+from PIL import Image
+
+from pipeline import pngcopy
+from pipeline.frames import to_rgba
+from pipeline.tasks.thumbnails import frame_tasks, run_frame_copy
+from tests.conftest import draw_frame
+
+
+def png(image: Image.Image, **options) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "PNG", **options)
+    return out.getvalue()
+
+
+def pixels(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        return to_rgba(image)
+
+
+def test_poorly_compressed_png_gets_smaller_with_identical_pixels():
+    source = png(draw_frame(160, 120, 0.4).convert("RGB"), compress_level=0)
+    result = pngcopy.recompressed(source)
+    assert len(result) < len(source) / 2
+    assert np.array_equal(pixels(result), pixels(source))
+
+
+def test_already_optimal_png_keeps_its_bytes():
+    once = pngcopy.recompressed(png(draw_frame(160, 120, 0.4).convert("RGB"), compress_level=1))
+    assert pngcopy.recompressed(once) == once
+
+
+def test_transparent_pixels_keep_their_hidden_colours():
+    rgba = np.asarray(draw_frame(96, 64, 1.0, background=(0, 0, 0, 0))).copy()
+    rgba[:4, :4] = [10, 200, 30, 0]  # a colour under zero alpha must survive too
+    source = png(Image.fromarray(rgba, "RGBA"), compress_level=0)
+    result = pngcopy.recompressed(source)
+    assert len(result) < len(source)
+    assert np.array_equal(pixels(result), rgba)
+
+
+def test_few_colours_become_an_exact_palette_and_opaque_alpha_is_dropped():
+    rgba = np.zeros((64, 64, 4), np.uint8)
+    rgba[..., 3] = 255
+    rgba[:, 32:, 0] = 200
+    rgba[20:40, :, 2] = 120
+    source = png(Image.fromarray(rgba, "RGBA"), compress_level=0)
+    result = pngcopy.recompressed(source)
+    with Image.open(io.BytesIO(result)) as image:
+        assert image.mode == "P"
+    assert np.array_equal(pixels(result), rgba)
+
+
+def test_sixteen_bit_and_gamma_tagged_pngs_are_copied_unchanged():
+    grey16 = Image.fromarray((np.arange(64 * 64, dtype=np.uint16).reshape(64, 64) * 15))
+    source16 = png(grey16, compress_level=0)
+    assert source16[24] == 16  # the IHDR bit depth
+    assert pngcopy.recompressed(source16) == source16
+
+    plain = png(draw_frame(32, 32, 0.0).convert("RGB"), compress_level=0)
+    gama = struct.pack(">I", 45455)
+    chunk = struct.pack(">I", 4) + b"gAMA" + gama + struct.pack(">I", zlib.crc32(b"gAMA" + gama))
+    tagged = plain[:33] + chunk + plain[33:]  # after the signature and IHDR
+    assert pngcopy.recompressed(tagged) == tagged
+
+
+def test_frame_tasks_copy_every_gallery_frame(small_site):
+    before = {p: p.read_bytes() for p in small_site.images.rglob("*.png")}
+    tasks = list(frame_tasks(small_site.site()))
+    assert len(tasks) == 32
+    for task in tasks:
+        func, args = task["actions"][0]
+        assert func(*args) is None
+    for task in tasks:
+        source = small_site.images / task["name"].removeprefix("images/")
+        target = small_site.build / task["name"]
+        assert target.stat().st_size <= source.stat().st_size
+        assert np.array_equal(pixels(target.read_bytes()), pixels(source.read_bytes()))
+    assert {p: p.read_bytes() for p in small_site.images.rglob("*.png")} == before
+
+
+def test_non_png_frames_are_copied_byte_for_byte_and_broken_ones_fail(tmp_path):
+    jpeg = tmp_path / "F.jpg"
+    draw_frame(32, 32, 0.0).convert("RGB").save(jpeg, quality=80)
+    run_frame_copy(jpeg, tmp_path / "out" / "F.jpg")
+    assert (tmp_path / "out" / "F.jpg").read_bytes() == jpeg.read_bytes()
+
+    broken = tmp_path / "B.png"
+    broken.write_bytes(b"GIF89a not a png")
+    result = run_frame_copy(broken, tmp_path / "out" / "B.png")
+    assert result is not None and "B.png: not a PNG file" in str(result)
