@@ -1,0 +1,141 @@
+"""Contact sheets: every frame of an animation on one PNG grid, and an overview of all animations.
+
+Drawn with Pillow and its own scalable default font (`ImageFont.load_default(size=...)`), so
+no system font is needed. Frames are scaled with the thumbnails' float Lanczos and laid over
+the sheet's background colour.
+"""
+from __future__ import annotations
+
+import math
+import posixpath
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import PIL
+from PIL import Image, ImageDraw, ImageFont
+
+from .atomic import atomic_path
+from .catalog import Animation
+from .frames import composite, load_rgba, load_sequence, parse_colour
+from .settings import ContactSettings
+from .thumbnails import resize, thumbnail_size
+from .problems import PipelineError
+from .verify import ImageRoot
+
+VERSION = 1  # bump when the drawing of the same inputs changes
+ENCODER = f"contact {VERSION}, Pillow {PIL.__version__}"
+MARGIN = 12
+GAP = 8
+TEXT = (34, 34, 34)
+
+
+class Cell(NamedTuple):
+    rgba: np.ndarray  # the picture, full size
+    label: str
+
+
+def sheet_names(animations: list[Animation]) -> dict[str, str]:
+    """Animation name -> its sheet's file name in `<build>/contact`: `muscles/gif/Leg-Soleus.gif`
+    -> `Leg-Soleus.png`; names shared by animations in different folders keep the folders,
+    joined by '_', so no two sheets collide."""
+    counts: dict[str, int] = {}
+    for animation in animations:
+        base = posixpath.basename(animation.stem)
+        counts[base] = counts.get(base, 0) + 1
+    return {
+        a.name: (posixpath.basename(a.stem) if counts[posixpath.basename(a.stem)] == 1
+                 else a.stem.replace("/", "_")) + ".png"
+        for a in animations
+    }
+
+
+def overview_name(page: int) -> str:
+    return f"overview-{page}.png"
+
+
+def overview_page_count(animations: int, settings: ContactSettings) -> int:
+    return max(1, math.ceil(animations / (settings.overview_columns * settings.overview_rows)))
+
+
+def draw_sheet(title: str, cells: list[Cell], columns: int, settings: ContactSettings) -> Image.Image:
+    """A titled grid of `cells`, `columns` wide, each picture fitted into a square of
+    `cell_width` (or the frames' own aspect when they all share it) with its label below."""
+    background = parse_colour(settings.background)
+    font = ImageFont.load_default(size=settings.font_size)
+    title_font = ImageFont.load_default(size=round(settings.font_size * 1.5))
+    box = _box_size(cells, settings.cell_width)
+    label_height = round(settings.font_size * 1.4)
+    title_height = round(settings.font_size * 1.5 * 1.4)
+    columns = max(1, min(columns, len(cells)))
+    rows = max(1, math.ceil(len(cells) / columns))
+    width = 2 * MARGIN + columns * box[0] + (columns - 1) * GAP
+    height = 2 * MARGIN + title_height + GAP + rows * (box[1] + label_height + GAP) - GAP
+    sheet = Image.new("RGB", (width, height), background)
+    draw = ImageDraw.Draw(sheet)
+    draw.text((MARGIN, MARGIN), _fit(title, title_font, width - 2 * MARGIN), font=title_font, fill=TEXT)
+    top = MARGIN + title_height + GAP
+    for index, cell in enumerate(cells):
+        row, column = divmod(index, columns)
+        x = MARGIN + column * (box[0] + GAP)
+        y = top + row * (box[1] + label_height + GAP)
+        picture = _picture(cell.rgba, box, background)
+        sheet.paste(picture, (x + (box[0] - picture.width) // 2, y + (box[1] - picture.height) // 2))
+        label = _fit(cell.label, font, box[0])
+        draw.text((x + box[0] / 2, y + box[1] + label_height / 2), label, font=font, fill=TEXT, anchor="mm")
+    return sheet
+
+
+def _box_size(cells: list[Cell], cell_width: int) -> tuple[int, int]:
+    shapes = {cell.rgba.shape[:2] for cell in cells}
+    if len(shapes) == 1:
+        (height, width), = shapes
+        return thumbnail_size(width, height, cell_width)
+    return cell_width, cell_width
+
+
+def _picture(rgba: np.ndarray, box: tuple[int, int], background) -> Image.Image:
+    height, width = rgba.shape[:2]
+    scale = min(box[0] / width, box[1] / height, 1.0)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    scaled = np.round(resize(rgba, size)).clip(0, 255).astype(np.uint8)
+    return Image.fromarray(composite(scaled, background), "RGB")
+
+
+def _fit(text: str, font, width: float) -> str:
+    """`text`, cut with '...' so it fits `width` pixels."""
+    if font.getlength(text) <= width:
+        return text
+    while text and font.getlength(text + "...") > width:
+        text = text[:-1]
+    return text.rstrip() + "..."
+
+
+def _first_frame(animation: Animation, images_dir: Path) -> np.ndarray:
+    first = animation.frames[0]
+    try:
+        return load_rgba(images_dir / first.image_url)
+    except Exception as exc:  # missing or undecodable: say which page names it
+        raise PipelineError(f"{animation.page}:{first.line}: unreadable: '{first.image_url}' "
+                            f"cannot be read: {exc}") from None
+
+
+def write_png(image: Image.Image, target: Path) -> None:
+    with atomic_path(target) as temporary:
+        image.save(temporary, "PNG", optimize=True)
+
+
+def make_contact_sheet(animation: Animation, images_dir: Path, target: Path,
+                       settings: ContactSettings, page_title: str) -> None:
+    """Write the sheet of every frame of `animation`, labelled 1..N, titled `page_title`."""
+    frames = load_sequence(animation, ImageRoot(images_dir))
+    cells = [Cell(rgba, str(number)) for number, rgba in enumerate(frames, 1)]
+    write_png(draw_sheet(page_title or animation.title, cells, settings.columns, settings), target)
+
+
+def make_overview(animations: list[Animation], images_dir: Path, target: Path,
+                  settings: ContactSettings, page: int, pages: int) -> None:
+    """Write page `page` of `pages` of the overview: each animation's first frame and title."""
+    cells = [Cell(_first_frame(animation, images_dir), animation.title) for animation in animations]
+    title = "Animations" + (f" ({page}/{pages})" if pages > 1 else "")
+    write_png(draw_sheet(title, cells, settings.overview_columns, settings), target)

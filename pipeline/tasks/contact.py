@@ -1,0 +1,70 @@
+"""The `contact` task: a sheet per animation and the overview pages, under `<build>/contact`."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from doit.exceptions import TaskFailed
+from doit.tools import config_changed
+
+from .. import contact
+from ..problems import PipelineError
+from ..safepaths import unsafe_reason
+
+
+def run_sheet(animation, images_dir: Path, target: Path, settings, page_title: str):
+    """doit action: draw one animation's contact sheet."""
+    try:
+        contact.make_contact_sheet(animation, images_dir, target, settings, page_title)
+    except (PipelineError, OSError) as exc:
+        return TaskFailed(str(exc))
+    return None
+
+
+def run_overview(animations, images_dir: Path, target: Path, settings, page: int, pages: int):
+    """doit action: draw one page of the overview sheet."""
+    try:
+        contact.make_overview(animations, images_dir, target, settings, page, pages)
+    except (PipelineError, OSError) as exc:
+        return TaskFailed(str(exc))
+    return None
+
+
+def contact_tasks(site):
+    settings = site.settings
+    options = settings.contact
+    folder = settings.build_dir / "contact"
+    shaping = {**dataclasses.asdict(options), "encoder": contact.ENCODER}
+    titles = {page.path: page.title for page in site.catalog.pages}
+    animations = [a for a in site.catalog.animations if a.frames and unsafe_reason(a.name) is None]
+    names = contact.sheet_names(animations)
+    for animation in animations:
+        target = folder / names[animation.name]
+        title = titles.get(animation.page) or animation.title
+        yield {
+            "name": f"contact/{names[animation.name]}",
+            "actions": [(run_sheet, [animation, settings.images_dir, target, options, title])],
+            "file_dep": _sources(settings, [f.image_url for f in animation.frames]),
+            "targets": [str(target)],
+            "uptodate": [config_changed({**shaping, "title": title})],
+            "clean": True,
+        }
+    per_page = options.overview_columns * options.overview_rows
+    pages = contact.overview_page_count(len(animations), options)
+    for page in range(1, pages + 1):
+        chunk = animations[(page - 1) * per_page: page * per_page]
+        target = folder / contact.overview_name(page)
+        yield {
+            "name": f"contact/{contact.overview_name(page)}",
+            "actions": [(run_overview, [chunk, settings.images_dir, target, options, page, pages])],
+            "file_dep": _sources(settings, [a.frames[0].image_url for a in chunk]),
+            "targets": [str(target)],
+            "uptodate": [config_changed({**shaping, "pages": pages,
+                                         "titles": [a.title for a in chunk]})],
+            "clean": True,
+        }
+
+
+def _sources(settings, urls: list[str]) -> list[str]:
+    # unsafe names are never opened, not even by doit to hash them; the action reports them
+    return [str(settings.images_dir / url) for url in urls if unsafe_reason(url) is None]

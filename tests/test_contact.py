@@ -1,0 +1,100 @@
+"""Contact sheets: grid size from the settings, labels drawn, overview paging, clear failures."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from pipeline import contact
+from pipeline.settings import ContactSettings
+from pipeline.tasks.contact import contact_tasks, run_sheet
+
+
+def run_all(tasks):
+    for task in tasks:
+        func, args = task["actions"][0]
+        assert func(*args) is None, task["name"]
+
+
+def expected_size(settings, cells, columns, box):
+    label = round(settings.font_size * 1.4)
+    title = round(settings.font_size * 1.5 * 1.4)
+    columns = min(columns, cells)
+    rows = -(-cells // columns)
+    width = 2 * contact.MARGIN + columns * box[0] + (columns - 1) * contact.GAP
+    height = 2 * contact.MARGIN + title + contact.GAP + rows * (box[1] + label + contact.GAP) - contact.GAP
+    return width, height
+
+
+def test_sheet_per_animation_has_every_frame_in_a_grid_with_title_and_labels(small_site):
+    run_all(contact_tasks(small_site.site()))
+    sheet_path = small_site.build / "contact" / "Leg-Soleus.png"
+    with Image.open(sheet_path) as sheet:
+        size = sheet.size
+        pixels = np.asarray(sheet.convert("RGB")).astype(int)
+    settings = ContactSettings()
+    # 16 frames of 64x48, 4 columns, frames never upscaled
+    assert size == expected_size(settings, 16, 4, (64, 48))
+    top = contact.MARGIN + round(settings.font_size * 1.5 * 1.4) + contact.GAP
+    title_band = pixels[contact.MARGIN:top - contact.GAP]
+    label_band = pixels[top + 48: top + 48 + round(settings.font_size * 1.4)]
+    assert (title_band.sum(axis=-1) < 300).any(), "the title is drawn"
+    assert (label_band.sum(axis=-1) < 300).any(), "frame numbers are drawn"
+    assert (small_site.build / "contact" / "Arm-Biceps.png").exists()
+
+
+def test_columns_and_cell_width_shape_the_sheet(small_site):
+    small_site.write_settings("[contact]\ncolumns = 8\ncell_width = 32\n")
+    run_all(contact_tasks(small_site.site()))
+    with Image.open(small_site.build / "contact" / "Leg-Soleus.png") as sheet:
+        settings = ContactSettings(columns=8, cell_width=32)
+        assert sheet.size == expected_size(settings, 16, 8, (32, 24))
+
+
+def test_overview_is_paged_with_the_first_frame_and_title_of_each_animation(site_folder):
+    for k in range(5):
+        site_folder.add_animation(f"M{k}", count=2, size=(40, 40), title=f"Muscle {k}")
+    site_folder.write_settings("[contact]\noverview_columns = 2\noverview_rows = 1\ncell_width = 50\n")
+    tasks = list(contact_tasks(site_folder.site()))
+    names = [t["name"] for t in tasks]
+    assert names[-3:] == ["contact/overview-1.png", "contact/overview-2.png", "contact/overview-3.png"]
+    run_all(tasks)
+    settings = ContactSettings(overview_columns=2, overview_rows=1, cell_width=50)
+    with Image.open(site_folder.build / "contact" / "overview-1.png") as page:
+        assert page.size == expected_size(settings, 2, 2, (40, 40))
+    with Image.open(site_folder.build / "contact" / "overview-3.png") as page:
+        assert page.size == expected_size(settings, 1, 2, (40, 40))
+
+
+def test_sheet_names_do_not_collide_across_folders(site_folder):
+    site_folder.add_animation("Same")
+    site = site_folder.site()
+    (animation,) = site.catalog.animations
+    other = animation._replace(name="other/gif/Same.gif")
+    assert contact.sheet_names([animation, other]) == {
+        "muscles/gif/Same.gif": "muscles_gif_Same.png", "other/gif/Same.gif": "other_gif_Same.png"}
+    assert contact.sheet_names([animation]) == {"muscles/gif/Same.gif": "Same.png"}
+
+
+def test_missing_frame_fails_the_sheet_with_the_page_line(small_site):
+    (small_site.images / "muscles" / "png" / "Leg-Soleus-3.png").unlink()
+    site = small_site.site()
+    animation = next(a for a in site.catalog.animations if a.name.endswith("Leg-Soleus.gif"))
+    result = run_sheet(animation, small_site.images, small_site.build / "contact" / "x.png",
+                       ContactSettings(), "T")
+    assert "muscles/muscle_leg-soleus.md:" in str(result)
+    assert "missing: gallery frame 'muscles/png/Leg-Soleus-3.png'" in str(result)
+    assert not (small_site.build / "contact" / "x.png").exists()
+
+
+def test_long_titles_are_cut_to_fit():
+    font = contact.ImageFont.load_default(size=16)
+    text = contact._fit("A very long title of a muscle group " * 4, font, 120)
+    assert text.endswith("...") and font.getlength(text) <= 120
+
+
+@pytest.mark.parametrize("key", ["columns", "font_size"])
+def test_settings_refuse_zero(site_folder, key):
+    from pipeline.problems import PipelineError
+
+    site_folder.write_settings(f"[contact]\n{key} = 0\n")
+    with pytest.raises(PipelineError, match=rf"\[contact\] {key} must be at least 1, got 0"):
+        site_folder.settings()
