@@ -40,9 +40,17 @@ class ImageRoot:
         self._checked: dict[str, tuple[FileCheck, str]] = {}
 
     @functools.cached_property
+    def _listing(self) -> tuple[set[str], bool]:
+        return _list_files(self.root)
+
+    @functools.cached_property
     def files(self) -> set[str]:
-        """Every file under the root, relative; listed only when asked for (orphans)."""
-        return set(_list_files(self.root))
+        """Every file under the root (relative paths), from one walk of the tree."""
+        return self._listing[0]
+
+    def prefetch(self) -> None:
+        """Walk the tree once now, so later checks need no system call for missing files."""
+        self._listing  # noqa: B018 -- computes and caches the listing
 
     @functools.cached_property
     def _frames_by_base(self) -> dict[tuple[str, str, str], list[str]]:
@@ -71,19 +79,33 @@ class ImageRoot:
         reason = unsafe_reason(reference)
         if reason:
             return FileCheck(False, None, "unsafe-path"), f"'{reference}' {reason}; it is not opened"
-        if not os.path.lexists(os.path.join(self.root, reference)):
+        path = self._existing_path(reference)
+        if path is None:
             return FileCheck(False, None, None), ""
-        real = resolve_inside(self.root, reference)
-        if real is None:
+        if path is _OUTSIDE:
             return FileCheck(True, None, "unsafe-path"), (
                 f"'{reference}' is a symlink that leads outside the image root; it is not opened"
             )
-        if not real.is_file():
-            return FileCheck(False, None, None), ""
         try:
-            return FileCheck(True, probe(real, deep=self.deep, max_pixels=self.max_pixels), None), ""
+            return FileCheck(True, probe(path, deep=self.deep, max_pixels=self.max_pixels), None), ""
         except Unreadable as exc:
             return FileCheck(True, None, "unreadable"), f"'{reference}' {exc}"
+
+    def _existing_path(self, reference: str):
+        """The file `reference` names, None when there is none, `_OUTSIDE` when symlinks lead out."""
+        if "_listing" in self.__dict__:
+            files, has_symlinks = self._listing
+            if not has_symlinks:  # the walk saw every file: no system call needed
+                return self.root / reference if reference in files else None
+        if not os.path.lexists(os.path.join(self.root, reference)):
+            return None
+        real = resolve_inside(self.root, reference)
+        if real is None:
+            return _OUTSIDE
+        return real if real.is_file() else None
+
+
+_OUTSIDE = Path("/")  # marker: a path that resolves outside the image root
 
 
 def verify_catalog(catalog: Catalog, images: ImageRoot, *, orphans: bool = True,
@@ -94,6 +116,7 @@ def verify_catalog(catalog: Catalog, images: ImageRoot, *, orphans: bool = True,
     such files in the image root are not orphans.
     """
     problems = list(catalog.problems)
+    images.prefetch()
     reported: set[str] = set()
     for ref in catalog.references:
         problem = _check_reference(ref, images)
@@ -195,14 +218,22 @@ def _problem_order(problem: Problem):
     return (problem.page is None, problem.page or "", problem.line or 0, problem.reference, problem.code)
 
 
-def _list_files(root: Path) -> list[str]:
-    found = []
-    for folder, subdirs, files in os.walk(root):
-        subdirs[:] = [d for d in subdirs if not d.startswith(".")]
-        rel = os.path.relpath(folder, root)
-        prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
-        found.extend(prefix + name for name in files if not name.startswith("."))
-    return found
+def _list_files(root: Path) -> tuple[set[str], bool]:
+    """(relative paths of the files under `root`, whether any symlink was seen on the way)."""
+    found, symlinks = set(), False
+    pending = [("", str(root))]
+    while pending:
+        prefix, folder = pending.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                symlinks = symlinks or entry.is_symlink()
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append((f"{prefix}{entry.name}/", entry.path))
+                else:
+                    found.add(prefix + entry.name)
+    return found, symlinks
 
 
 def write_report(problems: list[Problem], path: Path) -> None:
