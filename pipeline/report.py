@@ -1,0 +1,520 @@
+"""The build report: one HTML page showing every page's animations in each built format.
+
+`gather` looks at the build folder (what `plan` says should exist, what does, and the
+problems in `verify.json`) and returns plain records; `render` turns them into one
+self-contained HTML file (inline CSS and JS) that links the images with relative paths, so
+`<build>/report/` opens from disk as well as from any static server. Every text taken from
+the pages is escaped; a content security policy that admits only the page's own script and
+style is a second guard against a caption that tries to run code.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import posixpath
+import time
+from collections import Counter
+from html import escape
+from pathlib import Path
+from typing import NamedTuple
+from urllib.parse import quote
+
+from .atomic import write_text_atomic
+from .catalog import Animation
+from .manifests import GalleryEntry, Page
+from .plan import ANIMATION_SUFFIX, Output, animation_outputs, thumbnail_outputs
+from .safepaths import unsafe_reason
+
+OK, WARNING, ERROR, NOT_BUILT = "ok", "warning", "error", "not built"
+STATUSES = (ERROR, NOT_BUILT, WARNING, OK)  # worst first: a page shows the worst that applies
+VIDEO_TYPES = {"webm": "video/webm", "mp4": "video/mp4"}
+BOX = 240  # largest side of an animation as shown, in CSS pixels
+STRIP_HEIGHT = 72  # height of a thumbnail in the strip
+
+
+class Finding(NamedTuple):
+    """One entry of verify.json."""
+
+    page: str | None
+    line: int | None
+    reference: str
+    code: str
+    severity: str
+    message: str
+
+    def location(self) -> str:
+        if self.page is None:
+            return self.reference
+        return f"{self.page}:{self.line}" if self.line else self.page
+
+
+class Shown(NamedTuple):
+    """One planned output file: its size on disk, or None when it was not built."""
+
+    path: str  # relative to <build>/images
+    kind: str
+    bytes: int | None
+    width: int  # intrinsic size, 0 when unknown
+    height: int
+
+
+class AnimationView(NamedTuple):
+    animation: Animation
+    source_bytes: int
+    source_size: tuple[int, int]
+    outputs: tuple[Shown, ...]
+    contact: str | None  # relative to the build folder, when the sheet exists
+
+
+class PageView(NamedTuple):
+    page: Page
+    animations: tuple[AnimationView, ...]
+    thumbnails: tuple[tuple[GalleryEntry, Shown], ...]
+    findings: tuple[Finding, ...]
+    status: str
+
+
+class ReportData(NamedTuple):
+    pages: tuple[PageView, ...]
+    site_findings: tuple[Finding, ...]  # problems of files no page names (orphans)
+    verified: bool  # whether verify.json was there to read
+    overview_sheets: tuple[str, ...]  # relative to the build folder
+    started: float | None  # when this run began (epoch seconds), if known
+    finished: float
+
+
+def gather(site, *, started: float | None = None) -> ReportData:
+    """Everything the report shows, read from the build folder of `site`."""
+    settings = site.settings
+    build = settings.build_dir
+    findings, verified = read_findings(build / "verify.json")
+    by_page: dict[str | None, list[Finding]] = {}
+    for finding in findings:
+        by_page.setdefault(finding.page, []).append(finding)
+    sizes = _SizeCache()
+    pages = []
+    for page in site.catalog.pages:
+        animations = tuple(
+            _animation_view(a, settings, sizes)
+            for a in site.catalog.animations
+            if a.page == page.path and unsafe_reason(a.name) is None
+        )
+        thumbnails = tuple(
+            (entry, _shown(thumbnail_outputs(entry.image_url, settings)[0], build, sizes))
+            for entry in page.gallery
+            if unsafe_reason(entry.image_url) is None
+        )
+        page_findings = tuple(by_page.get(page.path, ()))
+        status = page_status(page_findings, animations, thumbnails)
+        pages.append(PageView(page, animations, thumbnails, page_findings, status))
+    known = {p.path for p in site.catalog.pages}
+    site_findings = tuple(f for f in findings if f.page not in known)
+    overview = tuple(f"contact/{p.name}" for p in sorted((build / "contact").glob("overview*.png")))
+    return ReportData(tuple(pages), site_findings, verified, overview, started, time.time())
+
+
+def read_findings(path: Path) -> tuple[list[Finding], bool]:
+    """The problems listed in verify.json, and whether the file was there at all."""
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return [], False
+    except (OSError, ValueError) as exc:
+        return [Finding(None, None, path.name, "unreadable", "error",
+                        f"verify.json cannot be read ({exc}); run 'doit verify'")], True
+    fields = Finding._fields
+    return [Finding(**{k: entry.get(k) for k in fields}) for entry in entries
+            if isinstance(entry, dict)], True
+
+
+def page_status(findings, animations, thumbnails) -> str:
+    """error > not built > warning > ok: the worst state that applies to the page."""
+    if any(f.severity == "error" for f in findings):
+        return ERROR
+    outputs = [o for a in animations for o in a.outputs] + [t for _, t in thumbnails]
+    if any(o.bytes is None for o in outputs):
+        return NOT_BUILT
+    return WARNING if findings else OK
+
+
+class _SizeCache:
+    """Sizes of image files, read from their headers once each."""
+
+    def __init__(self):
+        self._sizes: dict[Path, tuple[int, int]] = {}
+
+    def __call__(self, path: Path) -> tuple[int, int]:
+        if path not in self._sizes:
+            self._sizes[path] = _image_size(path)
+        return self._sizes[path]
+
+
+def _image_size(path: Path) -> tuple[int, int]:
+    from PIL import Image, UnidentifiedImageError  # header only: Image.open does not decode
+
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except (OSError, UnidentifiedImageError, ValueError):
+        return (0, 0)
+
+
+def _animation_view(animation: Animation, settings, sizes: _SizeCache) -> AnimationView:
+    build = settings.build_dir
+    sources = [settings.images_dir / f.image_url for f in animation.frames
+               if unsafe_reason(f.image_url) is None]
+    present = [p for p in sources if p.is_file()]
+    source_bytes = sum(p.stat().st_size for p in present)
+    source_size = sizes(present[0]) if present else (0, 0)
+    planned = animation_outputs(animation, settings)
+    formats = {o.kind for o in planned}
+    # a format built earlier but no longer configured is still on disk: show it when it is
+    extra = [
+        o for fmt, suffix in ANIMATION_SUFFIX.items() if fmt not in formats
+        for o in [Output(animation.stem + suffix, fmt, ())] if (build / "images" / o.path).is_file()
+    ]
+    outputs = tuple(_shown(o, build, sizes, fallback=source_size) for o in planned + extra)
+    sheet = f"contact/{posixpath.basename(animation.stem)}.png"
+    return AnimationView(animation, source_bytes, source_size, outputs,
+                         sheet if (build / sheet).is_file() else None)
+
+
+def _shown(output, build: Path, sizes: _SizeCache, fallback=(0, 0)) -> Shown:
+    path = build / "images" / output.path
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return Shown(output.path, output.kind, None, *fallback)
+    width, height = (0, 0) if output.kind in VIDEO_TYPES else sizes(path)
+    if not (width and height):
+        width, height = fallback
+    return Shown(output.path, output.kind, size, width, height)
+
+
+def write_report(site, *, started: float | None = None) -> Path:
+    """Write `<build>/report/index.html` and return its path."""
+    target = site.settings.build_dir / "report" / "index.html"
+    write_text_atomic(target, render(gather(site, started=started)))
+    return target
+
+
+# ---- HTML ---------------------------------------------------------------------------------
+
+def render(data: ReportData) -> str:
+    """The whole report page."""
+    rows = "\n".join(_page_row(view) for view in data.pages)
+    site_rows = _site_findings(data.site_findings)
+    return _PAGE.format(
+        csp=escape(_csp(), quote=True),
+        icon=_ICON,
+        style=_STYLE,
+        script=_SCRIPT,
+        summary=_summary(data),
+        statuses="".join(f'<option value="{escape(s)}">{escape(s)}</option>' for s in STATUSES),
+        rows=rows or '<p class="empty">No pages with front matter were found.</p>',
+        site_findings=site_rows,
+    )
+
+
+def _csp() -> str:
+    """Only this page's own script and style may run: an injected handler or tag cannot."""
+    def digest(text: str) -> str:
+        return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+    return (f"default-src 'none'; script-src {digest(_SCRIPT)}; style-src {digest(_STYLE)}; "
+            "img-src 'self' data:; media-src 'self'; base-uri 'none'; form-action 'none'")
+
+
+def _summary(data: ReportData) -> str:
+    views = [a for p in data.pages for a in p.animations]
+    frames = sum(len(p.page.gallery) for p in data.pages)
+    statuses = Counter(p.status for p in data.pages)
+    facts = [
+        ("pages", len(data.pages)),
+        ("animations", len(views)),
+        ("gallery frames", frames),
+    ] + [(status, statuses[status]) for status in STATUSES if statuses[status]]
+    facts_html = "".join(
+        f'<div class="fact"><b>{n}</b><span>{escape(label)}</span></div>' for label, n in facts
+    )
+    built = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(data.finished))
+    took = (f" in {_duration(data.finished - data.started)} (this run, from loading the tasks "
+            "to writing this page)") if data.started else ""
+    sheets = "".join(f' <a href="{_href("../" + s)}">{escape(posixpath.basename(s))}</a>'
+                     for s in data.overview_sheets)
+    return (
+        f'<div class="facts">{facts_html}</div>'
+        f'<p class="when">Built {built}{took}.{" Overview sheets:" + sheets if sheets else ""}</p>'
+        f"{_format_table(views)}{_problem_table(data)}"
+    )
+
+
+def _format_table(views: list[AnimationView]) -> str:
+    rows = []
+    kinds = [k for k in ANIMATION_SUFFIX if any(o.kind == k for a in views for o in a.outputs)]
+    for kind in kinds:
+        pairs = [(o, a) for a in views for o in a.outputs if o.kind == kind]
+        built = [(o, a) for o, a in pairs if o.bytes is not None]
+        out_bytes = sum(o.bytes for o, _ in built)
+        src_bytes = sum(a.source_bytes for _, a in built)
+        saved = src_bytes - out_bytes
+        rows.append(
+            f"<tr><th>{escape(kind.upper())}</th><td>{len(built)} of {len(pairs)}</td>"
+            f"<td>{_bytes(out_bytes)}</td><td>{_bytes(src_bytes)}</td>"
+            f"<td>{_bytes(saved) if built else '–'}</td><td>{_ratio(out_bytes, src_bytes)}</td></tr>"
+        )
+    if not rows:
+        return ""
+    return ('<table class="formats-total"><thead><tr><th>format</th><th>built</th><th>bytes</th>'
+            "<th>their source frames</th><th>saved</th><th>ratio</th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>")
+
+
+def _problem_table(data: ReportData) -> str:
+    findings = [f for p in data.pages for f in p.findings] + list(data.site_findings)
+    if not data.verified:
+        return '<p class="note">verify.json was not found: run <code>doit verify</code> to list problems.</p>'
+    if not findings:
+        return '<p class="note ok-note">verify found no problems.</p>'
+    counts = Counter((f.severity, f.code) for f in findings)
+    cells = "".join(
+        f'<span class="code {escape(sev)}">{escape(str(code))} <b>{n}</b></span>'
+        for (sev, code), n in sorted(counts.items(), key=lambda item: (item[0][0] != "error", item[0][1]))
+    )
+    return f'<p class="codes">Problems by code: {cells}</p>'
+
+
+def _page_row(view: PageView) -> str:
+    page = view.page
+    words = [page.title, page.path, view.status] + [a.animation.name for a in view.animations]
+    status_class = view.status.replace(" ", "-")
+    animations = "".join(_animation_block(a, view.thumbnails) for a in view.animations)
+    return (
+        f'<section class="row {status_class}" data-status="{escape(view.status)}" '
+        f'data-text="{escape(" ".join(words).lower())}">'
+        f'<header><span class="badge {status_class}">{escape(view.status)}</span>'
+        f'<h2>{escape(page.title or "(untitled)")}</h2><code class="src">{escape(page.path)}</code></header>'
+        f"{animations}{_strip(view.thumbnails)}{_findings_table(view.findings)}</section>"
+    )
+
+
+def _animation_block(view: AnimationView, thumbnails) -> str:
+    animation = view.animation
+    width, height = view.source_size
+    facts = [f"{len(animation.frames)} frames"]
+    if width:
+        facts.append(f"{width}×{height}")
+    facts.append(f"source frames {_bytes(view.source_bytes)}")
+    poster = next((t.path for e, t in thumbnails
+                   if animation.frames and e.image_url == animation.frames[0].image_url
+                   and t.bytes is not None), None)
+    figures = "".join(_figure(o, view, poster) for o in view.outputs)
+    sheet = (f' <a class="sheet" href="{_href("../" + view.contact)}">contact sheet</a>'
+             if view.contact else ' <span class="muted">no contact sheet</span>')
+    return (
+        f'<div class="anim"><h3><code>{escape(animation.name)}</code> '
+        f'<span class="muted">{escape(animation.title)} · line {animation.line} · '
+        f'{escape(" · ".join(facts))}</span>{sheet}</h3>'
+        f'<div class="formats">{figures}</div></div>'
+    )
+
+
+def _figure(output: Shown, view: AnimationView, poster: str | None) -> str:
+    label = escape(output.kind.upper())
+    if output.bytes is None:
+        return (f'<figure class="fmt missing" title="{escape(output.path, quote=True)}">'
+                f'<div class="placeholder">not built</div><figcaption><b>{label}</b> not built'
+                "</figcaption></figure>")
+    width, height = _fit(output.width, output.height, BOX, BOX)
+    src = _href("../images/" + output.path)
+    alt = escape(view.animation.alt, quote=True)
+    if output.kind in VIDEO_TYPES:
+        poster_attr = f' poster="{_href("../images/" + poster)}"' if poster else ""
+        media = (f'<video controls muted loop playsinline preload="none" width="{width}" '
+                 f'height="{height}"{poster_attr} aria-label="{alt}">'
+                 f'<source src="{src}" type="{VIDEO_TYPES[output.kind]}"></video>')
+    else:
+        media = f'<img src="{src}" width="{width}" height="{height}" loading="lazy" alt="{alt}">'
+    ratio = _ratio(output.bytes, view.source_bytes)
+    return (f'<figure class="fmt">{media}<figcaption><b>{label}</b> {_bytes(output.bytes)}'
+            f' · {ratio} of frames</figcaption></figure>')
+
+
+def _strip(thumbnails) -> str:
+    if not thumbnails:
+        return ""
+    cells = []
+    for entry, shown in thumbnails:
+        text = escape(entry.caption or entry.title or entry.image_url, quote=True)
+        if shown.bytes is None:
+            cells.append(f'<span class="thumb missing" title="{text}">not built</span>')
+            continue
+        width, height = _fit(shown.width, shown.height, 4 * STRIP_HEIGHT, STRIP_HEIGHT)
+        cells.append(
+            f'<figure class="thumb"><img src="{_href("../images/" + shown.path)}" width="{width}" '
+            f'height="{height}" loading="lazy" alt="{text}" title="{text}">'
+            f"<figcaption>{escape(entry.caption or entry.title)}</figcaption></figure>"
+        )
+    return f'<div class="strip">{"".join(cells)}</div>'
+
+
+def _findings_table(findings) -> str:
+    if not findings:
+        return ""
+    rows = "".join(
+        f'<tr class="{escape(str(f.severity))}"><td><code>{escape(f.location())}</code></td>'
+        f"<td>{escape(str(f.code))}</td><td><code>{escape(str(f.reference))}</code></td>"
+        f"<td>{escape(str(f.message))}</td></tr>"
+        for f in findings
+    )
+    return f'<table class="problems"><tbody>{rows}</tbody></table>'
+
+
+def _site_findings(findings) -> str:
+    if not findings:
+        return ""
+    return (f'<section class="row site"><header><h2>Files no page names</h2></header>'
+            f"{_findings_table(findings)}</section>")
+
+
+def _fit(width: int, height: int, box_width: int, box_height: int) -> tuple[int, int]:
+    """The size shown: the intrinsic size, scaled down to fit the box, aspect kept."""
+    if not (width and height):
+        side = min(box_width, box_height)
+        return side, side
+    scale = min(1.0, box_width / width, box_height / height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _href(relative: str) -> str:
+    return escape(quote(relative, safe="/"), quote=True)
+
+
+def _bytes(count: int) -> str:
+    if abs(count) < 1000:
+        return f"{count} B"
+    for unit in ("kB", "MB", "GB"):
+        count /= 1000
+        if abs(count) < 1000 or unit == "GB":
+            return f"{count:.1f} {unit}"
+    raise AssertionError("unreachable")
+
+
+def _ratio(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.0f}%" if whole else "–"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, seconds = divmod(round(seconds), 60)
+    return f"{minutes} min {seconds:02d} s"
+
+
+# the page's own icon, inline: browsers ask for one, and a static server has none to give
+_ICON = ("data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E"
+         "%3Crect width='16' height='16' rx='3' fill='%232e7d32'/%3E%3C/svg%3E")
+
+_STYLE = """
+:root{--ok:#2e7d32;--warning:#b26a00;--error:#c62828;--not-built:#5f6368;--line:#dadce0}
+*{box-sizing:border-box}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#202124;background:#f8f9fa}
+header.top{background:#fff;padding:12px 20px 0}
+h1{font-size:20px;margin:0 0 8px}
+main{padding:12px 20px}
+.facts{display:flex;flex-wrap:wrap;gap:8px}
+.fact{border:1px solid var(--line);border-radius:6px;padding:4px 10px;background:#fff}
+.fact b{font-size:18px;margin-right:6px}
+.when,.codes,.note{margin:8px 0}
+.code{display:inline-block;border-radius:4px;padding:0 6px;margin:2px;color:#fff;background:var(--warning)}
+.code.error{background:var(--error)}
+table{border-collapse:collapse;background:#fff}
+td,th{border:1px solid var(--line);padding:3px 8px;text-align:left;vertical-align:top}
+.formats-total td{text-align:right}
+.filter{position:sticky;top:0;z-index:1;display:flex;gap:8px;align-items:center;background:#fff;border-bottom:1px solid var(--line);padding:8px 20px}
+.filter input{flex:0 1 360px;padding:5px 8px;font:inherit}
+.filter select{padding:5px;font:inherit}
+[hidden]{display:none!important}
+.row{background:#fff;border:1px solid var(--line);border-left:6px solid var(--ok);border-radius:6px;margin:0 0 14px;padding:10px 14px}
+.row.warning{border-left-color:var(--warning)}
+.row.error{border-left-color:var(--error)}
+.row.not-built{border-left-color:var(--not-built)}
+.row.site{border-left-color:var(--warning)}
+.row header{display:flex;gap:10px;align-items:baseline;flex-wrap:wrap}
+.row h2{font-size:17px;margin:0}
+.badge{color:#fff;border-radius:10px;padding:0 9px;font-size:12px;font-weight:600;background:var(--ok)}
+.badge.warning{background:var(--warning)}
+.badge.error{background:var(--error)}
+.badge.not-built{background:var(--not-built)}
+.src,.muted{color:#5f6368}
+.anim h3{font-size:14px;font-weight:normal;margin:10px 0 6px}
+.formats{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-end}
+.fmt{margin:0;text-align:center}
+.fmt img,.fmt video{display:block;background:repeating-conic-gradient(#eee 0 25%,#fff 0 50%) 0 0/16px 16px;max-width:100%;height:auto}
+.fmt figcaption{font-size:12px;margin-top:3px}
+.placeholder{width:160px;height:120px;display:flex;align-items:center;justify-content:center;background:#eceff1;color:var(--not-built);border:1px dashed var(--not-built)}
+.strip{display:flex;gap:4px;overflow-x:auto;padding:8px 0 4px}
+.thumb{margin:0;flex:none;text-align:center}
+.thumb img{display:block;height:72px;width:auto}
+.thumb figcaption{font-size:10px;color:#5f6368;max-width:96px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+span.thumb.missing{display:flex;align-items:center;justify-content:center;width:72px;height:72px;font-size:11px;background:#eceff1;color:var(--not-built);border:1px dashed var(--not-built)}
+.problems{margin-top:8px;font-size:13px;width:100%}
+.problems tr.error td:first-child{border-left:4px solid var(--error)}
+.problems tr.warning td:first-child{border-left:4px solid var(--warning)}
+.empty{color:#5f6368}
+"""
+
+_SCRIPT = """
+(function () {
+  var box = document.getElementById('filter');
+  var select = document.getElementById('status');
+  var shown = document.getElementById('shown');
+  var rows = Array.prototype.slice.call(document.querySelectorAll('section.row[data-status]'));
+  function apply() {
+    var words = box.value.trim().toLowerCase().split(/\\s+/).filter(Boolean);
+    var status = select.value;
+    var count = 0;
+    rows.forEach(function (row) {
+      var text = row.getAttribute('data-text');
+      var keep = (!status || row.getAttribute('data-status') === status) &&
+        words.every(function (word) { return text.indexOf(word) !== -1; });
+      row.hidden = !keep;
+      if (keep) { count += 1; }
+    });
+    shown.textContent = count + ' of ' + rows.length + ' pages shown';
+  }
+  box.addEventListener('input', apply);
+  select.addEventListener('change', apply);
+  apply();
+})();
+"""
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
+<title>atlas-pipeline build report</title>
+<link rel="icon" href="{icon}">
+<style>{style}</style>
+</head>
+<body>
+<header class="top">
+<h1>Build report</h1>
+{summary}
+</header>
+<div class="filter">
+<input id="filter" type="search" placeholder="Filter by name, page or status" aria-label="Filter pages">
+<select id="status" aria-label="Status"><option value="">any status</option>{statuses}</select>
+<span id="shown" class="muted"></span>
+</div>
+<main>
+{rows}
+{site_findings}
+</main>
+<script>{script}</script>
+</body>
+</html>
+"""

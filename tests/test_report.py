@@ -1,0 +1,311 @@
+"""The report page: what it shows for a build folder, and that page text can never become markup."""
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from datetime import datetime
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote
+
+import imageio_ffmpeg
+import numpy as np
+import pytest
+from doit.cmd_base import ModuleTaskLoader
+from doit.doit_cmd import DoitMain
+from PIL import Image
+
+from conftest import page_text, write_frames
+from pipeline import report
+from pipeline.plan import planned_outputs
+from pipeline.tasks import doit_namespace
+from pipeline.tasks.report import run_report
+
+INJECTED = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=1</script>'
+
+
+# ---- building outputs the way the encoders would leave them (real files, small) ----------
+
+def build_outputs(folder, *, skip: tuple[str, ...] = ()) -> None:
+    """Write every planned output of `folder`'s site (GIF, WebP, WebM, MP4, thumbnails) and
+    a contact sheet per animation, except the outputs whose path ends with one of `skip`."""
+    site = folder.site()
+    images_out = folder.build / "images"
+    for animation in site.catalog.animations:
+        frames = [Image.open(folder.images / f.image_url).convert("RGBA") for f in animation.frames]
+        outputs = {o.kind: images_out / o.path for o in planned_outputs(site.catalog, site.settings)
+                   if o.path.startswith(animation.stem + ".")}
+        for kind, path in outputs.items():
+            if path.as_posix().endswith(skip):
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if kind in ("gif", "webp"):
+                first, *rest = [f.convert("RGB") if kind == "gif" else f for f in frames]
+                first.save(path, save_all=True, append_images=rest, duration=125, loop=0)
+            else:
+                write_video(frames, path)
+        sheet = folder.build / "contact" / (animation.stem.rsplit("/", 1)[-1] + ".png")
+        sheet.parent.mkdir(parents=True, exist_ok=True)
+        frames[0].save(sheet)
+    for output in planned_outputs(site.catalog, site.settings):
+        if output.kind == "thumbnail" and not output.path.endswith(skip):
+            with Image.open(folder.images / output.sources[0]) as image:
+                image.thumbnail((32, 32))
+                (images_out / output.path).parent.mkdir(parents=True, exist_ok=True)
+                image.save(images_out / output.path)
+
+
+def write_video(frames: list[Image.Image], path: Path) -> None:
+    """A real WebM (VP9) or MP4 (H.264) of `frames`, piped as raw RGB to ffmpeg."""
+    width, height = frames[0].size
+    codec = (["-c:v", "libvpx-vp9", "-deadline", "realtime", "-b:v", "0", "-crf", "40"]
+             if path.suffix == ".webm" else
+             ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-movflags", "+faststart"])
+    raw = b"".join(np.asarray(f.convert("RGB")).tobytes() for f in frames)
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
+         "-s", f"{width}x{height}", "-r", "8", "-i", "-", *codec, "-an", str(path)],
+        input=raw, check=True,
+    )
+
+
+def write_verify_json(folder, entries: list[dict]) -> None:
+    folder.build.mkdir(parents=True, exist_ok=True)
+    (folder.build / "verify.json").write_text(json.dumps(entries))
+
+
+def problem(page, line, code, severity, message, reference="muscles/png/X.png") -> dict:
+    return {"page": page, "line": line, "reference": reference, "code": code,
+            "severity": severity, "message": message}
+
+
+class Tags(HTMLParser):
+    """Every start tag with its attributes, and the text, of a page."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+    def all(self, tag: str) -> list[dict]:
+        return [attrs for name, attrs in self.tags if name == tag]
+
+
+def html_of(folder) -> str:
+    path = report.write_report(folder.site(), started=time.time() - 2)
+    assert path == folder.build / "report" / "index.html"
+    return path.read_text(encoding="utf-8")
+
+
+# ---- what the page shows -----------------------------------------------------------------
+
+def test_nothing_built_shows_every_output_as_not_built(small_site):
+    data = report.gather(small_site.site())
+    assert [p.status for p in data.pages] == ["not built", "not built"]
+    outputs = [o for p in data.pages for a in p.animations for o in a.outputs]
+    assert {o.kind for o in outputs} == {"gif", "webp", "webm", "mp4"}
+    assert all(o.bytes is None for o in outputs)
+    assert not data.verified
+    page = Tags(html_of(small_site))
+    assert page.all("img") == [] and page.all("video") == []  # nothing to load, nothing broken
+    assert "verify.json was not found" in html_of(small_site)
+
+
+def test_built_outputs_are_shown_side_by_side_with_bytes_and_ratio(small_site):
+    build_outputs(small_site)
+    write_verify_json(small_site, [])
+    data = report.gather(small_site.site())
+    assert [p.status for p in data.pages] == ["ok", "ok"]
+    soleus = next(a for p in data.pages for a in p.animations if a.animation.name.endswith("Leg-Soleus.gif"))
+    frames = sorted((small_site.images / "muscles/png").glob("Leg-Soleus-*.png"))
+    assert soleus.source_bytes == sum(f.stat().st_size for f in frames)
+    assert soleus.source_size == (64, 48)
+    gif = next(o for o in soleus.outputs if o.kind == "gif")
+    assert gif.bytes == (small_site.build / "images/muscles/gif/Leg-Soleus.gif").stat().st_size
+    assert (gif.width, gif.height) == (64, 48)
+    assert soleus.contact == "contact/Leg-Soleus.png"
+
+    text = html_of(small_site)
+    page = Tags(text)
+    imgs = {unquote(i["src"]): i for i in page.all("img")}
+    gif_img = imgs["../images/muscles/gif/Leg-Soleus.gif"]
+    assert (gif_img["width"], gif_img["height"], gif_img["loading"]) == ("64", "48", "lazy")
+    assert "../images/muscles/gif/Leg-Soleus.webp" in imgs
+    assert len([s for s in imgs if s.endswith("-thumb.png")]) == 32  # both thumbnail strips
+    assert all(i.get("loading") == "lazy" and i["width"] and i["height"] for i in imgs.values())
+    videos = page.all("video")
+    assert len(videos) == 4
+    assert all(v["preload"] == "none" and {"controls", "muted", "loop", "playsinline"} <= set(v)
+               for v in videos)
+    sources = {unquote(s["src"]): s["type"] for s in page.all("source")}
+    assert sources["../images/muscles/gif/Arm-Biceps.webm"] == "video/webm"
+    assert sources["../images/muscles/gif/Arm-Biceps.mp4"] == "video/mp4"
+    ratio = f"{100 * gif.bytes / soleus.source_bytes:.0f}% of frames"
+    assert ratio in text
+    assert "contact sheet" in text and "../contact/Leg-Soleus.png" in text
+
+
+def test_every_link_of_the_page_resolves_to_a_file(small_site):
+    build_outputs(small_site)
+    text = html_of(small_site)
+    folder = small_site.build / "report"
+    links = [a.get("src") or a.get("href") or a.get("poster")
+             for tag, a in Tags(text).tags if tag in ("img", "source", "a", "video")]
+    links = [link for link in links if link]
+    assert len(links) > 40
+    for link in links:
+        assert (folder / unquote(link)).resolve().is_file(), link
+
+
+def test_a_missing_output_marks_its_page_not_built(small_site):
+    build_outputs(small_site, skip=("Arm-Biceps.webm", "Arm-Biceps-3-thumb.png"))
+    write_verify_json(small_site, [])
+    data = report.gather(small_site.site())
+    status = {p.page.path: p.status for p in data.pages}
+    assert status == {"muscles/muscle_arm-biceps.md": "not built", "muscles/muscle_leg-soleus.md": "ok"}
+    text = html_of(small_site)
+    assert 'title="muscles/gif/Arm-Biceps.webm"><div class="placeholder">not built' in text
+    assert 'title="The Arm-Biceps muscle 3">not built</span>' in text
+
+
+def test_verify_problems_are_listed_with_file_and_line_and_colour_the_page(small_site):
+    build_outputs(small_site)
+    write_verify_json(small_site, [
+        problem("muscles/muscle_leg-soleus.md", 14, "missing", "error", "gallery frame 'X' does not exist"),
+        problem("muscles/muscle_arm-biceps.md", 9, "unlisted-frame", "warning", "looks like a frame"),
+        problem(None, None, "orphan", "warning", "'old/Thing.png' is not referenced by any page",
+                reference="old/Thing.png"),
+    ])
+    data = report.gather(small_site.site())
+    assert {p.page.path: p.status for p in data.pages} == {
+        "muscles/muscle_leg-soleus.md": "error", "muscles/muscle_arm-biceps.md": "warning"}
+    assert [f.reference for f in data.site_findings] == ["old/Thing.png"]
+    text = html_of(small_site)
+    assert "<code>muscles/muscle_leg-soleus.md:14</code>" in text
+    assert "<code>muscles/muscle_arm-biceps.md:9</code>" in text
+    assert "Files no page names" in text and "old/Thing.png" in text
+    assert 'class="code error">missing <b>1</b>' in text
+    assert 'class="code warning">orphan <b>1</b>' in text
+    rows = [a for a in Tags(text).all("section") if "data-status" in a]
+    assert sorted(r["data-status"] for r in rows) == ["error", "warning"]
+
+
+def test_summary_totals_bytes_per_format_and_saving(small_site):
+    build_outputs(small_site)
+    data = report.gather(small_site.site(), started=time.time() - 75)
+    views = [a for p in data.pages for a in p.animations]
+    gif_bytes = sum(o.bytes for a in views for o in a.outputs if o.kind == "gif")
+    source_bytes = sum(a.source_bytes for a in views)
+    text = report.render(data)
+    assert "<b>2</b><span>pages</span>" in text
+    assert "<b>2</b><span>animations</span>" in text
+    assert "<b>32</b><span>gallery frames</span>" in text
+    gif_row = next(line for line in text.split("<tr>") if line.startswith("<th>GIF</th>"))
+    assert f"<td>2 of 2</td><td>{report._bytes(gif_bytes)}</td><td>{report._bytes(source_bytes)}</td>" in gif_row
+    assert report._bytes(source_bytes - gif_bytes) in gif_row
+    assert " in 1 min 15 s (this run" in text
+
+
+def test_unreadable_verify_json_is_shown_not_raised(small_site):
+    small_site.build.mkdir(parents=True)
+    (small_site.build / "verify.json").write_text("[{not json")
+    data = report.gather(small_site.site())
+    assert [f.code for f in data.site_findings] == ["unreadable"]
+    assert "verify.json cannot be read" in report.render(data)
+
+
+def test_page_text_is_escaped_everywhere(site_folder):
+    frames = write_frames(site_folder.images, "Evil", 3)
+    text = page_text("Title " + INJECTED.replace("'", ""), ["muscles/gif/Evil.gif"], frames)
+    text = text.replace("caption: 'Title", "caption: 'Caption").replace(
+        "image_alt: 'Title", "image_alt: 'Alt")
+    (site_folder.pages / "evil.md").write_text(text)
+    build_outputs(site_folder)
+    write_verify_json(site_folder, [problem("evil.md", 3, "missing", "error", INJECTED, reference=INJECTED)])
+    html = html_of(site_folder)
+    page = Tags(html)
+    # the only script is the page's own filter, and no image points at "x"
+    assert len(page.all("script")) == 1
+    assert all(i["src"] != "x" for i in page.all("img"))
+    assert not any("onerror" in attrs for _, attrs in page.tags)
+    # the text is there to read, verbatim
+    shown = "".join(page.text)
+    assert f"Title {INJECTED}" in shown  # the page title
+    assert f"Caption {INJECTED} 1" in shown  # a thumbnail caption
+    assert INJECTED in shown.replace(f"Title {INJECTED}", "")  # the problem message
+    alts = [i["alt"] for i in page.all("img")]
+    assert f"Alt {INJECTED}" in alts  # attribute values come back whole
+
+
+def test_content_security_policy_admits_only_the_page_s_own_script_and_style(small_site):
+    html = html_of(small_site)
+    policy = next(m["content"] for m in Tags(html).all("meta") if m.get("http-equiv"))
+    assert "'unsafe-inline'" not in policy
+    assert report._csp() in html.replace("&#x27;", "'")
+    assert "script-src 'sha256-" in policy and "style-src 'sha256-" in policy
+
+
+def test_three_hundred_animations_render_quickly_and_load_lazily(site_folder):
+    for k in range(300):
+        frames = write_frames(site_folder.images, f"A{k}", 3, (8, 8))
+        (site_folder.pages / f"a{k}.md").write_text(page_text(f"Page {k}", [f"muscles/gif/A{k}.gif"], frames))
+    site = site_folder.site()
+    began = time.perf_counter()
+    html = report.render(report.gather(site))
+    assert time.perf_counter() - began < 3.0
+    assert html.count('<section class="row') == 300
+    assert html.count("not built") > 300
+
+
+# ---- the task ----------------------------------------------------------------------------
+
+def run_doit(folder, *args) -> tuple[int, dict]:
+    """Run doit with its json reporter; (exit code, task name -> its json record)."""
+    out = folder.root / "doit.json"
+    code = DoitMain(ModuleTaskLoader(doit_namespace(folder.config))).run(
+        ["--reporter", "json", "--output-file", str(out), *args])
+    return code, {t["name"]: t for t in json.loads(out.read_text())["tasks"]}
+
+
+def ran_last(tasks: dict, name: str) -> bool:
+    """Whether `name` started after every other executed task had finished."""
+    def end(t):
+        return datetime.fromisoformat(t["started"]).timestamp() + t["elapsed"]
+    others = [t for n, t in tasks.items() if n != name and t["started"]]
+    return all(end(t) <= datetime.fromisoformat(tasks[name]["started"]).timestamp() for t in others)
+
+
+def test_the_action_writes_the_report(small_site):
+    assert run_report(small_site.site(), time.time()) is None
+    assert (small_site.build / "report" / "index.html").is_file()
+
+
+def test_report_task_runs_after_verify_even_when_verify_fails(small_site):
+    (small_site.images / "muscles/png/Leg-Soleus-3.png").unlink()
+    code, tasks = run_doit(small_site, "report")
+    assert code != 0
+    assert tasks["verify"]["result"] == "fail"  # verify failed ...
+    assert tasks["report"]["result"] == "success"  # ... and the report was still written, last
+    assert ran_last(tasks, "report")
+    html = (small_site.build / "report" / "index.html").read_text()
+    assert "muscles/muscle_leg-soleus.md:" in html and "Leg-Soleus-3.png" in html
+    assert 'data-status="error"' in html
+
+
+def test_report_task_is_rewritten_every_run_and_cleaned(small_site):
+    for _ in range(2):
+        code, tasks = run_doit(small_site, "-n", "2")
+        assert tasks["report"]["result"] == "success"
+        assert ran_last(tasks, "report")
+    index = small_site.build / "report" / "index.html"
+    assert index.is_file()
+    DoitMain(ModuleTaskLoader(doit_namespace(small_site.config))).run(["clean", "report"])
+    assert not index.exists()
