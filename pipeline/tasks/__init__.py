@@ -10,11 +10,12 @@ import os
 from pathlib import Path
 
 from ..buildlock import BuildLock, remove_stale_temporaries
+from ..progress import ProgressReporter
 from ..settings import Settings, load_settings
 from ..site import Site, open_site
-from . import verify
+from . import report, verify
 
-DEFAULT_TASKS = ["verify"]
+DEFAULT_TASKS = ["verify", "report"]  # report stays last: it shows what the others made
 
 
 def doit_config(settings: Settings) -> dict:
@@ -25,6 +26,7 @@ def doit_config(settings: Settings) -> dict:
         "dep_file": str(settings.build_dir / ".doit.db"),
         "backend": "sqlite3",
         "continue": True,  # one broken sequence must not stop the others
+        "reporter": ProgressReporter,  # `--reporter json` and the others still work
     }
 
 
@@ -44,4 +46,8 @@ def generators(site: Site) -> dict:
         """Check every page's references against the image files (writes verify.json)."""
         return verify.verify_task(site)
 
-    return {"task_verify": task_verify}
+    def task_report():
+        """Write build/report/index.html: every page's animations, outputs and problems."""
+        return report.report_task(site, after=[t for t in DEFAULT_TASKS if t != "report"])
+
+    return {"task_verify": task_verify, "task_report": task_report}
