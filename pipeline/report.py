@@ -330,7 +330,8 @@ def _figure(output: Shown, view: AnimationView, poster: str | None) -> str:
     src = _href("../images/" + output.path)
     alt = escape(view.animation.alt, quote=True)
     if output.kind in VIDEO_TYPES:
-        poster_attr = f' poster="{_href("../images/" + poster)}"' if poster else ""
+        # posters load eagerly; the script sets them only for videos near the viewport
+        poster_attr = f' data-poster="{_href("../images/" + poster)}"' if poster else ""
         media = (f'<video controls muted loop playsinline preload="none" width="{width}" '
                  f'height="{height}"{poster_attr} aria-label="{alt}">'
                  f'<source src="{src}" type="{VIDEO_TYPES[output.kind]}"></video>')
@@ -436,7 +437,7 @@ td,th{border:1px solid var(--line);padding:3px 8px;text-align:left;vertical-alig
 .filter input{flex:0 1 360px;padding:5px 8px;font:inherit}
 .filter select{padding:5px;font:inherit}
 [hidden]{display:none!important}
-.row{background:#fff;border:1px solid var(--line);border-left:6px solid var(--ok);border-radius:6px;margin:0 0 14px;padding:10px 14px}
+.row{content-visibility:auto;contain-intrinsic-size:auto 520px;background:#fff;border:1px solid var(--line);border-left:6px solid var(--ok);border-radius:6px;margin:0 0 14px;padding:10px 14px}
 .row.warning{border-left-color:var(--warning)}
 .row.error{border-left-color:var(--error)}
 .row.not-built{border-left-color:var(--not-built)}
@@ -487,6 +488,20 @@ _SCRIPT = """
   box.addEventListener('input', apply);
   select.addEventListener('change', apply);
   apply();
+  var videos = document.querySelectorAll('video[data-poster]');
+  if ('IntersectionObserver' in window) {
+    var observer = new IntersectionObserver(function (entries) {
+      entries.forEach(function (entry) {
+        if (entry.isIntersecting) {
+          entry.target.poster = entry.target.getAttribute('data-poster');
+          observer.unobserve(entry.target);
+        }
+      });
+    }, {rootMargin: '400px'});
+    videos.forEach(function (video) { observer.observe(video); });
+  } else {
+    videos.forEach(function (video) { video.poster = video.getAttribute('data-poster'); });
+  }
 })();
 """
 

@@ -157,7 +157,7 @@ def test_every_link_of_the_page_resolves_to_a_file(small_site):
     build_outputs(small_site)
     text = html_of(small_site)
     folder = small_site.build / "report"
-    links = [a.get("src") or a.get("href") or a.get("poster")
+    links = [a.get("src") or a.get("href") or a.get("data-poster")
              for tag, a in Tags(text).tags if tag in ("img", "source", "a", "video")]
     links = [link for link in links if link]
     assert len(links) > 40

@@ -134,7 +134,7 @@ def load_everything(page) -> dict:
     return page.evaluate("""() => ({
         images: [...document.images].map(i => [i.getAttribute('src'), i.naturalWidth]),
         videos: [...document.querySelectorAll('video')].map(v =>
-            [v.querySelector('source').getAttribute('src'), v.readyState, v.videoWidth]),
+            [v.querySelector('source').getAttribute('src'), v.readyState, v.videoWidth, v.poster]),
     })""")
 
 
@@ -148,7 +148,8 @@ def test_report_in_chromium_over_http(browser, served, built_site):
     loaded = load_everything(page)
     assert len(loaded["images"]) >= 20 and len(loaded["videos"]) == 4
     assert [src for src, width in loaded["images"] if width == 0] == []
-    assert [src for src, state, width in loaded["videos"] if state < 2 or width == 0] == []
+    assert [src for src, state, width, _ in loaded["videos"] if state < 2 or width == 0] == []
+    assert all(poster.endswith("-1-thumb.png") for *_, poster in loaded["videos"])  # set once seen
 
     # the hostile caption and problem message are text, and nothing of theirs ran
     assert page.evaluate("typeof window.__pwned") == "undefined"
@@ -178,7 +179,7 @@ def test_report_in_chromium_from_disk(browser, served, built_site):
     page, errors = open_report(browser, (built_site.build / "report" / "index.html").as_uri())
     loaded = load_everything(page)
     assert [src for src, width in loaded["images"] if width == 0] == []
-    assert [src for src, state, width in loaded["videos"] if state < 2] == []
+    assert [src for src, state, *_ in loaded["videos"] if state < 2] == []
     page.fill("#filter", "biceps")
     assert visible_rows(page) == ["muscles/muscle_arm-biceps.md"]
     assert page.evaluate("typeof window.__pwned") == "undefined"
