@@ -1,0 +1,159 @@
+"""The web bundle: `<build>/images` complete and nothing else, described and zipped.
+
+Runs after every producing task. It removes stale files (in `<build>/images` but produced by
+no task any more), checks that every file the pages reference, explicit and derived, is
+there (verification run against the bundle folder), and writes `asset-manifest.json`,
+`_data/assets.json` and a deterministic `bundle.zip`: sorted entries, fixed timestamps and
+permissions, so the same files always give the same bytes.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import zipfile
+from pathlib import Path
+from typing import NamedTuple
+
+from .atomic import atomic_path, write_bytes_atomic, write_text_atomic
+from .catalog import Catalog
+from .jekyll import data_file
+from .mediainfo import media_info, sha256_of
+from .plan import planned_outputs
+from .problems import PipelineError, Problem
+from .safepaths import unsafe_reason
+from .settings import Settings
+from .verify import ImageRoot, verify_catalog
+
+VERSION = 1  # bump when the bundle's files change for the same inputs
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold
+STORED_SUFFIXES = {".png", ".gif", ".webp", ".avif", ".webm", ".mp4", ".jpg", ".jpeg"}
+
+
+class BundlePlan(NamedTuple):
+    produced: tuple[str, ...]  # written by the pipeline's tasks
+    copied: tuple[str, ...]  # referenced, not produced, copied from the image root as they are
+
+    @property
+    def files(self) -> set[str]:
+        return set(self.produced) | set(self.copied)
+
+
+def bundle_plan(catalog: Catalog, settings: Settings) -> BundlePlan:
+    """Which files `<build>/images` must hold, all relative to it."""
+    produced = tuple(dict.fromkeys(o.path for o in planned_outputs(catalog, settings)))
+    source = ImageRoot(settings.images_dir)
+    copied = {}
+    for ref in catalog.references:
+        if ref.path in copied or ref.path in produced or unsafe_reason(ref.path):
+            continue
+        check, _ = source.check(ref.path)
+        if check.exists and check.problem is None:
+            copied[ref.path] = None
+    return BundlePlan(produced, tuple(sorted(copied)))
+
+
+def copy_file(source: Path, target: Path) -> None:
+    """Copy a referenced file the pipeline does not make, byte for byte."""
+    write_bytes_atomic(target, source.read_bytes())
+
+
+def bundle_files(images_dir: Path) -> list[str]:
+    """Every file under `images_dir`, hidden ones too, relative and sorted."""
+    found = []
+    for folder, subdirs, files in os.walk(images_dir):
+        rel = os.path.relpath(folder, images_dir)
+        prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        found.extend(prefix + name for name in files)
+    return sorted(found)
+
+
+def remove_stale(images_dir: Path, keep: set[str]) -> list[str]:
+    """Delete the files no task produces any more (and folders left empty); return them."""
+    stale = [path for path in bundle_files(images_dir) if path not in keep]
+    for path in stale:
+        (images_dir / path).unlink()
+    for folder, subdirs, files in os.walk(images_dir, topdown=False):
+        if Path(folder) != images_dir and not os.listdir(folder):
+            os.rmdir(folder)
+    return stale
+
+
+def bundle_problems(catalog: Catalog, images_dir: Path, plan: BundlePlan) -> list[Problem]:
+    """Errors of the pages checked against the bundle, plus every referenced or planned file
+    that is not in it (verification alone excuses a derived file that can still be made)."""
+    root = ImageRoot(images_dir)
+    problems = [p for p in verify_catalog(catalog, root, orphans=False) if p.is_error]
+    reported = {p.reference for p in problems}
+    for ref in catalog.references:
+        if ref.path not in reported and not unsafe_reason(ref.path) and not root.check(ref.path)[0].exists:
+            reported.add(ref.path)
+            problems.append(Problem(ref.page, ref.line, ref.path, "missing",
+                                    f"'{ref.path}' is not in the bundle ({images_dir})"))
+    for path in plan.files - reported:
+        if not (images_dir / path).is_file():
+            problems.append(Problem(None, None, path, "missing",
+                                    f"'{path}' should have been built into {images_dir} but is not there"))
+    return problems
+
+
+def describe(images_dir: Path, paths: list[str]) -> list[dict]:
+    """The asset-manifest entries of `paths`, in order."""
+    entries = []
+    for path in paths:
+        file = images_dir / path
+        info = media_info(file)
+        entries.append({
+            "path": path,
+            "bytes": file.stat().st_size,
+            "sha256": sha256_of(file),
+            "width": info.width,
+            "height": info.height,
+            "frames": info.frames,
+            "duration": info.duration,
+            "mime": info.mime,
+        })
+    return entries
+
+
+def write_zip(images_dir: Path, paths: list[str], target: Path) -> None:
+    """Zip `paths` (relative to `images_dir`) deterministically."""
+    with atomic_path(target) as temporary:
+        with zipfile.ZipFile(temporary, "w") as archive:
+            for path in sorted(paths):
+                info = zipfile.ZipInfo(path, date_time=ZIP_TIME)
+                info.create_system = 3  # unix, so the permissions below mean the same everywhere
+                info.external_attr = 0o100644 << 16
+                compressed = Path(path).suffix.lower() not in STORED_SUFFIXES
+                info.compress_type = zipfile.ZIP_DEFLATED if compressed else zipfile.ZIP_STORED
+                archive.writestr(info, (images_dir / path).read_bytes(), compresslevel=9)
+
+
+def write_json(target: Path, value) -> None:
+    write_text_atomic(target, json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+
+
+def make_bundle(catalog: Catalog, settings: Settings) -> None:
+    """Remove stale files, check the bundle, then write the manifest, data file and zip.
+
+    Raises PipelineError listing what is missing; stale files are reported on stderr.
+    """
+    images_dir = settings.build_dir / "images"
+    images_dir.mkdir(parents=True, exist_ok=True)
+    plan = bundle_plan(catalog, settings)
+    for path in remove_stale(images_dir, plan.files):
+        print(f"bundle: removed stale '{path}' (no task produces it any more)", file=sys.stderr)
+    problems = bundle_problems(catalog, images_dir, plan)
+    if problems:
+        raise PipelineError("\n".join(str(p) for p in problems))
+    paths = bundle_files(images_dir)
+    entries = describe(images_dir, paths)
+    write_json(settings.build_dir / "asset-manifest.json", {"files": entries})
+    files = {entry["path"]: entry for entry in entries}
+    write_json(settings.build_dir / "_data" / "assets.json", data_file(list(catalog.animations), files))
+    write_zip(images_dir, paths, settings.build_dir / "bundle.zip")
+
+
+def bundle_targets(settings: Settings) -> list[Path]:
+    build = settings.build_dir
+    return [build / "asset-manifest.json", build / "_data" / "assets.json", build / "bundle.zip"]

@@ -1,0 +1,127 @@
+"""What the Jekyll site reads from the build: `_data/assets.json` and the animation include.
+
+Jekyll loads `_data/assets.json` as `site.data.assets` without any plugin, so templates can
+set `width`/`height` and pick formats from it. The include plays an animation the way the
+site's page-image include does (title and aria-label from the page's `images` entry), as a
+muted looping video with WebM then MP4 sources, an animated WebP/GIF `<picture>` for browsers
+without video, the first frame as poster, and a still for visitors who ask for reduced motion.
+"""
+from __future__ import annotations
+
+from .catalog import Animation
+
+ANIMATION_FORMATS = ("gif", "webp", "avif", "webm", "mp4")
+
+
+def data_file(animations: list[Animation], files: dict[str, dict]) -> dict:
+    """The contents of `_data/assets.json`.
+
+    `files` maps each bundled path to its asset-manifest entry; `animations` gives, per
+    animation name (as pages write `image_name`), its size, frames, running time, poster
+    and the path of each format present.
+    """
+    entries = {}
+    for animation in animations:
+        formats = {fmt: animation.stem + "." + fmt for fmt in ANIMATION_FORMATS
+                   if animation.stem + "." + fmt in files}
+        if not formats:
+            continue
+        timed = files.get(formats.get("gif") or formats.get("webp") or next(iter(formats.values())))
+        poster = animation.frames[0].image_url if animation.frames else None
+        sized = files.get(poster) or timed
+        entries[animation.name] = {
+            "title": animation.title,
+            "alt": animation.alt,
+            "width": sized["width"],
+            "height": sized["height"],
+            "frames": timed["frames"],
+            "duration": timed["duration"],
+            "poster": poster if poster in files else None,
+            **formats,
+        }
+    described = {path: {k: v for k, v in entry.items() if k != "path"} for path, entry in files.items()}
+    return {"files": described, "animations": entries}
+
+
+INCLUDE = """\
+{%- comment -%}
+  atlas-animation.html, written by atlas-pipeline: plays one animation of the page.
+  Usage: {% include atlas-animation.html %} (the page's first `images` entry), or
+         {% include atlas-animation.html image=page.images[1] %}.
+  Reads site.data.assets (the pipeline's _data/assets.json) for sizes, formats and poster;
+  file URLs are prefixed with site.urlimg, as the site's other includes do.
+{%- endcomment -%}
+{%- assign image = include.image | default: page.images[0] -%}
+{%- assign asset = site.data.assets.animations[image.image_name] -%}
+{%- assign base = include.base | default: site.urlimg -%}
+{%- assign title = image.image_title | default: asset.title -%}
+{%- assign alt = image.image_alt | default: asset.alt | strip -%}
+{%- if asset -%}
+<figure class="atlas-animation">
+  <video class="atlas-animation-video" autoplay loop muted playsinline preload="auto"
+         width="{{ asset.width }}" height="{{ asset.height }}"
+         {% if asset.poster %}poster="{{ base }}{{ asset.poster }}"{% endif %}
+         title="{{ title | escape }}" aria-label="{{ alt | escape }}">
+    {%- if asset.webm %}
+    <source src="{{ base }}{{ asset.webm }}" type="video/webm">
+    {%- endif %}
+    {%- if asset.mp4 %}
+    <source src="{{ base }}{{ asset.mp4 }}" type="video/mp4">
+    {%- endif %}
+    <picture>
+      {%- if asset.avif %}
+      <source srcset="{{ base }}{{ asset.avif }}" type="image/avif">
+      {%- endif %}
+      {%- if asset.webp %}
+      <source srcset="{{ base }}{{ asset.webp }}" type="image/webp">
+      {%- endif %}
+      <img src="{{ base }}{{ asset.gif | default: image.image_name }}" width="{{ asset.width }}" height="{{ asset.height }}"
+           alt="{{ alt | escape }}" title="{{ title | escape }}">
+    </picture>
+  </video>
+  {%- if asset.poster %}
+  <img class="atlas-animation-still" src="{{ base }}{{ asset.poster }}" width="{{ asset.width }}"
+       height="{{ asset.height }}" alt="{{ alt | escape }}" title="{{ title | escape }}" hidden>
+  {%- endif %}
+</figure>
+{%- unless atlas_animation_style_done %}
+<style>
+  @media (prefers-reduced-motion: reduce) {
+    .atlas-animation-video { display: none; }
+    .atlas-animation-still { display: block !important; }
+  }
+</style>
+<script>
+  /* Reduced motion: stop the videos (hidden by the style above, they would still play and
+     download) and show the first frame instead. */
+  (function () {
+    var query = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)");
+    function apply() {
+      document.querySelectorAll(".atlas-animation").forEach(function (figure) {
+        var video = figure.querySelector("video");
+        var still = figure.querySelector(".atlas-animation-still");
+        if (!video) { return; }
+        if (query && query.matches) {
+          video.removeAttribute("autoplay");
+          video.pause();
+          if (still) { still.hidden = false; }
+        } else {
+          if (still) { still.hidden = true; }
+          video.play && video.play().catch(function () {});
+        }
+      });
+    }
+    if (document.readyState === "loading") {
+      document.addEventListener("DOMContentLoaded", apply);
+    } else {
+      apply();
+    }
+    if (query && query.addEventListener) { query.addEventListener("change", apply); }
+  })();
+</script>
+{%- assign atlas_animation_style_done = true -%}
+{%- endunless %}
+{%- else -%}
+<img src="{{ base }}{{ image.image_name }}" alt="{{ alt | escape }}" title="{{ title | escape }}">
+{%- endif -%}
+"""

@@ -1,0 +1,100 @@
+"""What a built file is: MIME type, pixel size, frame count and running time.
+
+Images are read with Pillow (frame durations summed over the frames of a GIF or animated
+WebP/AVIF); videos with the ffmpeg that imageio-ffmpeg ships: the size from the stream header
+ffmpeg prints, frames and seconds from `count_frames_and_secs`, which counts packets without
+decoding them.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import struct
+import subprocess
+from pathlib import Path
+from typing import NamedTuple
+
+from .problems import PipelineError
+
+MIME_TYPES = {
+    ".png": "image/png", ".gif": "image/gif", ".webp": "image/webp", ".avif": "image/avif",
+    ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml",
+    ".webm": "video/webm", ".mp4": "video/mp4",
+}
+VIDEO_SUFFIXES = (".webm", ".mp4")
+_VIDEO_SIZE = re.compile(r"Stream #\S+.*?: Video: .*?, (\d{1,5})x(\d{1,5})[ ,\[]")
+
+
+class MediaInfo(NamedTuple):
+    mime: str
+    width: int | None
+    height: int | None
+    frames: int | None
+    duration: float | None  # seconds; None for a still image
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def media_info(path: Path) -> MediaInfo:
+    """Describe the file at `path`; raises PipelineError when it cannot be read."""
+    suffix = path.suffix.lower()
+    mime = MIME_TYPES.get(suffix, "application/octet-stream")
+    if suffix in VIDEO_SUFFIXES:
+        return _video_info(path, mime)
+    if mime.startswith("image/") and suffix != ".svg":
+        return _image_info(path, mime)
+    return MediaInfo(mime, None, None, None, None)
+
+
+def _image_info(path: Path, mime: str) -> MediaInfo:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            frames = getattr(image, "n_frames", 1)
+            if frames == 1:
+                return MediaInfo(mime, image.width, image.height, 1, None)
+            if image.format == "WEBP":
+                total = sum(_webp_durations(path))  # Pillow only knows a duration after decoding
+            else:
+                total = 0
+                for index in range(frames):
+                    image.seek(index)
+                    total += image.info.get("duration", 0)
+            return MediaInfo(mime, image.width, image.height, frames, round(total / 1000, 3))
+    except Exception as exc:  # Pillow raises many kinds for broken data
+        raise PipelineError(f"{path}: cannot be read as an image: {exc}") from None
+
+
+def _webp_durations(path: Path) -> list[int]:
+    """The duration in ms of each frame of an animated WebP, from its ANMF chunk headers."""
+    data = path.read_bytes()
+    durations, offset = [], 12
+    while offset + 8 <= len(data):
+        kind, size = data[offset:offset + 4], struct.unpack("<I", data[offset + 4:offset + 8])[0]
+        if kind == b"ANMF":
+            payload = data[offset + 8:offset + 24]
+            durations.append(int.from_bytes(payload[12:15], "little"))
+        offset += 8 + size + (size & 1)
+    return durations
+
+
+def _video_info(path: Path, mime: str) -> MediaInfo:
+    import imageio_ffmpeg
+
+    result = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)],
+                            capture_output=True, text=True, errors="replace")
+    size = _VIDEO_SIZE.search(result.stderr)
+    if size is None:
+        raise PipelineError(f"{path}: no video stream found: {result.stderr.strip()[-300:]}")
+    try:
+        frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(path))
+    except RuntimeError as exc:
+        raise PipelineError(f"{path}: cannot count the frames: {exc}") from None
+    return MediaInfo(mime, int(size[1]), int(size[2]), frames, round(seconds, 3))

@@ -1,0 +1,232 @@
+"""The bundle: complete or failing, every manifest entry true to its file, a byte-stable zip,
+stale files reported and dropped, the Jekyll data file and include."""
+import hashlib
+import json
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import imageio_ffmpeg
+import numpy as np
+import pytest
+from PIL import Image
+
+from pipeline import bundle, jekyll
+from pipeline.problems import PipelineError
+from pipeline.tasks.bundle import bundle_tasks, run_bundle
+from pipeline.tasks.thumbnails import frame_tasks, thumbnail_tasks
+from tests.conftest import page_text, write_frames
+
+FPS = 10  # GIF delays are in centiseconds: 8 fps would round to 120 ms
+
+
+def run_actions(tasks):
+    for task in tasks:
+        for func, args in task["actions"]:
+            assert func(*args) is None, task["name"]
+
+
+def write_animations(site):
+    """What the animation tasks write, made here with Pillow and imageio-ffmpeg at 10 fps."""
+    images, out = site.settings.images_dir, site.settings.build_dir / "images"
+    for animation in site.catalog.animations:
+        frames = [Image.open(images / f.image_url).convert("RGB") for f in animation.frames]
+        stem = out / animation.stem
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in (".gif", ".webp"):
+            frames[0].save(f"{stem}{suffix}", save_all=True, append_images=frames[1:],
+                           duration=1000 // FPS, loop=0)
+        for suffix, codec in ((".webm", "libvpx-vp9"), (".mp4", "libx264")):
+            writer = imageio_ffmpeg.write_frames(f"{stem}{suffix}", frames[0].size, fps=FPS, codec=codec,
+                                                 pix_fmt_out="yuv420p", macro_block_size=16,
+                                                 # without bitexact, WebM gets a random segment id
+                                                 output_params=["-an", "-fflags", "+bitexact"],
+                                                 ffmpeg_log_level="error")
+            writer.send(None)
+            for frame in frames:
+                writer.send(np.asarray(frame).tobytes())
+            writer.close()
+
+
+def build_everything(site):
+    run_actions(thumbnail_tasks(site))
+    run_actions(frame_tasks(site))
+    write_animations(site)
+    run_actions(bundle_tasks(site, after=[]))
+
+
+@pytest.fixture
+def built(small_site):
+    site = small_site.site()
+    build_everything(site)
+    return small_site
+
+
+def manifest(folder) -> dict:
+    return {e["path"]: e for e in json.loads((folder.build / "asset-manifest.json").read_text())["files"]}
+
+
+def video_size(path: Path) -> tuple[int, int]:
+    reader = imageio_ffmpeg.read_frames(str(path))
+    meta = next(reader)
+    reader.close()
+    return tuple(meta["size"])
+
+
+def test_every_manifest_entry_matches_its_file(built):
+    entries = manifest(built)
+    images = built.build / "images"
+    on_disk = sorted(p.relative_to(images).as_posix() for p in images.rglob("*") if p.is_file())
+    assert sorted(entries) == on_disk
+    # 32 frames x (frame, thumb.png, thumb.webp) + 2 animations x 4 formats
+    assert len(entries) == 32 * 3 + 2 * 4
+    for path, entry in entries.items():
+        file = images / path
+        assert entry["bytes"] == file.stat().st_size
+        assert entry["sha256"] == hashlib.sha256(file.read_bytes()).hexdigest()
+        if path.endswith((".webm", ".mp4")):
+            assert (entry["width"], entry["height"]) == video_size(file)
+        else:
+            with Image.open(file) as image:
+                assert (entry["width"], entry["height"]) == image.size
+    gif = entries["muscles/gif/Leg-Soleus.gif"]
+    assert (gif["mime"], gif["frames"], gif["duration"]) == ("image/gif", 16, 1.6)
+    webp = entries["muscles/gif/Arm-Biceps.webp"]
+    assert (webp["mime"], webp["frames"], webp["duration"]) == ("image/webp", 16, 1.6)
+    for suffix, mime in ((".webm", "video/webm"), (".mp4", "video/mp4")):
+        video = entries["muscles/gif/Leg-Soleus" + suffix]
+        assert (video["mime"], video["frames"], video["duration"]) == (mime, 16, 1.6)
+    thumb = entries["muscles/png/Leg-Soleus-1-thumb.png"]
+    assert (thumb["width"], thumb["height"], thumb["frames"], thumb["duration"]) == (64, 48, 1, None)
+
+
+def test_zip_holds_the_images_tree_and_is_byte_identical_when_rebuilt(built):
+    first = (built.build / "bundle.zip").read_bytes()
+    with zipfile.ZipFile(built.build / "bundle.zip") as archive:
+        infos = archive.infolist()
+        assert [i.filename for i in infos] == sorted(manifest(built))
+        assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+        assert {i.external_attr >> 16 for i in infos} == {0o100644}
+        frame = archive.read("muscles/png/Leg-Soleus-2.png")
+    assert frame == (built.build / "images" / "muscles" / "png" / "Leg-Soleus-2.png").read_bytes()
+
+    # everything again from scratch: new files, new timestamps, same bytes
+    for path in sorted((built.build / "images").rglob("*"), reverse=True):
+        path.unlink() if path.is_file() else path.rmdir()
+    (built.build / "bundle.zip").unlink()
+    build_everything(built.site())
+    assert (built.build / "bundle.zip").read_bytes() == first
+
+
+def test_removed_page_has_its_outputs_reported_and_dropped(built, capsys):
+    (built.pages / "muscles" / "muscle_arm-biceps.md").unlink()
+    capsys.readouterr()
+    site = built.site()
+    assert run_bundle(site.catalog, site.settings) is None
+
+    err = capsys.readouterr().err
+    images = built.build / "images"
+    assert "bundle: removed stale 'muscles/png/Arm-Biceps-1-thumb.png' (no task produces it any more)" in err
+    assert "removed stale 'muscles/gif/Arm-Biceps.webm'" in err
+    assert not list(images.rglob("Arm-Biceps*"))
+    assert not any(p.startswith("muscles/png/Arm-Biceps") or "Arm-Biceps" in p for p in manifest(built))
+    with zipfile.ZipFile(built.build / "bundle.zip") as archive:
+        assert not [n for n in archive.namelist() if "Arm-Biceps" in n]
+    assert (images / "muscles" / "png" / "Leg-Soleus-1-thumb.png").exists()
+
+
+def test_missing_file_fails_the_bundle_naming_the_page_line(built):
+    (built.build / "images" / "muscles" / "png" / "Leg-Soleus-3-thumb.png").unlink()
+    (built.build / "images" / "muscles" / "gif" / "Arm-Biceps.mp4").unlink()
+    (built.build / "asset-manifest.json").unlink()
+    site = built.site()
+
+    result = run_bundle(site.catalog, site.settings)
+
+    text = str(result)
+    page = (built.pages / "muscles" / "muscle_leg-soleus.md").read_text().splitlines()
+    line = page.index("  - image_url: muscles/png/Leg-Soleus-3.png") + 1
+    assert (f"muscles/muscle_leg-soleus.md:{line}: missing: 'muscles/png/Leg-Soleus-3-thumb.png' "
+            f"is not in the bundle ({built.build / 'images'})") in text
+    assert "muscles/muscle_arm-biceps.md:6: missing: 'muscles/gif/Arm-Biceps.mp4' is not in the bundle" in text
+    assert not (built.build / "asset-manifest.json").exists()
+
+
+def test_referenced_files_the_pipeline_does_not_make_are_copied(site_folder):
+    urls = write_frames(site_folder.images, "Deltoid", 2, (40, 30))
+    Image.new("RGB", (30, 20), "navy").save(site_folder.images / "muscles" / "diagram.png")
+    text = page_text("Deltoid", [], urls).replace("images:\n", "images:\n  - image_name: 'muscles/diagram.png'\n")
+    (site_folder.pages / "deltoid.md").write_text(text)
+    site = site_folder.site()
+    assert bundle.bundle_plan(site.catalog, site.settings).copied == ("muscles/diagram.png",)
+
+    build_everything(site)
+
+    copied = site_folder.build / "images" / "muscles" / "diagram.png"
+    assert copied.read_bytes() == (site_folder.images / "muscles" / "diagram.png").read_bytes()
+    assert manifest(site_folder)["muscles/diagram.png"]["width"] == 30
+
+
+def test_bundle_runs_after_every_producer_and_depends_on_every_file(small_site):
+    site = small_site.site()
+    tasks = {t["name"]: t for t in bundle_tasks(site, after=["verify", "gif", "thumbnails", "frames"])}
+    main = tasks["asset-manifest.json"]
+    assert main["task_dep"] == ["verify", "gif", "thumbnails", "frames"]
+    images = small_site.build / "images"
+    assert str(images / "muscles/gif/Leg-Soleus.webm") in main["file_dep"]
+    assert str(images / "muscles/png/Arm-Biceps-16-thumb.webp") in main["file_dep"]
+    assert main["clean"] is True and main["targets"]
+
+
+def test_data_file_gives_templates_sizes_formats_and_poster(built):
+    data = json.loads((built.build / "_data" / "assets.json").read_text())
+    animation = data["animations"]["muscles/gif/Leg-Soleus.gif"]
+    assert animation == {
+        "title": "The Leg-Soleus muscle", "alt": "The Leg-Soleus muscle", "width": 64, "height": 48,
+        "frames": 16, "duration": 1.6, "poster": "muscles/png/Leg-Soleus-1.png",
+        "gif": "muscles/gif/Leg-Soleus.gif", "webp": "muscles/gif/Leg-Soleus.webp",
+        "webm": "muscles/gif/Leg-Soleus.webm", "mp4": "muscles/gif/Leg-Soleus.mp4",
+    }
+    thumb = data["files"]["muscles/png/Leg-Soleus-1-thumb.png"]
+    assert (thumb["width"], thumb["height"], thumb["mime"]) == (64, 48, "image/png")
+
+
+def test_include_plays_a_muted_looping_video_with_fallbacks_and_reduced_motion(built):
+    text = (built.build / "_includes" / "atlas-animation.html").read_text()
+    assert text == jekyll.INCLUDE
+    assert "<video class=\"atlas-animation-video\" autoplay loop muted playsinline" in text
+    assert text.index('type="video/webm"') < text.index('type="video/mp4"') < text.index("<picture>")
+    assert 'type="image/webp"' in text and "asset.gif" in text
+    assert 'width="{{ asset.width }}" height="{{ asset.height }}"' in text
+    assert 'poster="{{ base }}{{ asset.poster }}"' in text
+    assert 'title="{{ title | escape }}" aria-label="{{ alt | escape }}"' in text
+    assert "@media (prefers-reduced-motion: reduce)" in text and "video.pause()" in text
+    tags = re.findall(r"{%-?\s*(\w+)", text)
+    for opening in ("if", "unless", "comment"):
+        assert tags.count(opening) == tags.count("end" + opening), opening
+
+
+def test_doit_builds_the_bundle_and_a_second_run_does_nothing(site_folder):
+    # a gallery-only page: no animations, so the run needs no encoder
+    urls = write_frames(site_folder.images, "Deltoid", 3, (40, 30))
+    (site_folder.pages / "deltoid.md").write_text(page_text("Deltoid", [], urls))
+    command = [sys.executable, "-m", "pipeline.cli", "--config", str(site_folder.config),
+               "--reporter", "json", "thumbnails", "frames", "contact", "bundle"]
+
+    def run():
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr + result.stdout
+        return {t["name"]: t["result"] for t in json.loads(result.stdout)["tasks"]}
+
+    first = run()
+    assert first["bundle:asset-manifest.json"] == "success"
+    assert (site_folder.build / "bundle.zip").exists()
+    zipped = (site_folder.build / "bundle.zip").read_bytes()
+    second = run()
+    # group tasks have no actions; verify always looks again
+    executed = {name for name, result in second.items() if result != "up-to-date" and ":" in name}
+    assert executed == set(), executed
+    assert len(second) > 10
+    assert (site_folder.build / "bundle.zip").read_bytes() == zipped
