@@ -13,9 +13,9 @@ from ..buildlock import BuildLock, remove_stale_temporaries
 from ..progress import ProgressReporter
 from ..settings import Settings, load_settings
 from ..site import Site, open_site
-from . import report, verify
+from . import bundle, contact, report, thumbnails, verify
 
-DEFAULT_TASKS = ["verify", "report"]  # report stays last: it shows what the others made
+DEFAULT_TASKS = ["verify", "thumbnails", "frames", "contact", "bundle", "report"]  # report stays last: it shows what the others made
 
 
 def doit_config(settings: Settings) -> dict:
@@ -50,4 +50,21 @@ def generators(site: Site) -> dict:
         """Write build/report/index.html: every page's animations, outputs and problems."""
         return report.report_task(site, after=[t for t in DEFAULT_TASKS if t != "report"])
 
-    return {"task_verify": task_verify, "task_report": task_report}
+    def task_thumbnails():
+        """Thumbnails of every gallery frame: X-thumb.png, X-thumb.webp, srcset widths."""
+        yield from thumbnails.thumbnail_tasks(site)
+
+    def task_frames():
+        """Gallery frames copied into build/images, losslessly re-compressed."""
+        yield from thumbnails.frame_tasks(site)
+
+    def task_contact():
+        """Contact sheets: every frame of each animation, and an overview of all."""
+        yield from contact.contact_tasks(site)
+
+    def task_bundle():
+        """build/images complete and checked, asset-manifest.json, _data, _includes, bundle.zip."""
+        yield from bundle.bundle_tasks(site, after=[t for t in DEFAULT_TASKS if t not in ("bundle", "report")])
+
+    return {"task_verify": task_verify, "task_thumbnails": task_thumbnails, "task_frames": task_frames,
+            "task_contact": task_contact, "task_bundle": task_bundle, "task_report": task_report}
