@@ -246,11 +246,11 @@ def _summary(data: ReportData) -> str:
     return (
         f'<div class="facts">{facts_html}</div>'
         f'<p class="when">Built {built}{took}.{" Overview sheets:" + sheets if sheets else ""}</p>'
-        f"{_format_table(views)}{_problem_table(data)}"
+        f"{_format_table(views, data.pages)}{_problem_table(data)}"
     )
 
 
-def _format_table(views: list[AnimationView]) -> str:
+def _format_table(views: list[AnimationView], pages) -> str:
     rows = []
     kinds = [k for k in ANIMATION_SUFFIX if any(o.kind == k for a in views for o in a.outputs)]
     for kind in kinds:
@@ -264,6 +264,11 @@ def _format_table(views: list[AnimationView]) -> str:
             f"<td>{_bytes(out_bytes)}</td><td>{_bytes(src_bytes)}</td>"
             f"<td>{_bytes(saved) if built else '–'}</td><td>{_ratio(out_bytes, src_bytes)}</td></tr>"
         )
+    thumbnails = {shown.path: shown for p in pages for _, shown in p.thumbnails}  # one per frame
+    if thumbnails:
+        built_thumbs = [t.bytes for t in thumbnails.values() if t.bytes is not None]
+        rows.append(f"<tr><th>thumbnails</th><td>{len(built_thumbs)} of {len(thumbnails)}</td>"
+                    f"<td>{_bytes(sum(built_thumbs))}</td><td>–</td><td>–</td><td>–</td></tr>")
     if not rows:
         return ""
     return ('<table class="formats-total"><thead><tr><th>format</th><th>built</th><th>bytes</th>'

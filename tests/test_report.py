@@ -211,6 +211,8 @@ def test_summary_totals_bytes_per_format_and_saving(small_site):
     gif_row = next(line for line in text.split("<tr>") if line.startswith("<th>GIF</th>"))
     assert f"<td>2 of 2</td><td>{report._bytes(gif_bytes)}</td><td>{report._bytes(source_bytes)}</td>" in gif_row
     assert report._bytes(source_bytes - gif_bytes) in gif_row
+    thumbnail_bytes = sum(p.stat().st_size for p in (small_site.build / "images").rglob("*-thumb.png"))
+    assert f"<th>thumbnails</th><td>32 of 32</td><td>{report._bytes(thumbnail_bytes)}</td>" in text
     assert " in 1 min 15 s (this run" in text
 
 
