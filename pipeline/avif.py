@@ -1,0 +1,32 @@
+"""Animated AVIF through Pillow's libavif (AV1): alpha kept. Opt-in: add "avif" to formats.
+
+Pillow offers no loop count for AVIF; libavif writes the sequence to repeat forever.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, features
+
+from .atomic import atomic_path
+from .frames import has_alpha
+from .settings import AvifSettings
+from .timing import Timing
+
+
+def encoder_version() -> str:
+    return f"Pillow {Image.__version__} libavif {features.version('avif')}"
+
+
+def write_avif(frames: list[np.ndarray], target: Path, settings: AvifSettings, timing: Timing,
+               matte: tuple[int, int, int]) -> None:
+    """Encode RGBA `frames` (shown in `timing.order`) as an animated AVIF at `target`.
+
+    `matte` is unused: AVIF keeps the alpha channel.
+    """
+    mode = "RGBA" if has_alpha(frames) else "RGB"
+    images = [Image.fromarray(np.ascontiguousarray(frames[i][..., : len(mode)]), mode) for i in timing.order]
+    with atomic_path(target) as temporary:
+        images[0].save(temporary, "AVIF", save_all=True, append_images=images[1:],
+                       duration=timing.durations(), quality=settings.quality, speed=settings.speed)

@@ -1,0 +1,86 @@
+"""WebM (VP9) and MP4 (H.264) through the ffmpeg binary that imageio-ffmpeg ships.
+
+Video has no alpha that every browser plays, so frames are laid over the matte in numpy
+(the usual ffmpeg recipe turns a transparent background black), padded with the matte to
+even dimensions (4:2:0 chroma needs them; nothing is stretched) and fed to ffmpeg's stdin
+as raw RGB: no temporary frame files.
+"""
+from __future__ import annotations
+
+import functools
+import subprocess
+from pathlib import Path
+
+import imageio_ffmpeg
+import numpy as np
+
+from .atomic import atomic_path
+from .frames import composite
+from .problems import PipelineError
+from .settings import Mp4Settings, WebmSettings
+from .timing import Timing
+
+# Sources are sRGB; the conversion uses the BT.601 matrix, which is also what decoders
+# assume for untagged video, and the tags say so for the players that read them.
+_COLOUR = ["-vf", "scale=out_color_matrix=bt601:out_range=tv:flags=accurate_rnd+full_chroma_int,format=yuv420p",
+           "-colorspace", "smpte170m", "-color_primaries", "bt709", "-color_trc", "iec61966-2-1",
+           "-color_range", "tv"]
+
+
+@functools.cache
+def encoder_version() -> str:
+    """ffmpeg's version: its libvpx and x264 decide the bytes."""
+    return f"ffmpeg {imageio_ffmpeg.get_ffmpeg_version()}"
+
+
+def write_webm(frames: list[np.ndarray], target: Path, settings: WebmSettings, timing: Timing,
+               matte: tuple[int, int, int]) -> None:
+    """VP9 in WebM, constant quality (`crf`), `speed` trading time for bytes (libvpx cpu-used)."""
+    codec = ["-c:v", "libvpx-vp9", "-crf", str(settings.crf), "-b:v", "0",
+             "-deadline", "good", "-cpu-used", str(settings.speed), "-row-mt", "1",
+             *(["-tune", settings.tune] if settings.tune else []), "-f", "webm"]
+    _encode(frames, target, timing, matte, codec)
+
+
+def write_mp4(frames: list[np.ndarray], target: Path, settings: Mp4Settings, timing: Timing,
+              matte: tuple[int, int, int]) -> None:
+    """H.264 in MP4, constant quality (`crf`) at an x264 `preset`; moov atom first (+faststart)."""
+    tune = ["-tune", settings.tune] if settings.tune else []
+    codec = ["-c:v", "libx264", "-crf", str(settings.crf), "-preset", settings.preset, *tune,
+             "-profile:v", "high", "-movflags", "+faststart", "-f", "mp4"]
+    _encode(frames, target, timing, matte, codec)
+
+
+def video_frames(frames: list[np.ndarray], timing: Timing, matte: tuple[int, int, int]) -> list[np.ndarray]:
+    """The RGB frames a video shows, in play order, padded with the matte to even sizes."""
+    height, width = frames[0].shape[:2]
+    pad = ((0, height % 2), (0, width % 2))
+    shown = {}
+    for index in set(timing.order):
+        rgb = composite(frames[index], matte)
+        if height % 2 or width % 2:
+            rgb = np.stack([np.pad(rgb[..., c], pad, constant_values=matte[c]) for c in range(3)], axis=-1)
+        shown[index] = np.ascontiguousarray(rgb)
+    return [shown[i] for i in timing.order]
+
+
+def _encode(frames, target: Path, timing: Timing, matte, codec: list[str]) -> None:
+    shown = video_frames(frames, timing, matte)
+    height, width = shown[0].shape[:2]
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner",
+               "-loglevel", "error", "-y",
+               "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
+               "-framerate", f"{timing.fps:g}", "-i", "pipe:0",
+               "-an", *_COLOUR, *codec]
+    with atomic_path(target) as temporary:
+        process = subprocess.Popen([*command, str(temporary)], stdin=subprocess.PIPE,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            for rgb in shown:
+                process.stdin.write(rgb.tobytes())
+        except BrokenPipeError:
+            pass  # ffmpeg stopped early; its message below says why
+        _, errors = process.communicate()
+        if process.returncode != 0:
+            raise PipelineError(f"{target.name}: ffmpeg failed ({process.returncode}): "
+                                f"{errors.decode(errors='replace').strip()}")
