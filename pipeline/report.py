@@ -23,7 +23,8 @@ from urllib.parse import quote
 from .atomic import write_text_atomic
 from .catalog import Animation
 from .manifests import GalleryEntry, Page
-from .plan import ANIMATION_SUFFIX, Output, animation_outputs, thumbnail_outputs
+from .contact import overview_name, overview_page_count, sheet_names
+from .plan import ANIMATION_SUFFIX, animation_outputs, thumbnail_outputs
 from .safepaths import unsafe_reason
 
 OK, WARNING, ERROR, NOT_BUILT = "ok", "warning", "error", "not built"
@@ -93,10 +94,12 @@ def gather(site, *, started: float | None = None) -> ReportData:
     for finding in findings:
         by_page.setdefault(finding.page, []).append(finding)
     sizes = _SizeCache()
+    sheets = sheet_names([a for a in site.catalog.animations
+                          if a.frames and unsafe_reason(a.name) is None])
     pages = []
     for page in site.catalog.pages:
         animations = tuple(
-            _animation_view(a, settings, sizes)
+            _animation_view(a, settings, sizes, sheets.get(a.name))
             for a in site.catalog.animations
             if a.page == page.path and unsafe_reason(a.name) is None
         )
@@ -110,7 +113,9 @@ def gather(site, *, started: float | None = None) -> ReportData:
         pages.append(PageView(page, animations, thumbnails, page_findings, status))
     known = {p.path for p in site.catalog.pages}
     site_findings = tuple(f for f in findings if f.page not in known)
-    overview = tuple(f"contact/{p.name}" for p in sorted((build / "contact").glob("overview*.png")))
+    overview = tuple(f"contact/{overview_name(k)}"
+                     for k in range(1, overview_page_count(len(sheets), settings.contact) + 1)
+                     if (build / "contact" / overview_name(k)).is_file())
     return ReportData(tuple(pages), site_findings, verified, overview, started, time.time())
 
 
@@ -160,24 +165,17 @@ def _image_size(path: Path) -> tuple[int, int]:
         return (0, 0)
 
 
-def _animation_view(animation: Animation, settings, sizes: _SizeCache) -> AnimationView:
+def _animation_view(animation: Animation, settings, sizes: _SizeCache, sheet: str | None) -> AnimationView:
     build = settings.build_dir
     sources = [settings.images_dir / f.image_url for f in animation.frames
                if unsafe_reason(f.image_url) is None]
     present = [p for p in sources if p.is_file()]
     source_bytes = sum(p.stat().st_size for p in present)
     source_size = sizes(present[0]) if present else (0, 0)
-    planned = animation_outputs(animation, settings)
-    formats = {o.kind for o in planned}
-    # a format built earlier but no longer configured is still on disk: show it when it is
-    extra = [
-        o for fmt, suffix in ANIMATION_SUFFIX.items() if fmt not in formats
-        for o in [Output(animation.stem + suffix, fmt, ())] if (build / "images" / o.path).is_file()
-    ]
-    outputs = tuple(_shown(o, build, sizes, fallback=source_size) for o in planned + extra)
-    sheet = f"contact/{posixpath.basename(animation.stem)}.png"
-    return AnimationView(animation, source_bytes, source_size, outputs,
-                         sheet if (build / sheet).is_file() else None)
+    outputs = tuple(_shown(o, build, sizes, fallback=source_size)
+                    for o in animation_outputs(animation, settings))
+    contact = f"contact/{sheet}" if sheet and (build / "contact" / sheet).is_file() else None
+    return AnimationView(animation, source_bytes, source_size, outputs, contact)
 
 
 def _shown(output, build: Path, sizes: _SizeCache, fallback=(0, 0)) -> Shown:

@@ -155,7 +155,9 @@ def test_built_outputs_are_shown_side_by_side_with_bytes_and_ratio(small_site):
 
 def test_every_link_of_the_page_resolves_to_a_file(small_site):
     build_outputs(small_site)
+    Image.new("RGB", (8, 8)).save(small_site.build / "contact" / "overview-1.png")
     text = html_of(small_site)
+    assert 'href="../contact/overview-1.png"' in text
     folder = small_site.build / "report"
     links = [a.get("src") or a.get("href") or a.get("data-poster")
              for tag, a in Tags(text).tags if tag in ("img", "source", "a", "video")]
