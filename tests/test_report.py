@@ -40,7 +40,7 @@ def build_outputs(folder, *, skip: tuple[str, ...] = ()) -> None:
             if path.as_posix().endswith(skip):
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
-            if kind in ("gif", "webp"):
+            if kind in ("gif", "webp", "avif"):
                 first, *rest = [f.convert("RGB") if kind == "gif" else f for f in frames]
                 first.save(path, save_all=True, append_images=rest, duration=125, loop=0)
             else:

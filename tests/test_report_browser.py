@@ -59,7 +59,9 @@ def browser_missing(reason: str):
 
 @pytest.fixture
 def built_site(site_folder):
-    """Three pages: two fully built (one with a hostile caption and problems), one not built."""
+    """Three pages: two fully built (one with a hostile caption and problems), one not built;
+    every format, AVIF too."""
+    site_folder.write_settings('[animation]\nformats = ["gif", "webp", "webm", "mp4", "avif"]\n')
     site_folder.add_animation("Leg-Soleus", 8, (96, 72))
     site_folder.add_animation("Arm-Biceps", 8, (72, 96), alpha=True)
     frames = write_frames(site_folder.images, "Evil", 4, (64, 48))
@@ -147,6 +149,7 @@ def test_report_in_chromium_over_http(browser, served, built_site):
     page, errors = open_report(browser, served)
     loaded = load_everything(page)
     assert len(loaded["images"]) >= 20 and len(loaded["videos"]) == 4
+    assert len([src for src, _ in loaded["images"] if src.endswith(".avif")]) == 3
     assert [src for src, width in loaded["images"] if width == 0] == []
     assert [src for src, state, width, _ in loaded["videos"] if state < 2 or width == 0] == []
     assert all(poster.endswith("-1-thumb.png") for *_, poster in loaded["videos"])  # set once seen
