@@ -22,8 +22,8 @@ from urllib.parse import quote
 
 from .atomic import write_text_atomic
 from .catalog import Animation
-from .manifests import GalleryEntry, Page
 from .contact import overview_name, overview_page_count, sheet_names
+from .manifests import GalleryEntry, Page
 from .plan import ANIMATION_SUFFIX, animation_outputs, thumbnail_outputs
 from .safepaths import unsafe_reason
 
@@ -78,7 +78,7 @@ class PageView(NamedTuple):
 
 class ReportData(NamedTuple):
     pages: tuple[PageView, ...]
-    site_findings: tuple[Finding, ...]  # problems of files no page names (orphans)
+    site_findings: tuple[Finding, ...]  # of files no page names (orphans), or of no page shown
     verified: bool  # whether verify.json was there to read
     overview_sheets: tuple[str, ...]  # relative to the build folder
     started: float | None  # when this run began (epoch seconds), if known
@@ -123,6 +123,8 @@ def read_findings(path: Path) -> tuple[list[Finding], bool]:
     """The problems listed in verify.json, and whether the file was there at all."""
     try:
         entries = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(entries, list):
+            raise ValueError(f"a list of problems was expected, not {type(entries).__name__}")
     except FileNotFoundError:
         return [], False
     except (OSError, ValueError) as exc:
@@ -378,7 +380,7 @@ def _findings_table(findings) -> str:
 def _site_findings(findings) -> str:
     if not findings:
         return ""
-    return (f'<section class="row site"><header><h2>Files no page names</h2></header>'
+    return (f'<section class="row site"><header><h2>Other problems</h2><span class="muted">image files no page names, or pages not found any more</span></header>'
             f"{_findings_table(findings)}</section>")
 
 

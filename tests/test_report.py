@@ -193,7 +193,7 @@ def test_verify_problems_are_listed_with_file_and_line_and_colour_the_page(small
     text = html_of(small_site)
     assert "<code>muscles/muscle_leg-soleus.md:14</code>" in text
     assert "<code>muscles/muscle_arm-biceps.md:9</code>" in text
-    assert "Files no page names" in text and "old/Thing.png" in text
+    assert "Other problems" in text and "<code>old/Thing.png</code>" in text
     assert 'class="code error">missing <b>1</b>' in text
     assert 'class="code warning">orphan <b>1</b>' in text
     rows = [a for a in Tags(text).all("section") if "data-status" in a]
@@ -220,10 +220,11 @@ def test_summary_totals_bytes_per_format_and_saving(small_site):
 
 def test_unreadable_verify_json_is_shown_not_raised(small_site):
     small_site.build.mkdir(parents=True)
-    (small_site.build / "verify.json").write_text("[{not json")
-    data = report.gather(small_site.site())
-    assert [f.code for f in data.site_findings] == ["unreadable"]
-    assert "verify.json cannot be read" in report.render(data)
+    for text in ("[{not json", '{"page": "a.md"}'):
+        (small_site.build / "verify.json").write_text(text)
+        data = report.gather(small_site.site())
+        assert [f.code for f in data.site_findings] == ["unreadable"]
+        assert "verify.json cannot be read" in report.render(data)
 
 
 def test_page_text_is_escaped_everywhere(site_folder):
