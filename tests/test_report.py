@@ -293,24 +293,31 @@ def test_the_action_writes_the_report(small_site):
     assert (small_site.build / "report" / "index.html").is_file()
 
 
-def test_report_task_runs_after_verify_even_when_verify_fails(small_site):
-    (small_site.images / "muscles/png/Leg-Soleus-3.png").unlink()
-    code, tasks = run_doit(small_site, "report")
+@pytest.fixture
+def tiny_site(site_folder):
+    """One animation of four frames: these tests run every default task."""
+    site_folder.add_animation("Leg-Soleus", 4, (32, 24))
+    return site_folder
+
+
+def test_report_task_runs_after_verify_even_when_verify_fails(tiny_site):
+    (tiny_site.images / "muscles/png/Leg-Soleus-3.png").unlink()
+    code, tasks = run_doit(tiny_site, "report")
     assert code != 0
     assert tasks["verify"]["result"] == "fail"  # verify failed ...
     assert tasks["report"]["result"] == "success"  # ... and the report was still written, last
     assert ran_last(tasks, "report")
-    html = (small_site.build / "report" / "index.html").read_text()
+    html = (tiny_site.build / "report" / "index.html").read_text()
     assert "muscles/muscle_leg-soleus.md:" in html and "Leg-Soleus-3.png" in html
     assert 'data-status="error"' in html
 
 
-def test_report_task_is_rewritten_every_run_and_cleaned(small_site):
+def test_report_task_is_rewritten_every_run_and_cleaned(tiny_site):
     for _ in range(2):
-        code, tasks = run_doit(small_site, "-n", "2")
+        code, tasks = run_doit(tiny_site, "-n", "2")
         assert tasks["report"]["result"] == "success"
         assert ran_last(tasks, "report")
-    index = small_site.build / "report" / "index.html"
+    index = tiny_site.build / "report" / "index.html"
     assert index.is_file()
-    DoitMain(ModuleTaskLoader(doit_namespace(small_site.config))).run(["clean", "report"])
+    DoitMain(ModuleTaskLoader(doit_namespace(tiny_site.config))).run(["clean", "report"])
     assert not index.exists()
