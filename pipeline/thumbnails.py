@@ -83,18 +83,44 @@ def _fewest_colours(image: Image.Image, reference: np.ndarray, min_ssim: float) 
     return passing(128) or passing(256)
 
 
-def quantize(image: Image.Image, colours: int, iterations: int = 6) -> Image.Image:
-    """A palette image of at most `colours` entries (alpha kept), refined by k-means.
+def quantize(image: Image.Image, colours: int) -> Image.Image:
+    """A palette image of at most `colours` entries, alpha kept.
 
-    Pillow's median cut (octree for RGBA) gives the start; a few k-means passes over the
-    distinct colours, weighted by their counts, move the entries to where the pixels are,
-    which lifts SSIM enough for half the colours at the same quality.
+    RGB: k-means colours (see `_kmeans_palette`). RGBA: fully transparent pixels share one
+    entry, and opaque and partly transparent pixels get palettes of their own, half each.
+    Mixed in one k-means, the few soft-edge pixels get too few entries and the edges come
+    out visibly wrong (SSIM 0.988 where the split gives 0.992 at 128 colours).
     """
-    channels = len(image.mode)
-    start = image.quantize(colors=colours, method=_START_METHOD[image.mode])
-    palette = np.asarray(start.getpalette(rawmode=image.mode), dtype=np.float32)
-    palette = palette.reshape(-1, channels)[: colours]
-    distinct, inverse, counts = _distinct_colours(np.asarray(image))
+    if image.mode == "RGB":
+        labels, palette = _kmeans_palette(np.asarray(image).reshape(-1, 3), colours)
+        return _palette_image(labels.reshape(image.height, image.width), palette, "RGB")
+    pixels = np.asarray(image).reshape(-1, 4)
+    alpha = pixels[:, 3]
+    groups = [alpha == 255, (alpha > 0) & (alpha < 255)]
+    budget = colours - 1  # entry 0: fully transparent
+    shares = [budget - budget // 2, budget // 2] if all(g.any() for g in groups) else [budget, budget]
+    labels = np.zeros(len(pixels), dtype=np.intp)
+    entries = [np.zeros((1, 4), dtype=np.float32)]
+    for group, share, channels in zip(groups, shares, (3, 4)):
+        if group.any():
+            group_labels, palette = _kmeans_palette(pixels[group, :channels], share)
+            labels[group] = group_labels + sum(len(e) for e in entries)
+            if channels == 3:
+                palette = np.hstack([palette, np.full((len(palette), 1), 255, np.float32)])
+            entries.append(palette)
+    return _palette_image(labels.reshape(image.height, image.width), np.vstack(entries), "RGBA")
+
+
+def _kmeans_palette(pixels: np.ndarray, colours: int, iterations: int = 6):
+    """(label of each pixel, palette) for (n, 3|4) uint8 pixels: Pillow's median cut (octree
+    with alpha) for a start, then a few k-means passes over the distinct colours weighted by
+    their counts, which lift SSIM enough for about half the colours at the same quality."""
+    channels = pixels.shape[1]
+    mode = "RGB" if channels == 3 else "RGBA"
+    strip = Image.fromarray(np.ascontiguousarray(pixels).reshape(1, -1, channels), mode)
+    start = strip.quantize(colors=colours, method=_START_METHOD[mode])
+    palette = np.asarray(start.getpalette(rawmode=mode), dtype=np.float32).reshape(-1, channels)[:colours]
+    distinct, inverse, counts = _distinct_colours(pixels)
     for _ in range(iterations):
         labels = _nearest(distinct, palette)
         sums = np.zeros_like(palette)
@@ -102,19 +128,23 @@ def quantize(image: Image.Image, colours: int, iterations: int = 6) -> Image.Ima
         weight = np.bincount(labels, weights=counts, minlength=len(palette))
         used = weight > 0
         palette[used] = sums[used] / weight[used, None]
-    labels = _nearest(distinct, palette)[inverse]
-    result = Image.fromarray(labels.reshape(image.height, image.width).astype(np.uint8), "P")
-    result.putpalette(np.round(palette).clip(0, 255).astype(np.uint8).tobytes(), rawmode=image.mode)
-    return result
+    return _nearest(distinct, palette)[inverse], palette
+
+
+def _palette_image(labels: np.ndarray, palette: np.ndarray, mode: str) -> Image.Image:
+    image = Image.fromarray(labels.astype(np.uint8), "P")
+    image.putpalette(np.round(palette).clip(0, 255).astype(np.uint8).tobytes(), rawmode=mode)
+    return image
 
 
 def _distinct_colours(pixels: np.ndarray):
-    """(distinct colours as float rows, index of each pixel's colour, count of each colour)."""
-    channels = pixels.shape[-1]
-    packed = np.zeros(pixels.shape[:2], dtype=np.uint32)
+    """(distinct colours as float rows, index of each pixel's colour, count of each colour)
+    for (n, channels) uint8 pixels."""
+    channels = pixels.shape[1]
+    packed = np.zeros(len(pixels), dtype=np.uint32)
     for c in range(channels):
-        packed |= pixels[..., c].astype(np.uint32) << (8 * c)
-    keys, inverse, counts = np.unique(packed.ravel(), return_inverse=True, return_counts=True)
+        packed |= pixels[:, c].astype(np.uint32) << (8 * c)
+    keys, inverse, counts = np.unique(packed, return_inverse=True, return_counts=True)
     distinct = np.stack([(keys >> (8 * c)) & 255 for c in range(channels)], axis=1)
     return distinct.astype(np.float32), inverse.ravel(), counts
 
