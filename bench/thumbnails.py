@@ -202,6 +202,21 @@ def main() -> None:
     optipng = shutil.which("optipng")
     recompression("raw/", sorted((ROOT / "raw" / "images").rglob("*.png")), optipng)
     recompression(f"turntable renders {args.size}x{args.size}", renders, optipng)
+    recompression("the same renders saved fast (zlib level 1, as renderers often do)",
+                  fast_copies(renders), optipng)
+
+
+def fast_copies(paths: list[Path]) -> list[Path]:
+    folder = OUT / "fast"
+    folder.mkdir(parents=True, exist_ok=True)
+    copies = []
+    for path in paths:
+        copy = folder / path.name
+        if not copy.is_file():
+            with Image.open(path) as image:
+                image.save(copy, compress_level=1)
+        copies.append(copy)
+    return copies
 
 
 if __name__ == "__main__":

@@ -75,10 +75,13 @@ def _candidates(rgba: np.ndarray):
 def _exact_palette(rgba: np.ndarray, opaque: bool) -> Image.Image | None:
     """A palette image with exactly the frame's colours, or None when it has more than 256."""
     channels = 3 if opaque else 4
-    flat = rgba[..., :channels].reshape(-1, channels)
-    colours, labels = np.unique(flat, axis=0, return_inverse=True)
-    if len(colours) > 256:
+    packed = np.zeros(rgba.shape[:2], dtype=np.uint32)
+    for c in range(channels):
+        packed |= rgba[..., c].astype(np.uint32) << (8 * c)
+    keys, labels = np.unique(packed.ravel(), return_inverse=True)
+    if len(keys) > 256:
         return None
+    colours = np.stack([(keys >> (8 * c)) & 255 for c in range(channels)], axis=1)
     image = Image.fromarray(labels.reshape(rgba.shape[:2]).astype(np.uint8), "P")
     image.putpalette(colours.astype(np.uint8).tobytes(), rawmode="RGB" if opaque else "RGBA")
     return image
