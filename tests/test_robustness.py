@@ -1,0 +1,135 @@
+"""Nothing lost: sources never change, killed builds recover, concurrent builds do not collide.
+
+These run the real `pipeline` command in subprocesses on small sites, as users do.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import imageio_ffmpeg
+import pytest
+from PIL import Image
+
+PIPELINE = [sys.executable, "-m", "pipeline.cli"]
+
+
+def run_pipeline(site, *args, timeout=300, **kwargs):
+    return subprocess.run([*PIPELINE, "--config", str(site.config), *args], capture_output=True,
+                          text=True, timeout=timeout, **kwargs)
+
+
+def snapshot(folder: Path) -> dict[str, tuple[str, float]]:
+    """sha256 and mtime of every file under `folder`."""
+    return {
+        str(path.relative_to(folder)): (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime)
+        for path in sorted(folder.rglob("*")) if path.is_file()
+    }
+
+
+def assert_every_output_decodes(build: Path) -> int:
+    """Open every built image and video fully; returns how many files were checked."""
+    checked = 0
+    for path in sorted((build / "images").rglob("*")):
+        if not path.is_file():
+            continue
+        if path.suffix in (".png", ".gif", ".webp", ".avif"):
+            with Image.open(path) as image:
+                for index in range(getattr(image, "n_frames", 1)):
+                    image.seek(index)
+                    image.load()
+        elif path.suffix in (".webm", ".mp4"):
+            frames, _seconds = imageio_ffmpeg.count_frames_and_secs(str(path))
+            assert frames > 0, path
+        checked += 1
+    return checked
+
+
+def rerun_tasks(site) -> set[str]:
+    """Sub-tasks (one per output file) a further run executes, by doit's JSON reporter.
+
+    Group tasks (`gif`, `thumbnails`, ...) have no action and always count as run, so only
+    sub-tasks, named `<group>:<output>`, are looked at.
+    """
+    result = run_pipeline(site, "-n", "1", "--reporter", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    tasks = json.loads(result.stdout)["tasks"]
+    assert len(tasks) > 20
+    return {task["name"] for task in tasks if ":" in task["name"] and task["result"] != "up-to-date"}
+
+
+def temporaries(build: Path) -> list[Path]:
+    return [p for p in build.rglob(".*") if ".tmp" in p.name]
+
+
+@pytest.fixture
+def three_sequences(site_folder):
+    site_folder.add_animation("Leg-Soleus", size=(48, 40))
+    site_folder.add_animation("Arm-Biceps", size=(48, 40), alpha=True)
+    site_folder.add_animation("Thigh", size=(40, 48))
+    return site_folder
+
+
+def test_sources_are_never_written(three_sequences):
+    site = three_sequences
+    sources = lambda: {**snapshot(site.pages), **{"img/" + k: v for k, v in snapshot(site.images).items()}}
+    before = sources()
+    assert run_pipeline(site, "-n", "1").returncode == 0
+    assert sources() == before
+    assert run_pipeline(site, "clean").returncode == 0
+    assert sources() == before
+    frame = site.images / "muscles/png/Thigh-3.png"
+    frame.write_bytes(frame.read_bytes()[:100])  # a failed build from here on
+    broken = sources()
+    failed = run_pipeline(site, "-n", "1")
+    assert failed.returncode != 0
+    assert sources() == broken
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_killed_builds_leave_nothing_half_done(three_sequences, seed):
+    site = three_sequences
+    delays = random.Random(seed)
+    for _ in range(3):
+        build = subprocess.Popen([*PIPELINE, "--config", str(site.config), "-n", "2"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        time.sleep(delays.uniform(0.3, 2.5))
+        os.killpg(build.pid, signal.SIGKILL)
+        build.wait()
+    finished = run_pipeline(site, "-n", "2")
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert assert_every_output_decodes(site.build) > 50
+    assert temporaries(site.build) == []
+    assert rerun_tasks(site) == set()
+
+
+def test_two_builds_at_once_do_not_collide(three_sequences):
+    site = three_sequences
+    command = [*PIPELINE, "--config", str(site.config), "-n", "1"]
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.2)
+    second = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    results = [p.communicate(timeout=300) for p in (first, second)]
+    assert first.returncode == 0 and second.returncode == 0, results
+    assert any("another build is running" in err for _out, err in results)
+    assert assert_every_output_decodes(site.build) > 50
+    assert rerun_tasks(site) == set()  # the dependency database is intact
+
+
+def test_parallel_build_under_forkserver(three_sequences):
+    code = (
+        "import multiprocessing, sys\n"
+        "multiprocessing.set_start_method('forkserver', force=True)\n"
+        "from pipeline.cli import main\n"
+        f"sys.exit(main(['--config', {str(three_sequences.config)!r}, '-n', '2']))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert assert_every_output_decodes(three_sequences.build) > 50
