@@ -15,6 +15,7 @@ SEVERITY = {
     "bad-manifest": ERROR,
     "duplicate-reference": WARNING,
     "unlisted-frame": WARNING,
+    "frame-gap": WARNING,
     "unmatched-frame": WARNING,
     "orphan": WARNING,
 }

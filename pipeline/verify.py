@@ -186,23 +186,34 @@ def _missing(path: str, page: str, line: int, what: str) -> Problem:
 
 
 def _unlisted_frames(catalog: Catalog, images: ImageRoot) -> list[Problem]:
+    """`unlisted-frame` for files named like a gallery's frames that it does not list, and
+    `frame-gap` for numbers missing from a sequence that are not on disk either."""
     problems = []
     for page in catalog.pages:
         listed = {g.image_url for g in page.gallery}
-        sequences = {}
+        sequences: dict[tuple[str, str, str], set[int]] = {}
         for entry in page.gallery:
-            base = cat.frame_base(entry.image_url)
-            if base is not None and unsafe_reason(entry.image_url) is None:
-                folder = posixpath.dirname(entry.image_url)
-                sequences[(folder, base, posixpath.splitext(entry.image_url)[1])] = None
-        for folder, base, ext in sequences:
+            stem, ext = posixpath.splitext(entry.image_url)
+            match = cat.FRAME_NAME.match(posixpath.basename(stem))
+            if match and unsafe_reason(entry.image_url) is None:
+                key = (posixpath.dirname(entry.image_url), match["base"], ext)
+                sequences.setdefault(key, set()).add(int(match["number"]))
+        for (folder, base, ext), numbers in sequences.items():
             prefix = f"{folder}/" if folder else ""
-            for name in images.frames_named(folder, base, ext):
+            on_disk = images.frames_named(folder, base, ext)
+            for name in on_disk:
                 if prefix + name not in listed:
                     problems.append(Problem(
                         page.path, page.gallery_line, prefix + name, "unlisted-frame",
                         f"'{prefix + name}' looks like a frame of '{base}' but the gallery does not list it",
                     ))
+            present = {int(cat.FRAME_NAME.match(posixpath.splitext(n)[0])["number"]) for n in on_disk}
+            for gap in sorted(set(range(min(numbers), max(numbers))) - numbers - present):
+                problems.append(Problem(
+                    page.path, page.gallery_line, f"{prefix}{base}-{gap}{ext}", "frame-gap",
+                    f"the frames of '{base}' skip number {gap}: '{prefix}{base}-{gap}{ext}' is "
+                    "neither listed nor on disk",
+                ))
     return problems
 
 

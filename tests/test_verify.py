@@ -194,3 +194,16 @@ def test_task_action_writes_verify_json_and_fails_only_on_errors(small_site, cap
     assert [r["code"] for r in report] == ["missing", "orphan"]
     assert report[1]["page"] is None and report[1]["reference"] == "stray.png"
     assert f"{PAGE}:" in capsys.readouterr().err
+
+
+def test_gap_in_the_numbering(small_site):
+    page = small_site.pages / PAGE
+    gallery_line = frame_line(small_site, "muscles/png/Leg-Soleus-1.png") - 1
+    lines = page.read_text().splitlines(keepends=True)
+    start = frame_line(small_site, "muscles/png/Leg-Soleus-7.png") - 1
+    page.write_text("".join(lines[:start] + lines[start + 3:]))  # drop frame 7's entry
+    (small_site.images / "muscles/png/Leg-Soleus-7.png").unlink()
+    problem = only(problems_of(small_site), "frame-gap")
+    assert (problem.page, problem.line, problem.severity) == (PAGE, gallery_line, "warning")
+    assert problem.message == ("the frames of 'Leg-Soleus' skip number 7: 'muscles/png/Leg-Soleus-7.png' "
+                               "is neither listed nor on disk")
