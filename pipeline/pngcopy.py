@@ -1,8 +1,8 @@
 """Full-size gallery PNGs for the bundle: re-compressed losslessly, never larger than the source.
 
 A few exact re-encodings are tried (the same mode at zlib's best, a palette when the frame
-has at most 256 colours, RGB when the alpha channel is all opaque, grey when R = G = B); the
-smallest one is kept only if it is smaller than the source and decodes to the very same RGBA
+has at most 256 colours, RGB when the alpha channel is all opaque, grey when R = G = B), each
+written by Pillow and by `pngencode` (one filter for all rows); the smallest one is kept only if it is smaller than the source and decodes to the very same RGBA
 pixels. Otherwise the source bytes are copied unchanged. Files Pillow cannot re-encode
 exactly (16-bit channels) or whose colour chunks Pillow would drop (gAMA, cHRM) are copied
 unchanged too.
@@ -17,12 +17,13 @@ import numpy as np
 import PIL
 from PIL import Image
 
+from . import pngencode
 from .atomic import write_bytes_atomic
 from .frames import to_rgba
 from .probe import PNG_SIGNATURE
 from .problems import PipelineError
 
-VERSION = 1  # bump when the output for the same source changes
+VERSION = 2  # bump when the output for the same source changes
 ENCODER = f"pngcopy {VERSION}, Pillow {PIL.__version__}"
 # chunks that change how pixels display and that Pillow does not write back
 _KEEP_SOURCE_CHUNKS = {b"gAMA", b"cHRM", b"sBIT"}
@@ -40,7 +41,7 @@ def recompressed(data: bytes) -> bytes:
         icc = image.info.get("icc_profile")
     best = data
     for candidate in _candidates(pixels):
-        encoded = _encode(candidate, icc)
+        encoded = pngencode.smallest(candidate, icc)
         if len(encoded) < len(best) and _same_pixels(encoded, pixels):
             best = encoded
     return best
@@ -85,13 +86,6 @@ def _exact_palette(rgba: np.ndarray, opaque: bool) -> Image.Image | None:
     image = Image.fromarray(labels.reshape(rgba.shape[:2]).astype(np.uint8), "P")
     image.putpalette(colours.astype(np.uint8).tobytes(), rawmode="RGB" if opaque else "RGBA")
     return image
-
-
-def _encode(image: Image.Image, icc: bytes | None) -> bytes:
-    out = io.BytesIO()
-    options = {"icc_profile": icc} if icc else {}
-    image.save(out, "PNG", optimize=True, **options)
-    return out.getvalue()
 
 
 def _same_pixels(encoded: bytes, rgba: np.ndarray) -> bool:

@@ -16,11 +16,12 @@ import numpy as np
 import PIL
 from PIL import Image
 
+from . import pngencode
 from .atomic import write_bytes_atomic
 from .frames import load_rgba
 from .ssim import ssim
 
-VERSION = 1  # bump when the output of the same settings changes
+VERSION = 2  # bump when the output of the same settings changes
 ENCODER = f"thumbnails {VERSION}, Pillow {PIL.__version__}"
 
 
@@ -164,9 +165,7 @@ def _nearest(colours: np.ndarray, palette: np.ndarray, chunk: int = 16384) -> np
 
 
 def _encode_png(image: Image.Image) -> bytes:
-    out = io.BytesIO()
-    image.save(out, "PNG", optimize=True)
-    return out.getvalue()
+    return pngencode.smallest(image)
 
 
 def webp_bytes(pixels: np.ndarray, quality: int) -> bytes:
