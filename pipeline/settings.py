@@ -7,6 +7,7 @@ errors that name the key. Paths are resolved against the folder of the settings 
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 import types
 import typing
@@ -32,45 +33,94 @@ class VerifySettings:
     max_pixels: int = 89_478_485  # refuse larger images unread (Pillow's bomb limit)
 
 
+ANIMATION_FORMATS = ("gif", "webp", "webm", "mp4", "avif")
+
+
+def _outside(name: str, value, low, high) -> str | None:
+    return None if low <= value <= high else f"{name} = {value!r}: must be from {low} to {high}"
+
+
 @dataclasses.dataclass(frozen=True)
 class AnimationSettings:
-    formats: tuple[str, ...] = ("gif", "webp", "webm", "mp4")
-    fps: float = 8.0
-    loop: int = 0  # 0 = forever
-    bounce: bool = False  # play forward, then back
-    matte: str = "#ffffff"  # background for formats without full alpha
+    formats: tuple[str, ...] = ("gif", "webp", "webm", "mp4")  # add "avif" to switch it on
+    fps: float = 8.0  # frames per second, every format
+    loop: int = 0  # times the animation plays, 0 = forever (GIF, WebP; video loops in the page)
+    bounce: bool = False  # play forward, then back without showing the end frames twice
+    matte: str = "#ffffff"  # page colour under GIF and video (formats without full alpha)
+
+    def validate(self) -> str | None:
+        unknown = [f for f in self.formats if f not in ANIMATION_FORMATS]
+        if unknown:
+            return f"formats: unknown format {unknown[0]!r}; known: {', '.join(ANIMATION_FORMATS)}"
+        if not 0 < self.fps <= 100:
+            return f"fps = {self.fps!r}: must be above 0 and at most 100"
+        if not re.fullmatch(r"#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})", self.matte.strip()):
+            return f"matte = {self.matte!r}: write a colour as '#rrggbb'"
+        return _outside("loop", self.loop, 0, 65535)
 
 
 @dataclasses.dataclass(frozen=True)
 class GifSettings:
-    colors: int = 256
-    dither: str = "floyd-steinberg"
-    lossy: int = 0  # 0 = lossless LZW runs; higher merges similar pixels into longer runs
+    colors: int = 256  # one palette for all frames; one entry is kept for transparency
+    dither: str = "none"  # none | ordered | floyd-steinberg; dithering noise costs bytes
+    lossy: int = 0  # per-channel tolerance for repeating the previous pixel/frame; 0 = exact
+
+    def validate(self) -> str | None:
+        if self.dither not in ("none", "ordered", "floyd-steinberg"):
+            return f"dither = {self.dither!r}: use 'none', 'ordered' or 'floyd-steinberg'"
+        return _outside("colors", self.colors, 2, 256) or _outside("lossy", self.lossy, 0, 64)
 
 
 @dataclasses.dataclass(frozen=True)
 class WebpSettings:
-    quality: int = 75
-    method: int = 4
+    quality: int = 70  # lossy quality (with lossless: effort)
+    method: int = 4  # 0 (fast) .. 6 (smallest)
     lossless: bool = False
+    alpha_quality: int = 100  # 100 keeps the alpha channel lossless
+    minimize_size: bool = True  # let libwebp try more frame layouts: smaller, a little slower
+
+    def validate(self) -> str | None:
+        return (_outside("quality", self.quality, 0, 100) or _outside("method", self.method, 0, 6)
+                or _outside("alpha_quality", self.alpha_quality, 0, 100))
 
 
 @dataclasses.dataclass(frozen=True)
 class WebmSettings:
-    crf: int = 32
-    speed: int = 4
+    crf: int = 28  # VP9 constant quality, 0 (best) .. 63
+    speed: int = 1  # libvpx cpu-used, 0 (slowest, smallest) .. 8
+    tune: str = "ssim"  # libvpx tuning: 'ssim' or 'psnr'
+
+    def validate(self) -> str | None:
+        if self.tune not in ("ssim", "psnr"):
+            return f"tune = {self.tune!r}: use 'ssim' or 'psnr'"
+        return _outside("crf", self.crf, 0, 63) or _outside("speed", self.speed, 0, 8)
+
+
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
+                "slower", "veryslow", "placebo")
 
 
 @dataclasses.dataclass(frozen=True)
 class Mp4Settings:
-    crf: int = 23
-    preset: str = "medium"
+    crf: int = 26  # H.264 constant quality, 0 (lossless) .. 51
+    preset: str = "slow"  # x264 speed/size trade-off
+    tune: str = ""  # x264 tuning ('animation', 'ssim', ...) or '' for none
+
+    def validate(self) -> str | None:
+        if self.preset not in X264_PRESETS:
+            return f"preset = {self.preset!r}: use one of {', '.join(X264_PRESETS)}"
+        if self.tune not in ("", "film", "animation", "grain", "stillimage", "psnr", "ssim"):
+            return f"tune = {self.tune!r}: use '', 'film', 'animation', 'grain', 'stillimage', 'psnr' or 'ssim'"
+        return _outside("crf", self.crf, 0, 51)
 
 
 @dataclasses.dataclass(frozen=True)
 class AvifSettings:
-    quality: int = 60
-    speed: int = 6
+    quality: int = 60  # 0 .. 100
+    speed: int = 8  # libaom speed, 0 (slowest, smallest) .. 10
+
+    def validate(self) -> str | None:
+        return _outside("quality", self.quality, 0, 100) or _outside("speed", self.speed, 0, 10)
 
 
 @dataclasses.dataclass(frozen=True)

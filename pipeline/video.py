@@ -22,9 +22,9 @@ from .timing import Timing
 
 # Sources are sRGB; the conversion uses the BT.601 matrix, which is also what decoders
 # assume for untagged video, and the tags say so for the players that read them.
-_COLOUR = ["-vf", "scale=out_color_matrix=bt601:out_range=tv:flags=accurate_rnd+full_chroma_int,format=yuv420p",
-           "-colorspace", "smpte170m", "-color_primaries", "bt709", "-color_trc", "iec61966-2-1",
-           "-color_range", "tv"]
+_COLOUR = ["-vf", "scale=out_color_matrix=bt601:out_range=tv:flags=accurate_rnd+full_chroma_int,"
+           "format=yuv420p,setparams=colorspace=smpte170m:color_primaries=bt709:"
+           "color_trc=iec61966-2-1:range=tv"]
 
 
 @functools.cache

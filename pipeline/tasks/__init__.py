@@ -13,9 +13,9 @@ from ..buildlock import BuildLock, remove_stale_temporaries
 from ..progress import ProgressReporter
 from ..settings import Settings, load_settings
 from ..site import Site, open_site
-from . import bundle, contact, report, thumbnails, verify
+from . import animations, bundle, contact, report, thumbnails, verify
 
-DEFAULT_TASKS = ["verify", "thumbnails", "frames", "contact", "bundle", "report"]  # report stays last: it shows what the others made
+DEFAULT_TASKS = ["verify", "gif", "webp", "video", "avif", "thumbnails", "frames", "contact", "bundle", "report"]  # report stays last: it shows what the others made
 
 
 def doit_config(settings: Settings) -> dict:
@@ -50,6 +50,22 @@ def generators(site: Site) -> dict:
         """Write build/report/index.html: every page's animations, outputs and problems."""
         return report.report_task(site, after=[t for t in DEFAULT_TASKS if t != "report"])
 
+    def task_gif():
+        """Animated GIF of every animation: one shared palette, laid over the matte."""
+        yield from animations.animation_tasks(site, ("gif",))
+
+    def task_webp():
+        """Animated WebP of every animation, alpha kept."""
+        yield from animations.animation_tasks(site, ("webp",))
+
+    def task_video():
+        """WebM (VP9) and MP4 (H.264) of every animation, laid over the matte."""
+        yield from animations.animation_tasks(site, ("webm", "mp4"))
+
+    def task_avif():
+        """Animated AVIF of every animation, when "avif" is among [animation] formats."""
+        yield from animations.animation_tasks(site, ("avif",))
+
     def task_thumbnails():
         """Thumbnails of every gallery frame: X-thumb.png, X-thumb.webp, srcset widths."""
         yield from thumbnails.thumbnail_tasks(site)
@@ -66,5 +82,6 @@ def generators(site: Site) -> dict:
         """build/images complete and checked, asset-manifest.json, _data, _includes, bundle.zip."""
         yield from bundle.bundle_tasks(site, after=[t for t in DEFAULT_TASKS if t not in ("bundle", "report")])
 
-    return {"task_verify": task_verify, "task_thumbnails": task_thumbnails, "task_frames": task_frames,
+    return {"task_verify": task_verify, "task_gif": task_gif, "task_webp": task_webp,
+            "task_video": task_video, "task_avif": task_avif, "task_thumbnails": task_thumbnails, "task_frames": task_frames,
             "task_contact": task_contact, "task_bundle": task_bundle, "task_report": task_report}

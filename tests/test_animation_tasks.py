@@ -1,0 +1,109 @@
+import re
+
+import imageio_ffmpeg
+import pytest
+from doit.cmd_base import ModuleTaskLoader
+from doit.doit_cmd import DoitMain
+from doit.exceptions import TaskFailed
+from PIL import Image
+
+from pipeline.tasks import DEFAULT_TASKS, doit_namespace
+from pipeline.tasks.animations import animation_tasks, run_encode
+
+STEMS = ("muscles/gif/Leg-Soleus", "muscles/gif/Arm-Biceps")
+VIDEO = ("webm", "mp4")
+
+
+def run(site_folder, *args) -> tuple[int, str]:
+    """doit's exit code and what it reported (written to a file: doit keeps its own stdout)."""
+    log = site_folder.root / "doit.log"
+    code = DoitMain(ModuleTaskLoader(doit_namespace(site_folder.config))).run(
+        ["--output-file", str(log), *args])
+    return code, log.read_text()
+
+
+def outputs(site_folder, suffixes=("gif", "webp", "webm", "mp4")):
+    return [site_folder.build / "images" / f"{stem}.{s}" for stem in STEMS for s in suffixes]
+
+
+def executed(text: str) -> list[str]:
+    """Task names doit's `executed-only` reporter printed as run."""
+    return sorted(re.findall(r"^\.  (\S+)$", text, re.MULTILINE))
+
+
+def test_tasks_are_registered_and_run_by_default():
+    assert {"gif", "webp", "video", "avif"} <= set(DEFAULT_TASKS)
+
+
+def test_one_task_per_file_with_its_frames_and_only_its_settings(small_site):
+    small_site.write_settings('[animation]\nformats = ["gif", "webp", "webm", "mp4", "avif"]\n')
+    site = small_site.site()
+    (video, _) = [t for t in animation_tasks(site, VIDEO) if "Leg-Soleus" in t["name"]]
+    assert video["name"] == "images/muscles/gif/Leg-Soleus.webm"
+    assert video["targets"] == [str(small_site.build / "images/muscles/gif/Leg-Soleus.webm")]
+    assert video["file_dep"] == [str(small_site.images / f"muscles/png/Leg-Soleus-{k}.png") for k in range(1, 17)]
+    assert video["clean"] is True
+    names = [t["name"] for t in animation_tasks(site, ("avif",))]
+    assert sorted(names) == sorted(f"images/{stem}.avif" for stem in STEMS)
+    small_site.write_settings("")
+    assert list(animation_tasks(small_site.site(), ("avif",))) == []  # opt-in
+
+
+def test_actions_write_decodable_files(small_site):
+    site = small_site.site()
+    (animation,) = [a for a in site.catalog.animations if "Arm-Biceps" in a.name]
+    gif = small_site.build / "images/muscles/gif/Arm-Biceps.gif"
+    mp4 = small_site.build / "images/muscles/gif/Arm-Biceps.mp4"
+    assert run_encode(animation, "gif", gif, site.settings) is None
+    assert run_encode(animation, "mp4", mp4, site.settings) is None
+    with Image.open(gif) as image:
+        assert image.n_frames == 16 and image.info["loop"] == 0
+        assert image.convert("RGB").getpixel((0, 0)) == (255, 255, 255)  # alpha source, white matte
+    reader = imageio_ffmpeg.read_frames(str(mp4))
+    assert next(reader)["size"] == (64, 48)
+    frames = list(reader)
+    assert len(frames) == 16 and frames[0][:3] == b"\xff\xff\xff"
+
+
+def test_second_run_builds_nothing_and_webp_quality_rebuilds_only_webp(small_site):
+    assert run(small_site, "-n", "2", "gif", "webp", "video")[0] == 0  # actions pickle into workers
+    files = outputs(small_site)
+    for path in files:
+        assert path.stat().st_size > 0
+    with Image.open(files[1]) as webp:
+        assert webp.n_frames == 16 and webp.info["loop"] == 0
+    built = {p: p.stat().st_mtime_ns for p in files}
+
+    code, text = run(small_site, "--reporter", "executed-only", "gif", "webp", "video")
+    assert code == 0 and executed(text) == []
+    assert {p: p.stat().st_mtime_ns for p in files} == built
+
+    small_site.write_settings("[webp]\nquality = 50\n")
+    code, text = run(small_site, "--reporter", "executed-only", "gif", "webp", "video")
+    assert code == 0 and executed(text) == [f"webp:images/{stem}.webp" for stem in sorted(STEMS)]
+    changed = sorted(p.name for p in files if p.stat().st_mtime_ns != built[p])
+    assert changed == ["Arm-Biceps.webp", "Leg-Soleus.webp"]
+
+
+def test_missing_frame_fails_its_own_tasks_and_the_other_sequence_builds(small_site):
+    (small_site.images / "muscles/png/Arm-Biceps-3.png").unlink()
+    code, text = run(small_site, "--verbosity", "0", "gif", "webp", "video")
+    assert code != 0
+    message = re.compile(r"muscles/muscle_arm-biceps\.md:\d+: missing: gallery frame "
+                         r"'muscles/png/Arm-Biceps-3\.png' does not exist under the image root")
+    assert len(message.findall(text)) == 4  # one per format of that sequence
+    leg, arm = outputs(small_site)[:4], outputs(small_site)[4:]
+    assert all(p.is_file() for p in leg)
+    assert not any(p.exists() for p in arm)
+    assert not list((small_site.build / "images").rglob(".*.tmp*"))  # nothing half-written
+
+
+@pytest.mark.parametrize("fmt", ["gif", "webm"])
+def test_action_reports_the_verify_message(small_site, fmt):
+    (small_site.images / "muscles/png/Leg-Soleus-16.png").write_bytes(b"not a png")
+    site = small_site.site()
+    (animation,) = [a for a in site.catalog.animations if "Leg-Soleus" in a.name]
+    result = run_encode(animation, fmt, small_site.build / f"x.{fmt}", site.settings)
+    assert isinstance(result, TaskFailed)
+    assert re.match(r"muscles/muscle_leg-soleus\.md:\d+: unreadable: ", str(result.message))
+    assert not (small_site.build / f"x.{fmt}").exists()

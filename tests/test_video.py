@@ -1,0 +1,78 @@
+import math
+
+import imageio_ffmpeg
+import numpy as np
+import pytest
+
+from conftest import draw_frame
+from pipeline.frames import composite
+from pipeline.problems import PipelineError
+from pipeline.settings import Mp4Settings, WebmSettings
+from pipeline.ssim import ssim
+from pipeline.timing import Timing
+from pipeline.video import write_mp4, write_webm
+
+WHITE = (255, 255, 255)
+WRITERS = {"webm": (write_webm, WebmSettings(), "vp9"), "mp4": (write_mp4, Mp4Settings(), "h264")}
+
+
+def turntable(count=8, size=(96, 64), alpha=False):
+    background = (0, 0, 0, 0) if alpha else (255, 255, 255, 255)
+    return [np.asarray(draw_frame(*size, 2 * math.pi * k / count, background=background))
+            for k in range(count)]
+
+
+def decoded(path):
+    """(metadata, RGB frames) as imageio-ffmpeg reads them."""
+    reader = imageio_ffmpeg.read_frames(str(path))
+    meta = next(reader)
+    width, height = meta["size"]
+    return meta, [np.frombuffer(b, np.uint8).reshape(height, width, 3) for b in reader]
+
+
+@pytest.mark.parametrize("fmt", ["webm", "mp4"])
+def test_opaque_sequence_plays_every_frame_at_its_rate(tmp_path, fmt):
+    write, settings, codec = WRITERS[fmt]
+    frames = turntable()
+    target = tmp_path / f"x.{fmt}"
+    write(frames, target, settings, Timing(tuple(range(8)), 8.0, 0), WHITE)
+    meta, shown = decoded(target)
+    assert meta["codec"] == codec and meta["pix_fmt"].startswith("yuv420p")
+    assert meta["fps"] == 8.0 and meta["size"] == (96, 64)
+    assert len(shown) == 8
+    assert min(ssim(f, s[..., :3]) for f, s in zip(shown, frames)) > 0.95
+    assert [p.name for p in tmp_path.iterdir()] == [f"x.{fmt}"]
+
+
+@pytest.mark.parametrize("fmt", ["webm", "mp4"])
+def test_transparent_background_becomes_the_matte_and_odd_sizes_are_padded(tmp_path, fmt):
+    write, settings, _ = WRITERS[fmt]
+    frames = turntable(size=(75, 51), alpha=True)
+    write(frames, tmp_path / f"x.{fmt}", settings, Timing(tuple(range(8)), 8.0, 0), WHITE)
+    meta, shown = decoded(tmp_path / f"x.{fmt}")
+    assert meta["size"] == (76, 52)  # padded to even, not scaled
+    for source, frame in zip(frames, shown):
+        assert frame[:4, :4].min() >= 250 and frame[-1, -1].min() >= 250  # white, padding too
+        assert ssim(frame[:51, :75], composite(source, WHITE)) > 0.95
+
+
+def test_bounce_adds_the_frames_back(tmp_path):
+    frames = turntable(count=5)
+    write_webm(frames, tmp_path / "x.webm", WebmSettings(), Timing((0, 1, 2, 3, 4, 3, 2, 1), 8.0, 0), WHITE)
+    _, shown = decoded(tmp_path / "x.webm")
+    assert len(shown) == 8
+    assert np.abs(shown[5].astype(int) - frames[3][..., :3]).mean() < 4
+
+
+def test_mp4_has_no_audio_and_starts_with_its_index(tmp_path):
+    write_mp4(turntable(count=3), tmp_path / "x.mp4", Mp4Settings(), Timing((0, 1, 2), 8.0, 0), WHITE)
+    data = (tmp_path / "x.mp4").read_bytes()
+    assert data.index(b"moov") < data.index(b"mdat")  # +faststart: playable while downloading
+    assert b"soun" not in data  # no audio track handler
+
+
+def test_ffmpeg_failure_fails_with_its_message_and_writes_nothing(tmp_path):
+    with pytest.raises(PipelineError, match="x.mp4: ffmpeg failed"):
+        write_mp4(turntable(count=2), tmp_path / "x.mp4", Mp4Settings(preset="no-such-preset"),
+                  Timing((0, 1), 8.0, 0), WHITE)
+    assert list(tmp_path.iterdir()) == []
