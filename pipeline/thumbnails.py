@@ -175,10 +175,31 @@ def webp_bytes(pixels: np.ndarray, quality: int) -> bytes:
     return out.getvalue()
 
 
+def jpeg_bytes(pixels: np.ndarray, quality: int = 90) -> bytes:
+    """JPEG of `pixels` laid over white, for gallery images that are JPEGs themselves."""
+    alpha = pixels[..., 3:4] / 255.0
+    rgb = pixels[..., :3] * alpha + 255.0 * (1.0 - alpha)
+    out = io.BytesIO()
+    Image.fromarray(np.round(rgb).clip(0, 255).astype(np.uint8), "RGB").save(
+        out, "JPEG", quality=quality, optimize=True)
+    return out.getvalue()
+
+
+def thumbnail_format(target_name: str) -> str:
+    """'png', 'webp' or 'jpeg', from the name the site asks for (`X-thumb.jpg` for `X.jpg`)."""
+    suffix = target_name.rpartition(".")[2].lower()
+    return {"jpg": "jpeg", "jpeg": "jpeg", "webp": "webp"}.get(suffix, "png")
+
+
 def make_thumbnail(source: Path, target: Path, width: int, *, kind: str,
                    webp_quality: int = 80, min_ssim: float = 0.99) -> None:
-    """Write the thumbnail of `source` at `width` to `target`: kind 'png' or 'webp'."""
+    """Write the thumbnail of `source` at `width` to `target`: kind 'png', 'webp' or 'jpeg'."""
     rgba = load_rgba(source)
     pixels = resize(rgba, thumbnail_size(rgba.shape[1], rgba.shape[0], width))
-    data = png_bytes(pixels, min_ssim) if kind == "png" else webp_bytes(pixels, webp_quality)
+    if kind == "png":
+        data = png_bytes(pixels, min_ssim)
+    elif kind == "webp":
+        data = webp_bytes(pixels, webp_quality)
+    else:
+        data = jpeg_bytes(pixels)
     write_bytes_atomic(target, data)

@@ -9,7 +9,7 @@ from pipeline import thumbnails
 from pipeline.frames import load_rgba
 from pipeline.ssim import ssim
 from pipeline.tasks.thumbnails import run_thumbnail, thumbnail_tasks
-from tests.conftest import draw_frame
+from tests.conftest import draw_frame, page_text
 
 
 def save(image: Image.Image, path):
@@ -93,6 +93,22 @@ def test_webp_thumbnail_and_small_sources_are_not_upscaled(tmp_path):
 
     with Image.open(target) as thumb:
         assert (thumb.format, thumb.size, thumb.mode) == ("WEBP", (64, 48), "RGB")
+
+
+def test_jpeg_gallery_images_get_jpeg_thumbnails_under_the_name_the_site_asks_for(site_folder):
+    folder = site_folder.images / "muscles" / "jpg"
+    save(draw_frame(300, 200, 0.2).convert("RGB"), folder / "Deltoid-1.jpg")
+    (site_folder.pages / "deltoid.md").write_text(page_text("Deltoid", [], ["muscles/jpg/Deltoid-1.jpg"]))
+    tasks = {t["name"]: t for t in thumbnail_tasks(site_folder.site())}
+    run_actions([tasks["images/muscles/jpg/Deltoid-1-thumb.jpg"], tasks["images/muscles/jpg/Deltoid-1-thumb.webp"]])
+    with Image.open(site_folder.build / "images" / "muscles" / "jpg" / "Deltoid-1-thumb.jpg") as thumb:
+        assert (thumb.format, thumb.size) == ("JPEG", (200, 133))
+
+
+def run_actions(tasks):
+    for task in tasks:
+        func, args = task["actions"][0]
+        assert func(*args) is None, task["name"]
 
 
 def test_thumbnail_tasks_name_each_output_and_make_srcset_widths(small_site):

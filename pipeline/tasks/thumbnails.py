@@ -14,9 +14,6 @@ from .. import pngcopy, thumbnails
 from ..plan import frame_outputs, thumbnail_outputs
 from ..problems import PipelineError
 
-KIND_FORMAT = {"thumbnail": "png", "thumbnail-webp": "webp", "srcset": "webp"}
-
-
 def run_thumbnail(source: Path, target: Path, width: int, kind: str, webp_quality: int, min_ssim: float):
     """doit action: write one thumbnail; a source that cannot be read fails the task."""
     try:
@@ -44,9 +41,10 @@ def thumbnail_tasks(site):
         outputs = thumbnail_outputs(frame, settings)
         widths = [options.width, options.width, *options.widths]
         for output, width in zip(outputs, widths):
-            fmt = KIND_FORMAT[output.kind]
+            fmt = thumbnails.thumbnail_format(output.path)
             shaping = {"width": width, "encoder": thumbnails.ENCODER}
-            shaping.update({"min_ssim": options.min_ssim} if fmt == "png" else {"quality": options.webp_quality})
+            shaping.update({"png": {"min_ssim": options.min_ssim},
+                            "webp": {"quality": options.webp_quality}}.get(fmt, {}))
             target = images / output.path
             yield {
                 "name": f"images/{output.path}",
