@@ -7,6 +7,7 @@ errors that name the key. Paths are resolved against the folder of the settings 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import tomllib
 import types
@@ -188,15 +189,16 @@ class Settings:
     thumbnails: ThumbnailSettings
     contact: ContactSettings
 
-    @property
+    # Resolved once: task generators ask for these folders for every output
+    @functools.cached_property
     def pages_dir(self) -> Path:
         return (self.base / self.paths.pages).resolve()
 
-    @property
+    @functools.cached_property
     def images_dir(self) -> Path:
         return (self.base / self.paths.images).resolve()
 
-    @property
+    @functools.cached_property
     def build_dir(self) -> Path:
         return (self.base / self.paths.build).resolve()
 
