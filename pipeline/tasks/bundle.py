@@ -8,7 +8,7 @@ from pathlib import Path
 from doit.exceptions import TaskFailed
 from doit.tools import config_changed
 
-from .. import bundle, jekyll
+from .. import bundle, jekyll, treestate
 from ..atomic import write_text_atomic
 from ..problems import PipelineError
 
@@ -28,13 +28,16 @@ def run_include(target: Path):
 
 
 def run_bundle(catalog, settings):
-    """doit action: remove stale files, check, describe and zip `<build>/images`."""
+    """doit action: remove stale files, check, describe and zip `<build>/images`.
+
+    Returns the fingerprint of the bundled folder, which decides whether it is up to date.
+    """
     try:
         bundle.make_bundle(catalog, settings)
     except PipelineError as exc:
         return TaskFailed(f"bundle: incomplete, nothing written:\n{exc}")
     print(f"bundle: {settings.build_dir / 'bundle.zip'}", file=sys.stderr)
-    return None
+    return {"fingerprint": treestate.fingerprint([str(settings.build_dir / "images")])}
 
 
 def bundle_tasks(site, after: list[str]):
@@ -62,10 +65,11 @@ def bundle_tasks(site, after: list[str]):
     yield {
         "name": "asset-manifest.json",
         "actions": [(run_bundle, [site.catalog, settings])],
-        "file_dep": [str(images / path) for path in sorted(plan.files)],
         "task_dep": list(after),
         "targets": [str(t) for t in targets],
-        # the list of files is what decides which stale ones go; their bytes are file_dep
-        "uptodate": [config_changed({"files": sorted(plan.files), "version": bundle.VERSION})],
+        # the list of planned files decides which stale ones go; what is in the folder now,
+        # by a fingerprint rather than thousands of file_dep (see treestate.py)
+        "uptodate": [config_changed({"files": sorted(plan.files), "version": bundle.VERSION}),
+                     (treestate.unchanged, [[str(images)]])],
         "clean": True,
     }

@@ -3,29 +3,36 @@
 doit has no "after, whether or not it failed" dependency: a `task_dep` or a `file_dep` on
 another task's target skips the report when that task fails, which is exactly when the
 report is most needed. Setup tasks are different: doit runs them first and then runs the
-task whatever their outcome. So the other default tasks are the report's setup tasks, and
-the report is never up to date (it takes well under a second even for hundreds of pages):
-it always shows the build folder as this run left it.
+task whatever their outcome. So the other default tasks are the report's setup tasks.
+The report is up to date while the pages, the build folder it shows (by a fingerprint, see
+treestate.py) and verify's findings are as they were when it was written.
 """
 from __future__ import annotations
 
 import sys
 import time
 
-from .. import report
+from doit.tools import config_changed
+
+from .. import report, treestate
 
 
-def run_report(site, started: float):
+def run_report(site, started: float, shown: tuple):
     """doit action: write the report page; reading a half-built folder is fine."""
     target = report.write_report(site, started=started)
     print(f"report: {target}", file=sys.stderr)
+    return {"fingerprint": treestate.fingerprint(*shown)}
 
 
 def report_task(site, after: list[str]) -> dict:
+    build = site.settings.build_dir
+    pages = str(site.settings.pages_dir)
+    shown = ([str(build / "images"), str(build / "contact"), pages], [str(build / "verify.json")])
     return {
-        "actions": [(run_report, [site, time.time()])],
-        "targets": [str(site.settings.build_dir / "report" / "index.html")],
+        "actions": [(run_report, [site, time.time(), shown])],
+        "targets": [str(build / "report" / "index.html")],
         "setup": list(after),
-        "uptodate": [False],
+        "uptodate": [config_changed({"settings": repr(site.settings)}),
+                     (treestate.unchanged, list(shown))],
         "clean": True,
     }

@@ -1,0 +1,31 @@
+import os
+
+from pipeline.treestate import fingerprint, unchanged
+
+
+def test_fingerprint_follows_names_sizes_times_and_file_bytes(tmp_path):
+    folder = tmp_path / "images"
+    (folder / "a").mkdir(parents=True)
+    (folder / "a" / "x.png").write_bytes(b"1234")
+    report = tmp_path / "verify.json"
+    report.write_text("[]")
+    first = fingerprint([str(folder)], [str(report)])
+    assert fingerprint([str(folder)], [str(report)]) == first
+    (folder / ".x.tmp.png").write_bytes(b"half")  # temporaries and hidden files do not count
+    assert fingerprint([str(folder)], [str(report)]) == first
+    report.write_text("[]")  # rewritten with the same bytes: still the same
+    assert fingerprint([str(folder)], [str(report)]) == first
+    os.utime(folder / "a" / "x.png", ns=(1, 1))
+    second = fingerprint([str(folder)], [str(report)])
+    assert second != first
+    (folder / "a" / "y.png").write_bytes(b"")
+    assert fingerprint([str(folder)], [str(report)]) != second
+    assert fingerprint([str(tmp_path / "absent")]) == fingerprint([str(tmp_path / "absent")])
+
+
+def test_unchanged_compares_with_what_the_action_returned(tmp_path):
+    values = {"fingerprint": fingerprint([str(tmp_path)])}
+    assert unchanged(None, values, [str(tmp_path)])
+    assert not unchanged(None, {}, [str(tmp_path)])
+    (tmp_path / "new.gif").write_bytes(b"GIF")
+    assert not unchanged(None, values, [str(tmp_path)])
