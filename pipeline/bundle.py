@@ -41,7 +41,7 @@ class BundlePlan(NamedTuple):
 
 def bundle_plan(catalog: Catalog, settings: Settings) -> BundlePlan:
     """Which files `<build>/images` must hold, all relative to it."""
-    produced = tuple(dict.fromkeys(o.path for o in planned_outputs(catalog, settings)))
+    produced = dict.fromkeys(o.path for o in planned_outputs(catalog, settings))
     source = ImageRoot(settings.images_dir)
     copied = {}
     for ref in catalog.references:
@@ -50,7 +50,7 @@ def bundle_plan(catalog: Catalog, settings: Settings) -> BundlePlan:
         check, _ = source.check(ref.path)
         if check.exists and check.problem is None:
             copied[ref.path] = None
-    return BundlePlan(produced, tuple(sorted(copied)))
+    return BundlePlan(tuple(produced), tuple(sorted(copied)))
 
 
 def copy_file(source: Path, target: Path) -> None:
