@@ -1,0 +1,246 @@
+"""Every kind of bad input from the field, planted in one site next to good sequences.
+
+One real `pipeline` run over it must name each problem with its code, file and line, fail,
+and still build every sequence that is sound (including frames in odd but valid modes).
+"""
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+import sys
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import page_text, write_frames
+
+SIZE = (40, 32)
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def bomb_png() -> bytes:
+    """A valid little PNG whose header claims 100000 x 100000 pixels."""
+    header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header)
+            + png_chunk(b"IDAT", zlib.compress(b"\0" * 64)) + png_chunk(b"IEND", b""))
+
+
+def sixteen_bit_rgb(path, image: Image.Image) -> None:
+    """Write `image` as a 16-bit RGB PNG (Pillow cannot write those itself)."""
+    pixels = (np.asarray(image.convert("RGB"), dtype=np.uint16) * 257).astype(">u2")
+    raw = b"".join(b"\0" + row.tobytes() for row in pixels)
+    header = struct.pack(">IIBBBBB", image.width, image.height, 16, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header)
+                     + png_chunk(b"IDAT", zlib.compress(raw)) + png_chunk(b"IEND", b""))
+
+
+def line_of(page, text: str) -> int:
+    for number, line in enumerate(page.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        if text in line:
+            return number
+    raise AssertionError(f"{text!r} not in {page}")
+
+
+def add(site, name: str, *, frames=None, alpha=False, page_name=None, body="Body.") -> tuple:
+    """A page with one animation `name` over `frames` (default: 16 good frames written now)."""
+    urls = frames if frames is not None else write_frames(site.images, name, 16, SIZE, alpha=alpha)
+    page = site.pages / (page_name or f"muscle_{name.lower()}.md")
+    page.write_text(page_text(f"The {name}", [f"muscles/gif/{name}.gif"], urls, body), encoding="utf-8")
+    return page, urls
+
+
+@pytest.fixture(scope="module")
+def field(tmp_path_factory):
+    """The site, the pages and what one pipeline run printed and wrote."""
+    from conftest import SiteFolder
+
+    site = SiteFolder(tmp_path_factory.mktemp("bad") / "site")
+    png = site.images / "muscles/png"
+    pages = {}
+
+    # sound sequences, some in unusual but valid encodings
+    pages["good"], _ = add(site, "Good")
+    pages["alpha"], _ = add(site, "Alpha", alpha=True)
+    pages["modes"], urls = add(site, "Modes")
+    for k, mode in ((2, "L"), (3, "LA"), (4, "P"), (5, "RGBA")):
+        Image.open(png / f"Modes-{k}.png").convert(mode).save(png / f"Modes-{k}.png")
+    palette = Image.open(png / "Modes-6.png").convert("RGBA")
+    palette.putpixel((0, 0), (0, 0, 0, 0))
+    palette.convert("P").save(png / "Modes-6.png", transparency=0)
+    sixteen_bit_rgb(png / "Modes-7.png", Image.open(png / "Modes-7.png"))
+    pages["crlf"], _ = add(site, "Crlf")
+    pages["crlf"].write_bytes(b"\xef\xbb\xbf" + pages["crlf"].read_bytes().replace(b"\n", b"\r\n"))
+    pages["caption"], urls = add(site, "Caption")
+    text = pages["caption"].read_text()
+    text = text.replace("caption: 'The Caption 1'", "caption: '<img src=x onerror=alert(1)> <b>bold</b>'")
+    text = text.replace("caption: 'The Caption 2'", "caption: '" + "long " * 2_000 + "'")
+    pages["caption"].write_text(text)
+
+    # broken frames, one defect per sequence
+    pages["empty"], _ = add(site, "Empty")
+    (png / "Empty-3.png").write_bytes(b"")
+    pages["truncated"], _ = add(site, "Truncated")
+    (png / "Truncated-4.png").write_bytes((png / "Truncated-4.png").read_bytes()[:-40])
+    pages["jpeg"], _ = add(site, "Jpeg")
+    Image.open(png / "Jpeg-5.png").convert("RGB").save(png / "Jpeg-5.png", format="JPEG")
+    pages["text"], _ = add(site, "Text")
+    (png / "Text-6.png").write_text("this is not an image\n")
+    pages["size"], _ = add(site, "Size")
+    Image.new("RGB", (SIZE[0] + 8, SIZE[1]), "white").save(png / "Size-7.png")
+    pages["bomb"], _ = add(site, "Bomb")
+    (png / "Bomb-8.png").write_bytes(bomb_png())
+    pages["missing"], _ = add(site, "Missing")
+    (png / "Missing-9.png").unlink()
+
+    # sound frames, odd galleries
+    twice = write_frames(site.images, "Twice", 16, SIZE)
+    pages["twice"], _ = add(site, "Twice", frames=twice[:8] + [twice[7]] + twice[8:])
+    gap = write_frames(site.images, "Gap", 16, SIZE)
+    (png / "Gap-10.png").unlink()
+    pages["gap"], _ = add(site, "Gap", frames=gap[:9] + gap[10:])
+    unsafe = write_frames(site.images, "Unsafe", 16, SIZE)
+    outside = site.root / "outside.png"
+    Image.new("RGB", SIZE).save(outside)
+    (png / "Unsafe-16.png").unlink()
+    os.symlink(outside, png / "Unsafe-16.png")
+    unsafe_refs = ["../Unsafe-12.png", "/etc/Unsafe-13.png", "file:///etc/Unsafe-14.png",
+                   "http://example.org/Unsafe-15.png", "muscles/png/Unsafe-16.png"]
+    pages["unsafe"], _ = add(site, "Unsafe", frames=unsafe[:11] + unsafe_refs)
+    pages["many"] = site.pages / "muscle_many.md"  # a gallery of 20,000 entries, no animation
+    pages["many"].write_text(page_text("Many", [], [f"muscles/png/Good-{k % 16 + 1}.png" for k in range(20_000)]))
+
+    # broken front matter
+    manifests = {
+        "yaml": "---\ntitle: x\ngallery:\n  - image_url: [oops\n---\n",
+        "list": "---\n- image_url: a.png\n---\n",
+        "string": "---\ntitle: s\ngallery: muscles/png/Good-1.png\n---\n",
+        "no-url": "---\ngallery:\n  - caption: no url here\n---\n",
+        "url-number": "---\ngallery:\n  - image_url: 42\n---\n",
+    }
+    for name, text in manifests.items():
+        pages[name] = site.pages / f"bad-{name}.md"
+        pages[name].write_text(text)
+    pages["latin1"] = site.pages / "bad-latin1.md"
+    pages["latin1"].write_bytes(b"---\ntitle: ok\ncaption: caf\xe9\n---\n")
+
+    sources = {p: p.read_bytes() for p in site.root.rglob("*") if p.is_file() and not p.is_symlink()}
+    result = subprocess.run([sys.executable, "-m", "pipeline.cli", "--config", str(site.config), "-n", "2"],
+                            capture_output=True, text=True, timeout=600)
+    problems = json.loads((site.build / "verify.json").read_text())
+    after = {p: p.read_bytes() for p in sources}
+    return site, pages, result, problems, sources == after
+
+
+def problem(field, page_key: str, code: str):
+    site, pages, _result, problems, _same = field
+    name = pages[page_key].relative_to(site.pages).as_posix()
+    found = [p for p in problems if p["page"] == name and p["code"] == code]
+    assert len(found) == 1, (page_key, code, [p for p in problems if p["page"] == name])
+    return found[0]
+
+
+def test_the_run_fails_but_leaves_the_sources_alone(field):
+    _site, _pages, result, _problems, sources_unchanged = field
+    assert result.returncode != 0
+    assert sources_unchanged
+
+
+@pytest.mark.parametrize("key, frame, text", [
+    ("empty", "Empty-3.png", "is empty (0 bytes)"),
+    ("truncated", "Truncated-4.png", "is truncated: the PNG end marker (IEND) is missing"),
+    ("jpeg", "Jpeg-5.png", "is not a PNG file (it looks like JPEG)"),
+    ("text", "Text-6.png", "is not a PNG file"),
+    ("bomb", "Bomb-8.png", "claims 100000x100000 pixels"),
+])
+def test_unreadable_frames(field, key, frame, text):
+    found = problem(field, key, "unreadable")
+    assert found["reference"] == f"muscles/png/{frame}"
+    assert found["line"] == line_of(field[1][key], f"image_url: muscles/png/{frame}")
+    assert text in found["message"]
+
+
+def test_frame_of_another_size(field):
+    found = problem(field, "size", "inconsistent-frames")
+    assert found["line"] == line_of(field[1]["size"], "image_url: muscles/png/Size-7.png")
+
+
+def test_missing_frame(field):
+    found = problem(field, "missing", "missing")
+    assert found["line"] == line_of(field[1]["missing"], "image_url: muscles/png/Missing-9.png")
+
+
+def test_huge_gallery_is_read_whole(field):
+    site, pages, _result, problems, _same = field
+    duplicates = [p for p in problems if p["page"] == "muscle_many.md" and p["code"] == "duplicate-reference"]
+    assert len(duplicates) == 20_000 - 16
+    assert duplicates[-1]["line"] == line_of(pages["many"], "caption: 'Many 20000'") - 1
+
+
+def test_frame_listed_twice_and_gap(field):
+    twice = problem(field, "twice", "duplicate-reference")
+    assert twice["severity"] == "warning" and twice["reference"] == "muscles/png/Twice-8.png"
+    gap = problem(field, "gap", "frame-gap")
+    assert gap["reference"] == "muscles/png/Gap-10.png" and gap["line"] == line_of(field[1]["gap"], "gallery:")
+
+
+def test_unsafe_references_are_never_opened(field):
+    site, pages, _result, problems, _same = field
+    name = pages["unsafe"].relative_to(site.pages).as_posix()
+    unsafe = {p["reference"]: p for p in problems if p["page"] == name and p["code"] == "unsafe-path"}
+    assert set(unsafe) == {"../Unsafe-12.png", "/etc/Unsafe-13.png", "file:///etc/Unsafe-14.png",
+                           "http://example.org/Unsafe-15.png", "muscles/png/Unsafe-16.png"}
+    for reference, found in unsafe.items():
+        assert found["line"] == line_of(pages["unsafe"], f"image_url: {reference}")
+    assert not (site.build / "images" / "muscles/gif/Unsafe.gif").exists()
+
+
+@pytest.mark.parametrize("key, line, text", [
+    ("yaml", 4, "not valid YAML"),
+    ("list", 2, "must be a mapping of keys, not a list"),
+    ("string", 3, "'gallery' must be a list of entries, not a string"),
+    ("no-url", 3, "'gallery' entry has no 'image_url'"),
+    ("url-number", 3, "'image_url' must be a non-empty string, got '42'"),
+    ("latin1", 3, "not UTF-8"),
+])
+def test_bad_manifests(field, key, line, text):
+    found = problem(field, key, "bad-manifest")
+    assert found["line"] == line and text in found["message"]
+
+
+def test_failures_are_printed_with_page_and_line(field):
+    site, pages, result, _problems, _same = field
+    output = result.stdout + result.stderr
+    for key, frame in (("truncated", "Truncated-4.png"), ("missing", "Missing-9.png")):
+        name = pages[key].relative_to(site.pages).as_posix()
+        assert f"{name}:{line_of(pages[key], frame)}: " in output
+
+
+@pytest.mark.parametrize("name", ["Good", "Alpha", "Modes", "Crlf", "Caption", "Twice", "Gap"])
+def test_sound_sequences_still_build_in_every_format(field, name):
+    site = field[0]
+    gif = site.build / "images" / f"muscles/gif/{name}.gif"
+    with Image.open(gif) as image:
+        assert image.n_frames >= 15 and image.size == SIZE
+    for suffix in (".webp", ".webm", ".mp4"):
+        assert (site.build / "images" / f"muscles/gif/{name}{suffix}").stat().st_size > 0
+    with Image.open(site.build / "images" / f"muscles/png/{name}-1-thumb.png") as thumb:
+        assert thumb.size == SIZE  # never upscaled
+
+
+def test_broken_sequences_build_nothing(field):
+    site = field[0]
+    for name in ("Empty", "Truncated", "Jpeg", "Text", "Size", "Bomb", "Missing"):
+        assert not (site.build / "images" / f"muscles/gif/{name}.gif").exists(), name
+
+
+def test_caption_html_stays_text_in_the_report(field):
+    html = (field[0].build / "report" / "index.html").read_text()
+    assert "<img src=x onerror" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
