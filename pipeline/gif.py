@@ -18,7 +18,10 @@ from .frames import composite
 from .settings import GifSettings
 from .timing import Timing
 
-ORDERED_SPREAD = 8.0  # levels the Bayer pattern moves a colour; measured in bench/animations.py
+ORDERED_SPREAD = 8.0  # levels the Bayer pattern moves a colour: about half a step of a 256-colour palette
+FLAT_SHARE = 0.01  # a colour on 1% of the pixels is a flat area: kept exactly
+MAX_FLAT = 16  # and at most a quarter of the palette
+PIXEL_SHARE = 0.05  # pixels added to the distinct colours, as a share of them
 KMEANS_ROUNDS = 1  # k-means passes refining the median cut: a little SSIM for little time
 DITHERS = ("none", "ordered", "floyd-steinberg")
 
@@ -63,28 +66,40 @@ def shared_palette(frames: list[np.ndarray], colors: int, matte: tuple[int, int,
     """
     matte_key = matte[0] << 16 | matte[1] << 8 | matte[2]
     keys = np.concatenate([_colour_keys(f[::2, ::2]) for f in frames])
-    keys = keys[keys != matte_key]  # the matte gets its own entry below
-    distinct = np.unique(keys)
-    colours = np.stack([distinct >> 16, distinct >> 8 & 255, distinct & 255], axis=1).astype(np.uint8)
-    if len(colours) <= colors - 1:
-        palette = colours
-    else:
-        # median cut over distinct colours, not pixels: entries spread evenly over the
-        # object's colours, so smooth shading maps to wide flat bands that LZW codes well
-        # (weighting by pixel count scored a little higher SSIM at twice the bytes)
-        reduced = Image.fromarray(colours[None], "RGB").quantize(colors - 1, method=Image.Quantize.MEDIANCUT,
-                                                                 kmeans=KMEANS_ROUNDS)
-        used = np.unique(np.asarray(reduced)).astype(int)
-        palette = np.asarray(reduced.getpalette(), np.uint8).reshape(-1, 3)[used]
-    palette = np.unique(palette, axis=0)
-    matte_entry = np.asarray(matte, np.uint8)
-    if not (palette == matte_entry).all(axis=1).any():
-        nearest = np.argmin(((palette.astype(int) - matte_entry) ** 2).sum(axis=1))
-        if len(palette) < colors:
-            palette = np.vstack([palette, matte_entry])
-        else:
-            palette[nearest] = matte_entry
-    return palette
+    distinct, counts = np.unique(keys, return_counts=True)
+    # flat areas (a solid background above all) get their exact colour: SSIM punishes a
+    # black background shown as (12, 6, 6) far more than any error inside the object
+    by_count = np.argsort(counts)[::-1][: min(MAX_FLAT, colors // 4)]
+    flat = distinct[by_count][counts[by_count] >= FLAT_SHARE * len(keys)]
+    exact = np.union1d(flat, [matte_key])
+    rest = distinct[~np.isin(distinct, exact)]
+    # mostly distinct colours (even spread, wide flat bands: small files), plus a few pixels
+    # so that the colours covering most of the object get a finer share (higher SSIM)
+    pixels = keys[~np.isin(keys, exact)]
+    pixels = pixels[:: max(1, len(pixels) // max(1, int(PIXEL_SHARE * len(rest))))]
+    candidates = _key_colours(np.concatenate([rest, pixels]))
+    palette = np.vstack([_key_colours(exact), _median_cut(candidates, colors - len(exact))])
+    return np.unique(palette, axis=0)
+
+
+def _median_cut(colours: np.ndarray, count: int) -> np.ndarray:
+    """At most `count` colours standing for `colours`.
+
+    Cutting the distinct colours rather than the pixels spreads entries evenly over the
+    object's colours, so smooth shading maps to wide flat bands that LZW codes well
+    (weighting by pixel count scored a little higher SSIM at twice the bytes).
+    """
+    if len(np.unique(_colour_keys(colours[None]))) <= count or count <= 0:
+        return np.unique(colours, axis=0)[:max(count, 0)]
+    reduced = Image.fromarray(colours[None], "RGB").quantize(count, method=Image.Quantize.MEDIANCUT,
+                                                             kmeans=KMEANS_ROUNDS)
+    used = np.unique(np.asarray(reduced)).astype(int)
+    return np.asarray(reduced.getpalette(), np.uint8).reshape(-1, 3)[used]
+
+
+def _key_colours(keys: np.ndarray) -> np.ndarray:
+    keys = np.asarray(keys, np.uint32)
+    return np.stack([keys >> 16, keys >> 8 & 255, keys & 255], axis=1).astype(np.uint8)
 
 
 def _colour_keys(rgb: np.ndarray) -> np.ndarray:
@@ -101,8 +116,7 @@ def map_to_palette(rgb: np.ndarray, palette: np.ndarray, dither: str) -> np.ndar
     if dither == "ordered":
         height, width = rgb.shape[:2]
         pattern = np.tile(_BAYER, (height // 8 + 1, width // 8 + 1))[:height, :width]
-        spread = ORDERED_SPREAD
-        source = np.clip(rgb + pattern[..., None] * spread, 0, 255).astype(np.uint8)
+        source = np.clip(rgb + pattern[..., None] * ORDERED_SPREAD, 0, 255).astype(np.uint8)
     # pad the palette with copies of its first colour: empty entries would read as black
     padded = np.vstack([palette, np.repeat(palette[:1], 256 - len(palette), axis=0)])
     lookup = Image.new("P", (1, 1))
@@ -138,7 +152,7 @@ def _lengthen_runs(rgb: np.ndarray, indices: np.ndarray, palette: np.ndarray, to
     return out
 
 
-def _frame(indices, previous, palette, transparent, delay, rgb, tolerance) -> bytes:
+def _frame(indices, previous, palette, transparent, delay, rgb, tolerance) -> tuple[bytes, np.ndarray]:
     """One frame's bytes and what a viewer shows after it (palette indices): the rectangle
     that changed, with unchanged pixels transparent when that codes smaller."""
     height, width = indices.shape
@@ -147,9 +161,9 @@ def _frame(indices, previous, palette, transparent, delay, rgb, tolerance) -> by
         candidates = [indices]
     else:
         same = indices == previous
-        if tolerance:
-            shown = palette.astype(np.int16)[previous]
-            same |= np.abs(shown - rgb.astype(np.int16)).max(axis=2) <= tolerance
+        if tolerance:  # close enough to what is on screen already: leave it there
+            on_screen = palette.astype(np.int16)[previous]
+            same |= np.abs(on_screen - rgb.astype(np.int16)).max(axis=2) <= tolerance
         changed = ~same
         if not changed.any():
             changed[0, 0] = True  # GIF has no empty frame; one pixel carries the delay
@@ -174,6 +188,7 @@ def _header(width: int, height: int, palette: np.ndarray, transparent: int, loop
     table = np.zeros((256, 3), np.uint8)
     table[: len(palette)] = palette
     table[transparent] = palette[0]
+    # 0xF7: a global colour table of 256 entries, 8 bits per primary
     head = b"GIF89a" + struct.pack("<HHBBB", width, height, 0xF7, 0, 0) + table.tobytes()
     if loop != 1:  # GIF counts repeats after the first play; absent = play once
         head += b"!\xff\x0bNETSCAPE2.0\x03\x01" + struct.pack("<H", max(loop - 1, 0)) + b"\x00"

@@ -87,13 +87,10 @@ class WebpSettings:
 
 @dataclasses.dataclass(frozen=True)
 class WebmSettings:
-    crf: int = 28  # VP9 constant quality, 0 (best) .. 63
-    speed: int = 1  # libvpx cpu-used, 0 (slowest, smallest) .. 8
-    tune: str = "ssim"  # libvpx tuning: 'ssim' or 'psnr'
+    crf: int = 32  # VP9 constant quality, 0 (best) .. 63
+    speed: int = 0  # libvpx cpu-used, 0 (slowest, smallest) .. 8
 
     def validate(self) -> str | None:
-        if self.tune not in ("ssim", "psnr"):
-            return f"tune = {self.tune!r}: use 'ssim' or 'psnr'"
         return _outside("crf", self.crf, 0, 63) or _outside("speed", self.speed, 0, 8)
 
 
@@ -103,15 +100,12 @@ X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium"
 
 @dataclasses.dataclass(frozen=True)
 class Mp4Settings:
-    crf: int = 26  # H.264 constant quality, 0 (lossless) .. 51
-    preset: str = "slow"  # x264 speed/size trade-off
-    tune: str = ""  # x264 tuning ('animation', 'ssim', ...) or '' for none
+    crf: int = 24  # H.264 constant quality, 0 (lossless) .. 51
+    preset: str = "slower"  # x264 speed/size trade-off
 
     def validate(self) -> str | None:
         if self.preset not in X264_PRESETS:
             return f"preset = {self.preset!r}: use one of {', '.join(X264_PRESETS)}"
-        if self.tune not in ("", "film", "animation", "grain", "stillimage", "psnr", "ssim"):
-            return f"tune = {self.tune!r}: use '', 'film', 'animation', 'grain', 'stillimage', 'psnr' or 'ssim'"
         return _outside("crf", self.crf, 0, 51)
 
 

@@ -38,15 +38,14 @@ def write_webm(frames: list[np.ndarray], target: Path, settings: WebmSettings, t
     """VP9 in WebM, constant quality (`crf`), `speed` trading time for bytes (libvpx cpu-used)."""
     codec = ["-c:v", "libvpx-vp9", "-crf", str(settings.crf), "-b:v", "0",
              "-deadline", "good", "-cpu-used", str(settings.speed), "-row-mt", "1",
-             *(["-tune", settings.tune] if settings.tune else []), "-f", "webm"]
+             "-f", "webm"]
     _encode(frames, target, timing, matte, codec)
 
 
 def write_mp4(frames: list[np.ndarray], target: Path, settings: Mp4Settings, timing: Timing,
               matte: tuple[int, int, int]) -> None:
     """H.264 in MP4, constant quality (`crf`) at an x264 `preset`; moov atom first (+faststart)."""
-    tune = ["-tune", settings.tune] if settings.tune else []
-    codec = ["-c:v", "libx264", "-crf", str(settings.crf), "-preset", settings.preset, *tune,
+    codec = ["-c:v", "libx264", "-crf", str(settings.crf), "-preset", settings.preset,
              "-profile:v", "high", "-movflags", "+faststart", "-f", "mp4"]
     _encode(frames, target, timing, matte, codec)
 

@@ -7,6 +7,7 @@ from doit.doit_cmd import DoitMain
 from doit.exceptions import TaskFailed
 from PIL import Image
 
+from pipeline.problems import PipelineError
 from pipeline.tasks import DEFAULT_TASKS, doit_namespace
 from pipeline.tasks.animations import animation_tasks, run_encode
 
@@ -107,3 +108,17 @@ def test_action_reports_the_verify_message(small_site, fmt):
     assert isinstance(result, TaskFailed)
     assert re.match(r"muscles/muscle_leg-soleus\.md:\d+: unreadable: ", str(result.message))
     assert not (small_site.build / f"x.{fmt}").exists()
+
+
+@pytest.mark.parametrize("toml, message", [
+    ('[animation]\nformats = ["gif", "apng"]', "[animation] formats: unknown format 'apng'"),
+    ('[animation]\nmatte = "white"', "[animation] matte = 'white': write a colour as '#rrggbb'"),
+    ('[gif]\ndither = "atkinson"', "[gif] dither = 'atkinson': use 'none', 'ordered' or 'floyd-steinberg'"),
+    ("[webp]\nquality = 101", "[webp] quality = 101: must be from 0 to 100"),
+    ('[mp4]\npreset = "fastest"', "[mp4] preset = 'fastest': use one of ultrafast"),
+])
+def test_animation_settings_are_checked_when_read(small_site, toml, message):
+    small_site.write_settings(toml)
+    with pytest.raises(PipelineError) as error:
+        small_site.settings()
+    assert str(error.value).startswith(f"pipeline.toml: {message}")
