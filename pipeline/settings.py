@@ -74,7 +74,7 @@ class GifSettings:
 
 @dataclasses.dataclass(frozen=True)
 class WebpSettings:
-    quality: int = 70  # lossy quality (with lossless: effort)
+    quality: int = 68  # lossy quality (with lossless: effort)
     method: int = 4  # 0 (fast) .. 6 (smallest)
     lossless: bool = False
     alpha_quality: int = 100  # 100 keeps the alpha channel lossless
