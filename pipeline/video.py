@@ -70,7 +70,8 @@ def _encode(frames, target: Path, timing: Timing, matte, codec: list[str]) -> No
                "-loglevel", "error", "-y",
                "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
                "-framerate", f"{timing.fps:g}", "-i", "pipe:0",
-               "-an", *_COLOUR, *codec]
+               "-an", *_COLOUR, *codec,
+               "-fflags", "+bitexact"]  # no random WebM segment id: same frames, same bytes
     with atomic_path(target) as temporary:
         process = subprocess.Popen([*command, str(temporary)], stdin=subprocess.PIPE,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -76,3 +76,13 @@ def test_ffmpeg_failure_fails_with_its_message_and_writes_nothing(tmp_path):
         write_mp4(turntable(count=2), tmp_path / "x.mp4", Mp4Settings(preset="no-such-preset"),
                   Timing((0, 1), 8.0, 0), WHITE)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("fmt", ["webm", "mp4"])
+def test_same_frames_give_the_same_bytes(tmp_path, fmt):
+    """The bundle zip must be byte-identical across rebuilds, so each video must be too."""
+    write, settings, _codec = WRITERS[fmt]
+    frames = turntable(4)
+    for name in ("a", "b"):
+        write(frames, tmp_path / f"{name}.{fmt}", settings, Timing(tuple(range(4)), 8.0, 0), WHITE)
+    assert (tmp_path / f"a.{fmt}").read_bytes() == (tmp_path / f"b.{fmt}").read_bytes()
