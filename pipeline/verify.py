@@ -21,6 +21,8 @@ from .probe import ImageInfo, Unreadable, probe
 from .problems import Problem
 from .safepaths import resolve_inside, unsafe_reason
 
+VERSION = 2  # bump when the same files would be judged differently
+
 
 class FileCheck(NamedTuple):
     """What verification learnt about one referenced path."""
@@ -112,14 +114,16 @@ def verify_catalog(catalog: Catalog, images: ImageRoot, *, orphans: bool = True,
                    known_outputs: Iterable[str] = ()) -> list[Problem]:
     """Every problem of the pages in `catalog` against the files of `images`.
 
-    `known_outputs` are names the pipeline itself writes beside references (e.g. `Y.webp`):
-    such files in the image root are not orphans.
+    `known_outputs` are the names the pipeline writes (`plan.planned_outputs`): a derived
+    reference (`Y.webm`) that is missing is fine when it is among them, and such files in the
+    image root (`Y.webp`) are not orphans.
     """
     problems = list(catalog.problems)
     images.prefetch()
+    planned = set(known_outputs)
     reported: set[str] = set()
     for ref in catalog.references:
-        problem = _check_reference(ref, images)
+        problem = _check_reference(ref, images, planned)
         if problem and (problem.code, problem.reference) not in reported:
             reported.add((problem.code, problem.reference))
             problems.append(problem)
@@ -129,8 +133,7 @@ def verify_catalog(catalog: Catalog, images: ImageRoot, *, orphans: bool = True,
     problems.extend(unlisted)
     if orphans:
         # an unlisted frame is already reported, with the page that should list it
-        known = set(known_outputs) | {p.reference for p in unlisted}
-        problems.extend(_orphans(catalog, images, known))
+        problems.extend(_orphans(catalog, images, planned | {p.reference for p in unlisted}))
     return sorted(problems, key=_problem_order)
 
 
@@ -168,14 +171,21 @@ def animation_problems(animation: Animation, images: ImageRoot) -> list[Problem]
     return problems or check_frame_sizes(animation, images)
 
 
-def _check_reference(ref: Reference, images: ImageRoot) -> Problem | None:
+def _check_reference(ref: Reference, images: ImageRoot, planned: set[str]) -> Problem | None:
     check, message = images.check(ref.path)
     if check.problem:
         if ref.source and images.check(ref.source)[0].problem == check.problem == "unsafe-path":
             return None  # a name derived from an unsafe one: reported once, at its source
         return Problem(ref.page, ref.line, ref.path, check.problem, message)
-    if check.exists or ref.source is not None:
+    if check.exists:
+        return None
+    if ref.source is not None and (ref.kind == cat.THUMBNAIL or ref.path in planned):
         return None  # made from its sources, whose own problems are reported where they are named
+    if ref.source is not None:
+        suffix = ref.path.rpartition(".")[2]
+        return Problem(ref.page, ref.line, ref.path, "missing",
+                       f"'{ref.path}' does not exist and is not built: add \"{suffix}\" to "
+                       "[animation] formats, or add the file")
     what = {cat.FRAME: "gallery frame", cat.ANIMATION: "animation (it has no gallery frames)"}
     return _missing(ref.path, ref.page, ref.line, what.get(ref.kind, ref.kind))
 

@@ -182,7 +182,7 @@ def test_existing_derived_file_that_is_corrupt_is_unreadable(small_site):
 
 def test_task_action_writes_verify_json_and_fails_only_on_errors(small_site, capsys):
     Image.new("RGB", (4, 4)).save(small_site.images / "stray.png")
-    assert run_verify(small_site.site()) is None  # a warning alone passes
+    assert set(run_verify(small_site.site())) == {"fingerprint", "deep"}  # a warning alone passes
     small_site.write_settings("[verify]\nstrict = true\n")
     assert "0 errors, 1 warnings" in str(run_verify(small_site.site()))  # TaskFailed under strict
     (small_site.images / "muscles/png/Leg-Soleus-1.png").unlink()
@@ -207,3 +207,31 @@ def test_gap_in_the_numbering(small_site):
     assert (problem.page, problem.line, problem.severity) == (PAGE, gallery_line, "warning")
     assert problem.message == ("the frames of 'Leg-Soleus' skip number 7: 'muscles/png/Leg-Soleus-7.png' "
                                "is neither listed nor on disk")
+
+
+def test_verify_task_is_up_to_date_until_a_page_or_image_changes(small_site):
+    from pipeline.tasks.verify import unchanged_since_last_pass, verify_task
+
+    class Task:  # what doit hands an uptodate callable: only `options` is read
+        options = {}
+
+    site = small_site.site()
+    check, folders = verify_task(site)["uptodate"][1]
+    values = run_verify(site)
+    assert check(Task, values, *folders)
+    Task.options = {"deep": True}
+    assert not check(Task, values, *folders)  # --deep asks for what the last pass did not do
+    assert check(Task, run_verify(site, deep=True), *folders)
+    Task.options = {}
+    frame = small_site.images / "muscles/png/Leg-Soleus-2.png"
+    frame.write_bytes(frame.read_bytes()[:-1] + b"\x00")
+    assert not check(Task, values, *folders)
+    values = run_verify(site)  # the pass now finds the frame truncated: a failure saves nothing
+    assert "1 errors" in str(values)
+
+
+def test_a_video_the_site_plays_but_no_format_builds_is_missing(small_site):
+    small_site.write_settings('[animation]\nformats = ["gif", "webp", "mp4"]\n')
+    missing = [p for p in problems_of(small_site) if p.code == "missing"]
+    assert {p.reference for p in missing} == {"muscles/gif/Leg-Soleus.webm", "muscles/gif/Arm-Biceps.webm"}
+    assert all('add "webm" to [animation] formats' in p.message and p.line == 6 for p in missing)

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from ..buildlock import BuildLock, remove_stale_temporaries
+from .checker import SourceStatCache
 from ..progress import ProgressReporter
 from ..settings import Settings, load_settings
 from ..site import Site, open_site
@@ -24,7 +25,8 @@ def doit_config(settings: Settings) -> dict:
     return {
         "default_tasks": list(DEFAULT_TASKS),
         "dep_file": str(settings.build_dir / ".doit.db"),
-        "backend": "sqlite3",
+        "backend": "sqlite3",  # transactions: a killed build cannot leave it half written
+        "check_file_uptodate": SourceStatCache,
         "continue": True,  # one broken sequence must not stop the others
         "reporter": ProgressReporter,  # `--reporter json` and the others still work
     }

@@ -6,6 +6,7 @@ quality rebuilds the .webp files and nothing else.
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 from doit.exceptions import TaskFailed
@@ -34,6 +35,8 @@ def run_encode(animation, fmt: str, target: Path, settings):
         encode.encode_animation(animation, fmt, target, settings)
     except PipelineError as exc:
         return TaskFailed(str(exc))
+    except OSError as exc:  # disk full, ffmpeg missing, ...: name the file it was writing
+        return TaskFailed(f"{target}: {exc}")
     return None
 
 
@@ -41,7 +44,10 @@ def animation_tasks(site, formats: tuple[str, ...]):
     """Sub-tasks for the `formats` among those configured, one per output file."""
     settings = site.settings
     wanted = [f for f in settings.animation.formats if f in formats]
-    versions = {fmt: encode.encoder_version(fmt) for fmt in wanted}
+    if not wanted:
+        return
+    shaping = {fmt: _shaping(settings, fmt, encode.encoder_version(fmt)) for fmt in wanted}
+    source_dir, output_dir = str(settings.images_dir), str(settings.build_dir / "images")
     seen = set()
     for animation in site.catalog.animations:
         if not animation.frames or unsafe_reason(animation.name) is not None:
@@ -49,24 +55,25 @@ def animation_tasks(site, formats: tuple[str, ...]):
         frames = [f.image_url for f in animation.frames]
         # only frames that exist: a missing one fails the action with the verify message
         # (a missing file_dep would fail with doit's own), and a failed task runs again
-        present = [str(settings.images_dir / f) for f in frames
-                   if unsafe_reason(f) is None and (settings.images_dir / f).is_file()]
+        present = [path for path in (os.path.join(source_dir, f) for f in frames if unsafe_reason(f) is None)
+                   if os.path.isfile(path)]
         for output in animation_outputs(animation, settings):
             if output.kind not in wanted or output.path in seen:
                 continue
             seen.add(output.path)
-            target = settings.build_dir / "images" / output.path
+            target = os.path.join(output_dir, output.path)
             yield {
                 "name": f"images/{output.path}",
-                "actions": [(run_encode, [animation, output.kind, target, settings])],
+                "actions": [(run_encode, [animation, output.kind, Path(target), settings])],
                 "file_dep": present,
-                "targets": [str(target)],
-                "uptodate": [config_changed(_shaping(settings, output.kind, frames, versions[output.kind]))],
+                "targets": [target],
+                "uptodate": [config_changed({**shaping[output.kind], "frames": frames})],
                 "clean": True,
             }
 
 
-def _shaping(settings, fmt: str, frames: list[str], version: str) -> dict:
+def _shaping(settings, fmt: str, version: str) -> dict:
+    """The settings that shape one format's files, and the encoder's version."""
     timing = {key: getattr(settings.animation, key) for key in TIMING_KEYS[fmt]}
     return {"format": fmt, fmt: dataclasses.asdict(getattr(settings, fmt)), "animation": timing,
-            "frames": frames, "encoder": version}
+            "encoder": version}

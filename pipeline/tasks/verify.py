@@ -1,31 +1,54 @@
-"""The `verify` task: manifest–file consistency, run before anything is built."""
+"""The `verify` task: manifest–file consistency, run before anything is built.
+
+It is up to date while the pages, the image root (by a fingerprint of names, sizes and
+modification times: see treestate.py) and the settings are as they were at its last clean
+pass, so a run with nothing to do does not re-read thousands of image headers. A pass that
+found errors is never up to date. `pipeline verify -a` looks again regardless.
+"""
 from __future__ import annotations
 
 import sys
 
 from doit.exceptions import TaskFailed
+from doit.tools import config_changed
 
+from .. import treestate
 from .. import verify as verification
 from ..problems import problems_failed
 
 
 def run_verify(site, deep: bool = False):
     """doit action: verify `site`; the task fails on errors (or on warnings when strict)."""
+    watched = _watched(site)
+    before = treestate.fingerprint(watched)  # taken first: a change during the pass is seen next time
     problems = verification.verify_site(site, deep=deep)
     summary = verification.report_problems(site, problems)
     if problems_failed(problems, site.settings.verify.strict):
         return TaskFailed(summary)
     print(summary, file=sys.stderr)
-    return None
+    return {"fingerprint": before, "deep": deep}
+
+
+def unchanged_since_last_pass(task, values, folders: list[str]) -> bool:
+    """doit `uptodate`: nothing watched changed, and `--deep` is not asked for anew."""
+    wants_deep = bool((task.options or {}).get("deep"))
+    return (values.get("deep") or not wants_deep) and treestate.unchanged(task, values, folders)
 
 
 def verify_task(site) -> dict:
+    settings = site.settings
     return {
         "actions": [(run_verify, [site])],
-        "targets": [str(site.settings.build_dir / "verify.json")],
+        "targets": [str(settings.build_dir / "verify.json")],
         "params": [{"name": "deep", "long": "deep", "type": bool, "default": False,
                     "help": "decode every image fully instead of reading headers"}],
-        "uptodate": [False],  # files may change without the pages changing: always look again
+        "uptodate": [config_changed({"verify": repr(settings.verify), "paths": repr(settings.paths),
+                                     "version": verification.VERSION}),
+                     (unchanged_since_last_pass, [_watched(site)])],
         "clean": True,
         "verbosity": 2,
     }
+
+
+def _watched(site) -> list[str]:
+    return [str(site.settings.pages_dir), str(site.settings.images_dir)]
