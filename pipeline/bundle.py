@@ -42,7 +42,7 @@ class BundlePlan(NamedTuple):
 def bundle_plan(catalog: Catalog, settings: Settings) -> BundlePlan:
     """Which files `<build>/images` must hold, all relative to it."""
     produced = dict.fromkeys(o.path for o in planned_outputs(catalog, settings))
-    source = ImageRoot(settings.images_dir)
+    source = ImageRoot(settings.images_dir, max_pixels=settings.verify.max_pixels)
     copied = {}
     for ref in catalog.references:
         if ref.path in copied or ref.path in produced or unsafe_reason(ref.path):
@@ -79,11 +79,12 @@ def remove_stale(images_dir: Path, keep: set[str]) -> list[str]:
     return stale
 
 
-def bundle_problems(catalog: Catalog, images_dir: Path, plan: BundlePlan) -> list[Problem]:
+def bundle_problems(catalog: Catalog, images_dir: Path, plan: BundlePlan,
+                    max_pixels: int = 89_478_485) -> list[Problem]:
     """Errors of the pages checked against the bundle, plus every referenced or planned file
     that is not in it (verification alone excuses a derived file that can still be made)."""
-    root = ImageRoot(images_dir)
-    problems = [p for p in verify_catalog(catalog, root, orphans=False) if p.is_error]
+    root = ImageRoot(images_dir, max_pixels=max_pixels)
+    problems = [p for p in verify_catalog(catalog, root, orphans=False, known_outputs=plan.files) if p.is_error]
     reported = {p.reference for p in problems}
     for ref in catalog.references:
         if ref.path not in reported and not unsafe_reason(ref.path) and not root.check(ref.path)[0].exists:
@@ -143,7 +144,7 @@ def make_bundle(catalog: Catalog, settings: Settings) -> None:
     plan = bundle_plan(catalog, settings)
     for path in remove_stale(images_dir, plan.files):
         print(f"bundle: removed stale '{path}' (no task produces it any more)", file=sys.stderr)
-    problems = bundle_problems(catalog, images_dir, plan)
+    problems = bundle_problems(catalog, images_dir, plan, settings.verify.max_pixels)
     if problems:
         raise PipelineError("\n".join(str(p) for p in problems))
     paths = bundle_files(images_dir)

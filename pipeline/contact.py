@@ -111,11 +111,15 @@ def _fit(text: str, font, width: float) -> str:
     return text.rstrip() + "..."
 
 
-def _first_frame(animation: Animation, images_dir: Path) -> np.ndarray:
+def _first_frame(animation: Animation, images: ImageRoot) -> np.ndarray:
     first = animation.frames[0]
+    check, message = images.check(first.image_url)  # never opened when unsafe; bombs refused unread
+    if check.problem or not check.exists:
+        raise PipelineError(f"{animation.page}:{first.line}: {check.problem or 'missing'}: "
+                            f"{message or repr(first.image_url) + ' does not exist'}")
     try:
-        return load_rgba(images_dir / first.image_url)
-    except Exception as exc:  # missing or undecodable: say which page names it
+        return load_rgba(images.root / first.image_url)
+    except Exception as exc:  # undecodable: say which page names it
         raise PipelineError(f"{animation.page}:{first.line}: unreadable: '{first.image_url}' "
                             f"cannot be read: {exc}") from None
 
@@ -125,17 +129,17 @@ def write_png(image: Image.Image, target: Path) -> None:
         image.save(temporary, "PNG", optimize=True)
 
 
-def make_contact_sheet(animation: Animation, images_dir: Path, target: Path,
+def make_contact_sheet(animation: Animation, images: ImageRoot, target: Path,
                        settings: ContactSettings, page_title: str) -> None:
     """Write the sheet of every frame of `animation`, labelled 1..N, titled `page_title`."""
-    frames = load_sequence(animation, ImageRoot(images_dir))
+    frames = load_sequence(animation, images)
     cells = [Cell(rgba, str(number)) for number, rgba in enumerate(frames, 1)]
     write_png(draw_sheet(page_title or animation.title, cells, settings.columns, settings), target)
 
 
-def make_overview(animations: list[Animation], images_dir: Path, target: Path,
+def make_overview(animations: list[Animation], images: ImageRoot, target: Path,
                   settings: ContactSettings, page: int, pages: int) -> None:
     """Write page `page` of `pages` of the overview: each animation's first frame and title."""
-    cells = [Cell(_first_frame(animation, images_dir), animation.title) for animation in animations]
+    cells = [Cell(_first_frame(animation, images), animation.title) for animation in animations]
     title = "Animations" + (f" ({page}/{pages})" if pages > 1 else "")
     write_png(draw_sheet(title, cells, settings.overview_columns, settings), target)

@@ -20,6 +20,7 @@ class Output(NamedTuple):
     path: str  # relative to <build>/images
     kind: str  # an animation format, 'thumbnail', 'thumbnail-webp', 'srcset' or 'frame'
     sources: tuple[str, ...]  # relative to the image root, in order
+    width: int | None = None  # for thumbnails: the width they are made at
 
 
 def animation_outputs(animation: Animation, settings: Settings) -> list[Output]:
@@ -32,13 +33,16 @@ def animation_outputs(animation: Animation, settings: Settings) -> list[Output]:
 
 
 def thumbnail_outputs(frame: str, settings: Settings) -> list[Output]:
-    """`X-thumb.png` (the name the site asks for), `X-thumb.webp` and the srcset widths."""
+    """`X-thumb.png` (the name the site asks for), `X-thumb.webp` and the srcset widths.
+
+    For a WebP gallery image the name the site asks for is already `X-thumb.webp`.
+    """
     stem = posixpath.splitext(frame)[0]
-    outputs = [
-        Output(thumbnail_name(frame), "thumbnail", (frame,)),
-        Output(f"{stem}-thumb.webp", "thumbnail-webp", (frame,)),
-    ]
-    outputs += [Output(f"{stem}-{w}w.webp", "srcset", (frame,)) for w in settings.thumbnails.widths]
+    width = settings.thumbnails.width
+    outputs = [Output(thumbnail_name(frame), "thumbnail", (frame,), width)]
+    if outputs[0].path != f"{stem}-thumb.webp":
+        outputs.append(Output(f"{stem}-thumb.webp", "thumbnail-webp", (frame,), width))
+    outputs += [Output(f"{stem}-{w}w.webp", "srcset", (frame,), w) for w in settings.thumbnails.widths]
     return outputs
 
 

@@ -19,6 +19,7 @@ from PIL import Image
 from . import pngencode
 from .atomic import write_bytes_atomic
 from .frames import load_rgba
+from .problems import PipelineError
 from .ssim import ssim
 
 VERSION = 2  # bump when the output of the same settings changes
@@ -185,21 +186,35 @@ def jpeg_bytes(pixels: np.ndarray, quality: int = 90) -> bytes:
     return out.getvalue()
 
 
+def gif_bytes(pixels: np.ndarray) -> bytes:
+    """A still GIF (256 colours, fully transparent pixels kept transparent)."""
+    image = to_image(pixels).convert("RGBA")
+    out = io.BytesIO()
+    image.quantize(255, method=Image.Quantize.FASTOCTREE).save(out, "GIF")
+    return out.getvalue()
+
+
 def thumbnail_format(target_name: str) -> str:
-    """'png', 'webp' or 'jpeg', from the name the site asks for (`X-thumb.jpg` for `X.jpg`)."""
+    """The format the name the site asks for says (`X-thumb.jpg` for `X.jpg`): 'png', 'webp',
+    'jpeg', 'gif', or the bare suffix of a format thumbnails cannot be written in."""
     suffix = target_name.rpartition(".")[2].lower()
-    return {"jpg": "jpeg", "jpeg": "jpeg", "webp": "webp"}.get(suffix, "png")
+    return {"jpg": "jpeg", "jpeg": "jpeg"}.get(suffix, suffix)
 
 
 def make_thumbnail(source: Path, target: Path, width: int, *, kind: str,
                    webp_quality: int = 80, min_ssim: float = 0.99) -> None:
-    """Write the thumbnail of `source` at `width` to `target`: kind 'png', 'webp' or 'jpeg'."""
+    """Write the thumbnail of `source` at `width` to `target`: kind 'png', 'webp', 'jpeg' or 'gif'."""
+    if kind not in ("png", "webp", "jpeg", "gif"):
+        raise PipelineError(f"{source}: cannot write a '.{kind}' thumbnail; gallery images must be "
+                            "PNG, JPEG, WebP or GIF")
     rgba = load_rgba(source)
     pixels = resize(rgba, thumbnail_size(rgba.shape[1], rgba.shape[0], width))
     if kind == "png":
         data = png_bytes(pixels, min_ssim)
     elif kind == "webp":
         data = webp_bytes(pixels, webp_quality)
+    elif kind == "gif":
+        data = gif_bytes(pixels)
     else:
         data = jpeg_bytes(pixels)
     write_bytes_atomic(target, data)

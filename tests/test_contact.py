@@ -5,6 +5,7 @@ from PIL import Image
 
 from pipeline import contact
 from pipeline.settings import ContactSettings
+from pipeline.verify import ImageRoot
 from pipeline.tasks.contact import contact_tasks, run_sheet
 
 
@@ -78,7 +79,7 @@ def test_missing_frame_fails_the_sheet_with_the_page_line(small_site):
     (small_site.images / "muscles" / "png" / "Leg-Soleus-3.png").unlink()
     site = small_site.site()
     animation = next(a for a in site.catalog.animations if a.name.endswith("Leg-Soleus.gif"))
-    result = run_sheet(animation, small_site.images, small_site.build / "contact" / "x.png",
+    result = run_sheet(animation, ImageRoot(small_site.images), small_site.build / "contact" / "x.png",
                        ContactSettings(), "T")
     assert "muscles/muscle_leg-soleus.md:" in str(result)
     assert "missing: gallery frame 'muscles/png/Leg-Soleus-3.png'" in str(result)

@@ -10,6 +10,7 @@ from PIL import Image
 
 from pipeline import pngcopy
 from pipeline.frames import to_rgba
+from pipeline.verify import ImageRoot
 from pipeline.tasks.thumbnails import frame_tasks, run_frame_copies
 from tests.conftest import draw_frame
 
@@ -92,10 +93,10 @@ def test_frame_tasks_copy_every_gallery_frame(small_site):
 def test_non_png_frames_are_copied_byte_for_byte_and_broken_ones_fail(tmp_path):
     jpeg = tmp_path / "F.jpg"
     draw_frame(32, 32, 0.0).convert("RGB").save(jpeg, quality=80)
-    run_frame_copies([(str(jpeg), str(tmp_path / "out" / "F.jpg"))], changed=[])
+    run_frame_copies([(str(jpeg), str(tmp_path / "out" / "F.jpg"))], ImageRoot(tmp_path), changed=[])
     assert (tmp_path / "out" / "F.jpg").read_bytes() == jpeg.read_bytes()
 
     broken = tmp_path / "B.png"
     broken.write_bytes(b"GIF89a not a png")
-    result = run_frame_copies([(str(broken), str(tmp_path / "out" / "B.png"))], changed=[])
-    assert result is not None and "B.png: not a PNG file" in str(result)
+    result = run_frame_copies([(str(broken), str(tmp_path / "out" / "B.png"))], ImageRoot(tmp_path), changed=[])
+    assert result is not None and "'B.png' is not a PNG file (it looks like GIF)" in str(result)

@@ -10,6 +10,7 @@ from PIL import Image
 from pipeline import thumbnails
 from pipeline.frames import load_rgba
 from pipeline.ssim import ssim
+from pipeline.verify import ImageRoot
 from pipeline.tasks.thumbnails import run_thumbnails, thumbnail_tasks
 from tests.conftest import draw_frame, page_text
 
@@ -149,7 +150,8 @@ def test_thumbnail_settings_only_rebuild_their_own_files(small_site):
 def test_unreadable_source_fails_its_task(tmp_path):
     broken = tmp_path / "B.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
-    result = run_thumbnails([(str(broken), str(tmp_path / "B-thumb.png"))], 200, "png", 80, 0.99, changed=[])
+    result = run_thumbnails([(str(broken), str(tmp_path / "B-thumb.png"))], 200, "png", 80, 0.99,
+                            ImageRoot(tmp_path), changed=[])
     assert result is not None and "B.png" in str(result)
     assert not (tmp_path / "B-thumb.png").exists()
 
@@ -185,3 +187,45 @@ def test_one_unreadable_frame_fails_the_task_but_the_others_are_made(small_site)
     assert "Leg-Soleus-4.png" in str(failure)
     made = [Path(t).exists() for t in task["targets"]]
     assert made.count(False) == 1 and not made[3]
+
+
+def test_webp_gif_and_unsupported_gallery_images(site_folder):
+    from conftest import page_text
+    from doit.cmd_base import ModuleTaskLoader
+    from doit.doit_cmd import DoitMain
+    from pipeline.tasks import doit_namespace
+
+    (site_folder.images / "pics").mkdir()
+    for name in ("photo-1.webp", "anim-1.gif", "scan-1.bmp"):
+        draw_frame(40, 30, 0.3).save(site_folder.images / "pics" / name)
+    urls = ["pics/photo-1.webp", "pics/anim-1.gif", "pics/scan-1.bmp"]
+    (site_folder.pages / "p.md").write_text(page_text("P", [], urls))
+    code = DoitMain(ModuleTaskLoader(doit_namespace(site_folder.config))).run(["-n", "1", "thumbnails"])
+    assert code != 0  # the .bmp thumbnail fails its task; the others are made
+    built = site_folder.build / "images" / "pics"
+    with Image.open(built / "photo-1-thumb.webp") as webp, Image.open(built / "anim-1-thumb.gif") as gif:
+        assert (webp.format, gif.format) == ("WEBP", "GIF")
+    assert not (built / "scan-1-thumb.bmp").exists()
+
+
+def test_bomb_and_outside_symlink_are_refused_unopened(small_site, tmp_path):
+    import os
+    import struct
+    import zlib
+
+    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    bomb = small_site.images / "muscles/png/Leg-Soleus-2.png"
+    bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
+    outside = tmp_path / "secret.png"
+    draw_frame(64, 48, 0).save(outside)
+    link = small_site.images / "muscles/png/Leg-Soleus-3.png"
+    link.unlink()
+    os.symlink(outside, link)
+    (task,) = [t for t in thumbnail_tasks(small_site.site()) if t["name"].endswith("Leg-Soleus-*-thumb.png")]
+    func, args = task["actions"][0]
+    failure = str(func(*args, changed=[]))
+    assert "'muscles/png/Leg-Soleus-2.png' claims 100000x100000 pixels" in failure
+    assert "'muscles/png/Leg-Soleus-3.png' is a symlink that leads outside the image root" in failure
+    made = [Path(t).exists() for t in task["targets"]]
+    assert made.count(False) == 2

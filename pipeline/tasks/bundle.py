@@ -35,7 +35,9 @@ def run_bundle(catalog, settings):
     try:
         bundle.make_bundle(catalog, settings)
     except PipelineError as exc:
-        return TaskFailed(f"bundle: incomplete, nothing written:\n{exc}")
+        return TaskFailed(f"bundle: incomplete; asset manifest, data file and zip not written:\n{exc}")
+    except OSError as exc:
+        return TaskFailed(f"bundle: {exc}")
     print(f"bundle: {settings.build_dir / 'bundle.zip'}", file=sys.stderr)
     return {"fingerprint": treestate.fingerprint([str(settings.build_dir / "images")])}
 

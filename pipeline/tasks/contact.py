@@ -10,21 +10,22 @@ from doit.tools import config_changed
 from .. import contact
 from ..problems import PipelineError
 from ..safepaths import unsafe_reason
+from ..verify import ImageRoot
 
 
-def run_sheet(animation, images_dir: Path, target: Path, settings, page_title: str):
+def run_sheet(animation, images: ImageRoot, target: Path, settings, page_title: str):
     """doit action: draw one animation's contact sheet."""
     try:
-        contact.make_contact_sheet(animation, images_dir, target, settings, page_title)
+        contact.make_contact_sheet(animation, images, target, settings, page_title)
     except (PipelineError, OSError) as exc:
         return TaskFailed(str(exc))
     return None
 
 
-def run_overview(animations, images_dir: Path, target: Path, settings, page: int, pages: int):
+def run_overview(animations, images: ImageRoot, target: Path, settings, page: int, pages: int):
     """doit action: draw one page of the overview sheet."""
     try:
-        contact.make_overview(animations, images_dir, target, settings, page, pages)
+        contact.make_overview(animations, images, target, settings, page, pages)
     except (PipelineError, OSError) as exc:
         return TaskFailed(str(exc))
     return None
@@ -34,6 +35,7 @@ def contact_tasks(site):
     settings = site.settings
     options = settings.contact
     folder = settings.build_dir / "contact"
+    images = ImageRoot(settings.images_dir, max_pixels=settings.verify.max_pixels)
     shaping = {**dataclasses.asdict(options), "encoder": contact.ENCODER}
     titles = {page.path: page.title for page in site.catalog.pages}
     animations = [a for a in site.catalog.animations if a.frames and unsafe_reason(a.name) is None]
@@ -43,7 +45,7 @@ def contact_tasks(site):
         title = titles.get(animation.page) or animation.title
         yield {
             "name": f"contact/{names[animation.name]}",
-            "actions": [(run_sheet, [animation, settings.images_dir, target, options, title])],
+            "actions": [(run_sheet, [animation, images, target, options, title])],
             "file_dep": _sources(settings, [f.image_url for f in animation.frames]),
             "targets": [str(target)],
             "uptodate": [config_changed({**shaping, "title": title})],
@@ -56,7 +58,7 @@ def contact_tasks(site):
         target = folder / contact.overview_name(page)
         yield {
             "name": f"contact/{contact.overview_name(page)}",
-            "actions": [(run_overview, [chunk, settings.images_dir, target, options, page, pages])],
+            "actions": [(run_overview, [chunk, images, target, options, page, pages])],
             "file_dep": _sources(settings, [a.frames[0].image_url for a in chunk]),
             "targets": [str(target)],
             "uptodate": [config_changed({**shaping, "pages": pages,

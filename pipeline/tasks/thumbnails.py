@@ -12,6 +12,7 @@ sub-task runs with nothing changed, its settings changed, and everything is redo
 """
 from __future__ import annotations
 
+import os
 import posixpath
 from pathlib import Path
 
@@ -22,10 +23,11 @@ from .. import pngcopy, thumbnails
 from ..catalog import FRAME_NAME
 from ..plan import frame_outputs, thumbnail_outputs
 from ..problems import PipelineError
+from ..verify import ImageRoot
 
 
 def run_thumbnails(jobs: list[tuple[str, str]], width: int, kind: str, webp_quality: int,
-                   min_ssim: float, changed: list[str]):
+                   min_ssim: float, sources: ImageRoot, changed: list[str]):
     """doit action: write the thumbnails of the `jobs` (source, target) whose source changed.
 
     Every job is attempted; the sources that cannot be read fail the task together.
@@ -33,23 +35,29 @@ def run_thumbnails(jobs: list[tuple[str, str]], width: int, kind: str, webp_qual
     def make(source: Path, target: Path):
         thumbnails.make_thumbnail(source, target, width, kind=kind, webp_quality=webp_quality,
                                   min_ssim=min_ssim)
-    return _run_batch(jobs, changed, make)
+    return _run_batch(jobs, changed, make, sources)
 
 
-def run_frame_copies(jobs: list[tuple[str, str]], changed: list[str]):
+def run_frame_copies(jobs: list[tuple[str, str]], sources: ImageRoot, changed: list[str]):
     """doit action: copy the gallery frames that changed into the bundle, losslessly re-compressed."""
-    return _run_batch(jobs, changed, pngcopy.copy_frame)
+    return _run_batch(jobs, changed, pngcopy.copy_frame, sources)
 
 
-def _run_batch(jobs, changed, make):
+def _run_batch(jobs, changed, make, sources: ImageRoot):
+    """Run `make` for the jobs to redo. Each source is first checked as verify checks it (never
+    opened when unsafe; a bomb refused unread), and what fails is collected, naming the file."""
     redo = set(changed)
     failures = []
     for source, target in jobs:
         if redo and source not in redo and Path(target).exists():
             continue
+        check, message = sources.check(os.path.relpath(source, sources.root))
+        if check.problem or not check.exists:
+            failures.append(message or f"'{source}' does not exist")
+            continue
         try:
             make(Path(source), Path(target))
-        except (PipelineError, OSError) as exc:
+        except (PipelineError, OSError, ValueError, SyntaxError) as exc:  # Pillow's decode errors
             text = str(exc)
             failures.append(text if text.startswith(source) else f"{source}: {text}")
     return TaskFailed("\n".join(failures)) if failures else None
@@ -73,19 +81,20 @@ def sequences(frames: list[str]) -> dict[str, list[str]]:
 def thumbnail_tasks(site):
     settings = site.settings
     options = settings.thumbnails
-    source_dir, images = settings.images_dir, settings.build_dir / "images"
-    widths = [options.width, options.width, *options.widths]
+    source_dir, images = str(settings.images_dir), str(settings.build_dir / "images")
     for pattern, frames in sequences(frame_outputs(site.catalog)).items():
-        per_kind = zip(*(thumbnail_outputs(frame, settings) for frame in frames))
-        for outputs, width in zip(per_kind, widths):
+        # frames of one sequence share their extension, so each has the same kinds of output
+        for outputs in zip(*(thumbnail_outputs(frame, settings) for frame in frames)):
+            width = outputs[0].width
             fmt = thumbnails.thumbnail_format(outputs[0].path)
             shaping = {"width": width, "encoder": thumbnails.ENCODER}
             shaping.update({"png": {"min_ssim": options.min_ssim},
                             "webp": {"quality": options.webp_quality}}.get(fmt, {}))
-            jobs = [(str(source_dir / o.sources[0]), str(images / o.path)) for o in outputs]
+            jobs = [(os.path.join(source_dir, o.sources[0]), os.path.join(images, o.path)) for o in outputs]
             yield {
                 "name": f"images/{_pattern_of(pattern, outputs[0].path, frames[0])}",
-                "actions": [(run_thumbnails, [jobs, width, fmt, options.webp_quality, options.min_ssim])],
+                "actions": [(run_thumbnails, [jobs, width, fmt, options.webp_quality, options.min_ssim,
+                                              _source_root(settings)])],
                 "file_dep": [source for source, _ in jobs],
                 "targets": [target for _, target in jobs],
                 "uptodate": [config_changed(shaping)],
@@ -95,17 +104,21 @@ def thumbnail_tasks(site):
 
 def frame_tasks(site):
     settings = site.settings
-    source_dir, images = settings.images_dir, settings.build_dir / "images"
+    source_dir, images = str(settings.images_dir), str(settings.build_dir / "images")
     for pattern, frames in sequences(frame_outputs(site.catalog)).items():
-        jobs = [(str(source_dir / frame), str(images / frame)) for frame in frames]
+        jobs = [(os.path.join(source_dir, frame), os.path.join(images, frame)) for frame in frames]
         yield {
             "name": f"images/{pattern}",
-            "actions": [(run_frame_copies, [jobs])],
+            "actions": [(run_frame_copies, [jobs, _source_root(settings)])],
             "file_dep": [source for source, _ in jobs],
             "targets": [target for _, target in jobs],
             "uptodate": [config_changed({"encoder": pngcopy.ENCODER})],
             "clean": True,
         }
+
+
+def _source_root(settings) -> ImageRoot:
+    return ImageRoot(settings.images_dir, max_pixels=settings.verify.max_pixels)
 
 
 def _pattern_of(pattern: str, first_output: str, first_frame: str) -> str:
