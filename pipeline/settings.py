@@ -69,7 +69,8 @@ class GifSettings:
     def validate(self) -> str | None:
         if self.dither not in ("none", "ordered", "floyd-steinberg"):
             return f"dither = {self.dither!r}: use 'none', 'ordered' or 'floyd-steinberg'"
-        return _outside("colors", self.colors, 2, 256) or _outside("lossy", self.lossy, 0, 64)
+        # 4 at least: one entry is kept for transparency and one for the matte
+        return _outside("colors", self.colors, 4, 256) or _outside("lossy", self.lossy, 0, 64)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -76,11 +76,16 @@ def _encode(frames, target: Path, timing: Timing, matte, codec: list[str]) -> No
         process = subprocess.Popen([*command, str(temporary)], stdin=subprocess.PIPE,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
-            for rgb in shown:
-                process.stdin.write(rgb.tobytes())
-        except BrokenPipeError:
-            pass  # ffmpeg stopped early; its message below says why
-        _, errors = process.communicate()
+            try:
+                for rgb in shown:
+                    process.stdin.write(rgb.tobytes())
+            except BrokenPipeError:
+                pass  # ffmpeg stopped early; its message below says why
+            _, errors = process.communicate()
+        finally:
+            if process.poll() is None:  # interrupted while writing: do not leave ffmpeg behind
+                process.kill()
+                process.wait()
         if process.returncode != 0:
             raise PipelineError(f"{target.name}: ffmpeg failed ({process.returncode}): "
                                 f"{errors.decode(errors='replace').strip()}")

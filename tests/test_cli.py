@@ -107,3 +107,13 @@ def test_a_plain_run_uses_every_core_unless_told():
     assert with_default_processes(["run", "gif"], commands) == ["run", "-n", cores, "gif"]
     assert with_default_processes(["-n", "1", "gif"], commands) == ["-n", "1", "gif"]
     assert with_default_processes(["list"], commands) == ["list"]
+
+
+def test_doit_with_bad_settings_says_why_without_a_traceback(raw_copy, tmp_path):
+    (raw_copy / "pipeline.toml").write_text("[webp]\nquality = 'high'\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    result = run([sys.executable, "-m", "doit", "-f", str(REPO / "dodo.py"), "list",
+                  f"config={raw_copy / 'pipeline.toml'}"], cwd=tmp_path, env=env)
+    assert result.returncode != 0
+    assert "pipeline: pipeline.toml: [webp] quality: expected an integer, got 'high'" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -54,3 +54,9 @@ def test_invalid_toml_and_missing_file(tmp_path):
 
 def test_integer_accepted_where_a_number_is_expected(tmp_path):
     assert load_settings(write(tmp_path, "[animation]\nfps = 12\n")).animation.fps == 12.0
+
+
+def test_a_gif_palette_needs_room_for_the_matte_and_transparency(tmp_path):
+    with pytest.raises(PipelineError, match=r"\[gif\] colors"):
+        load_settings(write(tmp_path, "[gif]\ncolors = 3\n"))
+    assert load_settings(write(tmp_path, "[gif]\ncolors = 4\n")).gif.colors == 4
