@@ -97,12 +97,19 @@ def test_sources_are_never_written(three_sequences):
 def test_killed_builds_leave_nothing_half_done(three_sequences, seed):
     site = three_sequences
     delays = random.Random(seed)
+    interrupted = 0
     for _ in range(3):
         build = subprocess.Popen([*PIPELINE, "--config", str(site.config), "-n", "2"],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        time.sleep(delays.uniform(0.3, 2.5))
+        # kill while an output is being written (a temporary exists), a random moment later
+        deadline = time.monotonic() + 20
+        while not temporaries(site.build) and build.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(delays.uniform(0, 0.05))
+        interrupted += build.poll() is None
         os.killpg(build.pid, signal.SIGKILL)
         build.wait()
+    assert interrupted >= 2  # the kills really cut builds short
     finished = run_pipeline(site, "-n", "2")
     assert finished.returncode == 0, finished.stdout + finished.stderr
     assert assert_every_output_decodes(site.build) > 50
