@@ -9,6 +9,7 @@ from PIL import Image
 
 from pipeline.problems import PipelineError
 from pipeline.tasks import DEFAULT_TASKS, doit_namespace
+from pipeline.verify import ImageRoot
 from pipeline.tasks.animations import animation_tasks, run_encode
 
 STEMS = ("muscles/gif/Leg-Soleus", "muscles/gif/Arm-Biceps")
@@ -39,15 +40,15 @@ def test_tasks_are_registered_and_run_by_default():
 def test_one_task_per_file_with_its_frames_and_only_its_settings(small_site):
     small_site.write_settings('[animation]\nformats = ["gif", "webp", "webm", "mp4", "avif"]\n')
     site = small_site.site()
-    (video, _) = [t for t in animation_tasks(site, VIDEO) if "Leg-Soleus" in t["name"]]
+    (video, _) = [t for t in animation_tasks(site, VIDEO, ImageRoot(site.settings.images_dir)) if "Leg-Soleus" in t["name"]]
     assert video["name"] == "images/muscles/gif/Leg-Soleus.webm"
     assert video["targets"] == [str(small_site.build / "images/muscles/gif/Leg-Soleus.webm")]
     assert video["file_dep"] == [str(small_site.images / f"muscles/png/Leg-Soleus-{k}.png") for k in range(1, 17)]
     assert video["clean"] is True
-    names = [t["name"] for t in animation_tasks(site, ("avif",))]
+    names = [t["name"] for t in animation_tasks(site, ("avif",), ImageRoot(site.settings.images_dir))]
     assert sorted(names) == sorted(f"images/{stem}.avif" for stem in STEMS)
     small_site.write_settings("")
-    assert list(animation_tasks(small_site.site(), ("avif",))) == []  # opt-in
+    assert list(animation_tasks(small_site.site(), ("avif",), ImageRoot(small_site.images))) == []  # opt-in
 
 
 def test_actions_write_decodable_files(small_site):

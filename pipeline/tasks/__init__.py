@@ -14,6 +14,7 @@ from .checker import SourceStatCache
 from ..progress import ProgressReporter
 from ..settings import Settings, load_settings
 from ..site import Site, open_site
+from ..verify import ImageRoot
 from . import animations, bundle, contact, report, thumbnails, verify
 
 DEFAULT_TASKS = ["verify", "gif", "webp", "video", "avif", "thumbnails", "frames", "contact", "bundle", "report"]  # report stays last: it shows what the others made
@@ -43,6 +44,7 @@ def doit_namespace(config: str | os.PathLike | None = None) -> dict:
 
 def generators(site: Site) -> dict:
     """The `task_*` functions for `site`, in the order `doit list` shows them."""
+    sources = ImageRoot(site.settings.images_dir)  # listed once, when a generator first asks
 
     def task_verify():
         """Check every page's references against the image files (writes verify.json)."""
@@ -54,19 +56,19 @@ def generators(site: Site) -> dict:
 
     def task_gif():
         """Animated GIF of every animation: one shared palette, laid over the matte."""
-        yield from animations.animation_tasks(site, ("gif",))
+        yield from animations.animation_tasks(site, ("gif",), sources)
 
     def task_webp():
         """Animated WebP of every animation, alpha kept."""
-        yield from animations.animation_tasks(site, ("webp",))
+        yield from animations.animation_tasks(site, ("webp",), sources)
 
     def task_video():
         """WebM (VP9) and MP4 (H.264) of every animation, laid over the matte."""
-        yield from animations.animation_tasks(site, ("webm", "mp4"))
+        yield from animations.animation_tasks(site, ("webm", "mp4"), sources)
 
     def task_avif():
         """Animated AVIF of every animation, when "avif" is among [animation] formats."""
-        yield from animations.animation_tasks(site, ("avif",))
+        yield from animations.animation_tasks(site, ("avif",), sources)
 
     def task_thumbnails():
         """Thumbnails of every gallery frame: X-thumb.png, X-thumb.webp, srcset widths."""

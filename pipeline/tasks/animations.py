@@ -16,6 +16,7 @@ from .. import encode
 from ..plan import animation_outputs
 from ..problems import PipelineError
 from ..safepaths import unsafe_reason
+from ..verify import ImageRoot
 
 # Which [animation] settings shape a format: GIF and video are laid over the matte, only
 # GIF and WebP store a loop count (AVIF always loops, video loops in the page).
@@ -40,8 +41,11 @@ def run_encode(animation, fmt: str, target: Path, settings):
     return None
 
 
-def animation_tasks(site, formats: tuple[str, ...]):
-    """Sub-tasks for the `formats` among those configured, one per output file."""
+def animation_tasks(site, formats: tuple[str, ...], sources: ImageRoot):
+    """Sub-tasks for the `formats` among those configured, one per output file.
+
+    `sources` is the image root, listed once (its `files`) for every format's generator.
+    """
     settings = site.settings
     wanted = [f for f in settings.animation.formats if f in formats]
     if not wanted:
@@ -55,8 +59,8 @@ def animation_tasks(site, formats: tuple[str, ...]):
         frames = [f.image_url for f in animation.frames]
         # only frames that exist: a missing one fails the action with the verify message
         # (a missing file_dep would fail with doit's own), and a failed task runs again
-        present = [path for path in (os.path.join(source_dir, f) for f in frames if unsafe_reason(f) is None)
-                   if os.path.isfile(path)]
+        present = [path for f, path in ((f, os.path.join(source_dir, f)) for f in frames)
+                   if f in sources.files or unsafe_reason(f) is None and os.path.isfile(path)]
         for output in animation_outputs(animation, settings):
             if output.kind not in wanted or output.path in seen:
                 continue
