@@ -8,7 +8,7 @@ from doit.exceptions import TaskFailed
 from PIL import Image
 
 from pipeline.problems import PipelineError
-from pipeline.tasks import DEFAULT_TASKS, doit_namespace
+from pipeline.tasks import doit_namespace
 from pipeline.verify import ImageRoot
 from pipeline.tasks.animations import animation_tasks, run_encode
 
@@ -33,8 +33,15 @@ def executed(text: str) -> list[str]:
     return sorted(re.findall(r"^\.  (\S+)$", text, re.MULTILINE))
 
 
-def test_tasks_are_registered_and_run_by_default():
-    assert {"gif", "webp", "video", "avif"} <= set(DEFAULT_TASKS)
+def test_tasks_are_registered_and_run_by_default(small_site):
+    namespace = doit_namespace(small_site.config)
+    assert {"task_gif", "task_webp", "task_video", "task_avif"} <= set(namespace)
+    default = namespace["DOIT_CONFIG"]["default_tasks"]
+    assert default.index("verify") < default.index("gif") < default.index("bundle") < default.index("report")
+    assert {"webp", "video", "avif"} <= set(default)
+    names = [task["name"] for task in namespace["task_video"]()]
+    assert sorted(names) == ["images/muscles/gif/Arm-Biceps.mp4", "images/muscles/gif/Arm-Biceps.webm",
+                             "images/muscles/gif/Leg-Soleus.mp4", "images/muscles/gif/Leg-Soleus.webm"]
 
 
 def test_one_task_per_file_with_its_frames_and_only_its_settings(small_site):
