@@ -34,6 +34,13 @@ def draw_frame(width: int, height: int, angle: float, *, background=(255, 255, 2
     return Image.fromarray(pixels, "RGBA")
 
 
+def turntable_frames(count: int, size, *, alpha: bool = False) -> list[np.ndarray]:
+    """`count` frames of one turn as (h, w, 4) arrays, transparent or on white."""
+    background = (0, 0, 0, 0) if alpha else (255, 255, 255, 255)
+    return [np.asarray(draw_frame(*size, 2 * math.pi * k / count, background=background))
+            for k in range(count)]
+
+
 def write_frames(images_dir: Path, name: str, count: int = 16, size=(64, 48), *,
                  alpha: bool = False, folder: str = "muscles/png") -> list[str]:
     """Write `<folder>/<name>-1.png ...`; returns the image_url of each, in order."""

@@ -1,10 +1,9 @@
-import math
 
 import numpy as np
 import pytest
 from PIL import Image, ImageSequence
 
-from conftest import draw_frame
+from conftest import turntable_frames
 from pipeline.frames import composite
 from pipeline.gif import write_gif
 from pipeline.settings import GifSettings
@@ -15,9 +14,7 @@ WHITE = (255, 255, 255)
 
 
 def turntable(count=8, size=(64, 48), alpha=False):
-    background = (0, 0, 0, 0) if alpha else (255, 255, 255, 255)
-    return [np.asarray(draw_frame(*size, 2 * math.pi * k / count, background=background))
-            for k in range(count)]
+    return turntable_frames(count, size, alpha=alpha)
 
 
 def decoded(path):

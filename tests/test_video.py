@@ -1,10 +1,9 @@
-import math
 
 import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from conftest import draw_frame
+from conftest import turntable_frames
 from pipeline.frames import composite
 from pipeline.problems import PipelineError
 from pipeline.settings import Mp4Settings, WebmSettings
@@ -17,9 +16,7 @@ WRITERS = {"webm": (write_webm, WebmSettings(), "vp9"), "mp4": (write_mp4, Mp4Se
 
 
 def turntable(count=8, size=(96, 64), alpha=False):
-    background = (0, 0, 0, 0) if alpha else (255, 255, 255, 255)
-    return [np.asarray(draw_frame(*size, 2 * math.pi * k / count, background=background))
-            for k in range(count)]
+    return turntable_frames(count, size, alpha=alpha)
 
 
 def decoded(path):

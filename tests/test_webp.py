@@ -1,9 +1,8 @@
-import math
 
 import numpy as np
 from PIL import Image, ImageSequence
 
-from conftest import draw_frame
+from conftest import turntable_frames
 from pipeline.frames import composite
 from pipeline.settings import WebpSettings
 from pipeline.ssim import ssim
@@ -14,9 +13,7 @@ WHITE = (255, 255, 255)
 
 
 def turntable(count=6, size=(128, 96), alpha=False):
-    background = (0, 0, 0, 0) if alpha else (255, 255, 255, 255)
-    return [np.asarray(draw_frame(*size, 2 * math.pi * k / count, background=background))
-            for k in range(count)]
+    return turntable_frames(count, size, alpha=alpha)
 
 
 def decoded(path):
