@@ -13,7 +13,7 @@ import posixpath
 import re
 from typing import NamedTuple
 
-from .manifests import GalleryEntry, Page
+from .manifests import GalleryEntry, ImageEntry, Page
 from .problems import Problem
 
 FRAME_NAME = re.compile(r"^(?P<base>.+)-(?P<number>\d+)$")
@@ -111,33 +111,43 @@ def _page_references(page: Page, animations: list[Animation]):
 
 def _match_frames(page: Page) -> tuple[list[Animation], list[Problem]]:
     """Give each animation its frames: all of the gallery for a page with one animation whose
-    frames carry its name, otherwise by base name (`Y.gif` <-> `Y-N.png`)."""
-    entries = [i for i in page.images if is_animation_name(i.image_name)]
+    frames carry its name, otherwise by base name (`Y.gif` <-> `Y-N.png`).
+
+    Animations are told apart by their whole name, so `a/gif/Y.gif` and `b/gif/Y.gif` on one
+    page are two animations; a frame `Y-N.png` then goes to the one in its own folder, else to
+    the one in a folder beside its folder (`a/png/Y-1.png` -> `a/gif/Y.gif`), else to neither,
+    with a problem saying it is ambiguous.
+    """
+    entries = {i.image_name: i for i in page.images if is_animation_name(i.image_name)}
     if not entries:
         return [], []
-    stems = {posixpath.splitext(posixpath.basename(e.image_name))[0]: e for e in entries}
-    frames_of = {stem: [] for stem in stems}
-    unmatched = []
+    named = {}  # base name -> every animation of that name
+    for name in entries:
+        named.setdefault(_basename_stem(name), []).append(name)
+    frames_of = {name: [] for name in entries}
+    unmatched, problems = [], []
     for frame in page.gallery:
-        base = frame_base(frame.image_url)
-        if base in frames_of:
-            frames_of[base].append(frame)
+        candidates = named.get(frame_base(frame.image_url), [])
+        owner = _owner(frame.image_url, candidates)
+        if owner is not None:
+            frames_of[owner].append(frame)
+        elif candidates:
+            problems.append(_ambiguous(page, frame, [entries[c] for c in candidates]))
         else:
             unmatched.append(frame)
 
-    problems = []
     if len(entries) == 1 and page.gallery and not any(frames_of.values()):
         # One animation and frames named otherwise: the gallery is still its turntable.
-        (only,) = stems
+        ((only, entry),) = entries.items()
         frames_of[only] = list(page.gallery)
         problems.append(Problem(
-            page.path, entries[0].line, entries[0].image_name, "unmatched-frame",
-            f"no gallery frame is named '{only}-<N>.<ext>'; using all {len(page.gallery)} "
-            "gallery frames in page order",
+            page.path, entry.line, entry.image_name, "unmatched-frame",
+            f"no gallery frame is named '{_basename_stem(only)}-<N>.<ext>'; using all "
+            f"{len(page.gallery)} gallery frames in page order",
         ))
         unmatched = []
     for frame in unmatched:
-        names = ", ".join(f"'{s}.gif'" for s in stems)
+        names = ", ".join(f"'{s}.gif'" for s in named)
         problems.append(Problem(
             page.path, frame.line, frame.image_url, "unmatched-frame",
             f"frame is not part of any animation: its name does not match {names} "
@@ -145,16 +155,48 @@ def _match_frames(page: Page) -> tuple[list[Animation], list[Problem]]:
         ))
     animations = [
         Animation(
-            name=entry.image_name,
+            name=name,
             page=page.path,
             line=entry.line,
             title=entry.image_title or page.title,
             alt=entry.image_alt or entry.image_title or page.title,
-            frames=tuple(frames_of[stem]),
+            frames=tuple(frames_of[name]),
         )
-        for stem, entry in stems.items()
+        for name, entry in entries.items()
     ]
     return animations, problems
+
+
+def _basename_stem(path: str) -> str:
+    return posixpath.splitext(posixpath.basename(path))[0]
+
+
+def _owner(frame_url: str, candidates: list[str]) -> str | None:
+    """Which of the animations named like the frame it belongs to; None when folders don't tell."""
+    if len(candidates) == 1:
+        return candidates[0]
+    folder = posixpath.dirname(frame_url)
+    same = [name for name in candidates if posixpath.dirname(name) == folder]
+    beside = [name for name in candidates if _parent_folder(name) == posixpath.dirname(folder)]
+    for found in (same, beside):
+        if len(found) == 1:
+            return found[0]
+    return None
+
+
+def _parent_folder(path: str) -> str:
+    """`a/gif/X.gif` -> `a`: the folder holding the file's folder."""
+    return posixpath.dirname(posixpath.dirname(path))
+
+
+def _ambiguous(page: Page, frame: GalleryEntry, entries: list[ImageEntry]) -> Problem:
+    names = ", ".join(f"'{e.image_name}' (line {e.line})" for e in entries)
+    return Problem(
+        page.path, frame.line, frame.image_url, "unmatched-frame",
+        f"frame is not part of any animation: its name matches {names} and its folder does not "
+        "tell which (a frame goes to the only one in its own folder, else to the only one in a "
+        "folder beside it: 'a/png/X-1.png' -> 'a/gif/X.gif'); move the frame or rename it",
+    )
 
 
 def _duplicate_frames(page: Page):

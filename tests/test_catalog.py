@@ -56,3 +56,36 @@ def test_non_gif_images_are_plain_references():
     catalog = catalog_of(page_text("S", ["pics/still.png"], []))
     assert catalog.animations == ()
     assert [(r.path, r.kind) for r in catalog.references] == [("pics/still.png", "image")]
+
+
+def test_animations_of_one_name_in_two_folders_are_both_kept_with_their_own_frames():
+    frames = ["a/png/X-1.png", "b/png/X-1.png", "a/png/X-2.png", "b/png/X-2.png"]
+    catalog = catalog_of(page_text("Twins", ["a/gif/X.gif", "b/gif/X.gif"], frames))
+    a, b = catalog.animations
+    assert (a.name, a.line, [f.image_url for f in a.frames]) == ("a/gif/X.gif", 6, ["a/png/X-1.png", "a/png/X-2.png"])
+    assert (b.name, b.line, [f.image_url for f in b.frames]) == ("b/gif/X.gif", 10, ["b/png/X-1.png", "b/png/X-2.png"])
+    videos = {(r.path, r.source) for r in catalog.references if r.kind == "video"}
+    assert videos == {(f"{d}/gif/X.{s}", f"{d}/gif/X.gif") for d in "ab" for s in ("webm", "mp4")}
+    assert catalog.problems == ()
+
+
+def test_a_frame_in_the_folder_of_one_of_two_namesakes_goes_to_that_one():
+    catalog = catalog_of(page_text("Flat", ["a/X.gif", "b/X.gif"], ["b/X-1.png", "a/X-1.png"]))
+    a, b = catalog.animations
+    assert [f.image_url for f in a.frames] == ["a/X-1.png"]
+    assert [f.image_url for f in b.frames] == ["b/X-1.png"]
+    assert catalog.problems == ()
+
+
+def test_a_frame_whose_folder_fits_no_namesake_is_reported_at_its_line_and_given_to_neither():
+    frames = ["a/png/X-1.png", "png/X-1.png"]
+    catalog = catalog_of(page_text("Twins", ["a/gif/X.gif", "b/gif/X.gif"], frames))
+    a, b = catalog.animations
+    assert [f.image_url for f in a.frames] == ["a/png/X-1.png"] and b.frames == ()
+    (problem,) = catalog.problems
+    assert str(problem) == (
+        "p0.md:19: unmatched-frame: frame is not part of any animation: its name matches "
+        "'a/gif/X.gif' (line 6), 'b/gif/X.gif' (line 10) and its folder does not tell which "
+        "(a frame goes to the only one in its own folder, else to the only one in a folder "
+        "beside it: 'a/png/X-1.png' -> 'a/gif/X.gif'); move the frame or rename it"
+    )
