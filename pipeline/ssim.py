@@ -18,27 +18,34 @@ def _window(sigma: float = 1.5, taps: int = 11) -> np.ndarray:
     return w / w.sum()
 
 
-def _blur(plane: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Separable 'valid' convolution; small images are padded by reflection instead."""
+def _blur(stack: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Separable 'valid' convolution over axes 1 and 2 (rows, columns) of (n, h, w, ...)
+    planes at once; small images are padded by reflection instead."""
     taps = len(weights)
-    if min(plane.shape) < taps:
+    height, width = stack.shape[1:3]
+    if min(height, width) < taps:
         pad = taps // 2
-        plane = np.pad(plane, pad, mode="reflect" if min(plane.shape) > pad else "edge")
-    rows = sum(w * plane[i:plane.shape[0] - taps + 1 + i] for i, w in enumerate(weights))
-    return sum(w * rows[:, i:rows.shape[1] - taps + 1 + i] for i, w in enumerate(weights))
+        widths = [(0, 0), (pad, pad), (pad, pad)] + [(0, 0)] * (stack.ndim - 3)
+        stack = np.pad(stack, widths, mode="reflect" if min(height, width) > pad else "edge")
+        height, width = stack.shape[1:3]
+    rows = sum(w * stack[:, i:height - taps + 1 + i] for i, w in enumerate(weights))
+    return sum(w * rows[:, :, i:width - taps + 1 + i] for i, w in enumerate(weights))
+
+
+def ssim_map(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The SSIM map of two same-shaped (h, w) or (h, w, c) arrays on the 0..255 scale,
+    every plane blurred in one pass."""
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    mu_a, mu_b, aa, bb, ab = _blur(np.stack([a, b, a * a, b * b, a * b]), _window())
+    var_a, var_b, cov = aa - mu_a * mu_a, bb - mu_b * mu_b, ab - mu_a * mu_b
+    num = (2 * mu_a * mu_b + _C1) * (2 * cov + _C2)
+    den = (mu_a * mu_a + mu_b * mu_b + _C1) * (var_a + var_b + _C2)
+    return num / den
 
 
 def ssim_plane(a: np.ndarray, b: np.ndarray) -> float:
     """Mean SSIM of two same-shaped 2-D arrays on the 0..255 scale."""
-    a, b = a.astype(np.float64), b.astype(np.float64)
-    w = _window()
-    mu_a, mu_b = _blur(a, w), _blur(b, w)
-    var_a = _blur(a * a, w) - mu_a * mu_a
-    var_b = _blur(b * b, w) - mu_b * mu_b
-    cov = _blur(a * b, w) - mu_a * mu_b
-    num = (2 * mu_a * mu_b + _C1) * (2 * cov + _C2)
-    den = (mu_a * mu_a + mu_b * mu_b + _C1) * (var_a + var_b + _C2)
-    return float(np.mean(num / den))
+    return float(np.mean(ssim_map(a, b)))
 
 
 def _over(rgba: np.ndarray, level: float) -> np.ndarray:
@@ -55,4 +62,4 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
         raise ValueError(f"cannot compare images of shapes {a.shape} and {b.shape}")
     if a.shape[-1] == 4:
         return min(ssim(_over(a, level), _over(b, level)) for level in (255.0, 0.0))
-    return float(np.mean([ssim_plane(a[..., c], b[..., c]) for c in range(a.shape[-1])]))
+    return float(np.mean(ssim_map(a, b)))  # every channel's map has the same size

@@ -1,0 +1,70 @@
+"""SSIM against a direct, loop-by-loop reading of Wang et al.'s definition."""
+import numpy as np
+import pytest
+
+from pipeline.ssim import ssim, ssim_plane
+
+C1, C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+
+
+def reference_ssim_plane(a, b):
+    """Mean SSIM over every full 11 x 11 Gaussian window (sigma 1.5), window by window."""
+    x = np.arange(11) - 5
+    g = np.exp(-(x * x) / (2 * 1.5 ** 2))
+    window = np.outer(g, g) / np.outer(g, g).sum()
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    scores = []
+    for top in range(a.shape[0] - 10):
+        for left in range(a.shape[1] - 10):
+            pa, pb = a[top:top + 11, left:left + 11], b[top:top + 11, left:left + 11]
+            mu_a, mu_b = (window * pa).sum(), (window * pb).sum()
+            var_a = (window * (pa - mu_a) ** 2).sum()
+            var_b = (window * (pb - mu_b) ** 2).sum()
+            cov = (window * (pa - mu_a) * (pb - mu_b)).sum()
+            scores.append((2 * mu_a * mu_b + C1) * (2 * cov + C2)
+                          / ((mu_a ** 2 + mu_b ** 2 + C1) * (var_a + var_b + C2)))
+    return float(np.mean(scores))
+
+
+@pytest.fixture
+def pair():
+    rng = np.random.default_rng(7)
+    a = rng.integers(0, 256, (24, 31, 3)).astype(np.uint8)
+    b = np.clip(a.astype(int) + rng.integers(-40, 40, a.shape), 0, 255).astype(np.uint8)
+    return a, b
+
+
+def test_one_plane_matches_the_definition(pair):
+    a, b = pair
+    assert ssim_plane(a[..., 0], b[..., 0]) == pytest.approx(reference_ssim_plane(a[..., 0], b[..., 0]), abs=1e-12)
+
+
+def test_colour_is_the_mean_of_its_channels(pair):
+    a, b = pair
+    expected = np.mean([reference_ssim_plane(a[..., c], b[..., c]) for c in range(3)])
+    assert ssim(a, b) == pytest.approx(expected, abs=1e-12)
+    assert ssim(a, a) == pytest.approx(1.0)
+    assert ssim(a, b) < 0.99
+
+
+def test_alpha_counts_the_worse_of_white_and_black():
+    rgba = np.zeros((20, 20, 4), np.uint8)
+    rgba[..., 3] = 255
+    rgba[5:15, 5:15, :3] = 250
+    other = rgba.copy()
+    other[..., 3] = 0  # everything transparent: identical over white where the square is near white
+    over_black = np.zeros((20, 20, 3))
+    over_black[5:15, 5:15] = 250
+    worst = min(ssim(over_black, np.zeros((20, 20, 3))), ssim(over_black + (over_black == 0) * 255, np.full((20, 20, 3), 255.0)))
+    assert ssim(rgba, other) == pytest.approx(worst)
+
+
+def test_images_smaller_than_the_window_are_padded_not_refused():
+    a = np.full((6, 4, 3), 100, np.uint8)
+    assert ssim(a, a) == pytest.approx(1.0)
+    assert ssim(a, a + 30) < 1.0
+
+
+def test_different_shapes_are_refused():
+    with pytest.raises(ValueError, match="shapes"):
+        ssim(np.zeros((4, 4, 3)), np.zeros((4, 5, 3)))
