@@ -22,7 +22,7 @@ from .frames import load_rgba
 from .problems import PipelineError
 from .ssim import ssim
 
-VERSION = 2  # bump when the output of the same settings changes
+VERSION = 3  # bump when the output of the same settings changes
 ENCODER = f"thumbnails {VERSION}, Pillow {PIL.__version__}"
 
 
@@ -61,15 +61,14 @@ def png_bytes(pixels: np.ndarray, min_ssim: float) -> bytes:
     """The smallest PNG of `pixels` (float RGBA) whose SSIM against them is >= `min_ssim`.
 
     Palettes of 64 colours pass on most renders; the search goes down to 32 from there or
-    up to 128 and 256, and falls back to truecolour, which always qualifies.
+    up to 128 and 256, and falls back to truecolour, which always qualifies. A palette that
+    passes is kept without encoding the truecolour image too: at one byte a pixel instead of
+    three or four it is the smaller on every render measured, and that encode was a third of
+    the time of a thumbnail.
     """
     image = to_image(pixels)
-    best = _encode_png(image)
     palette = _fewest_colours(image, pixels[..., : len(image.mode)], min_ssim)
-    if palette is not None:
-        data = _encode_png(palette)
-        best = data if len(data) < len(best) else best
-    return best
+    return _encode_png(image if palette is None else palette)
 
 
 def _fewest_colours(image: Image.Image, reference: np.ndarray, min_ssim: float) -> Image.Image | None:
@@ -170,9 +169,12 @@ def _encode_png(image: Image.Image) -> bytes:
 
 
 def webp_bytes(pixels: np.ndarray, quality: int) -> bytes:
-    """Lossy WebP of `pixels` (float RGBA) at `quality`, slowest and smallest method."""
+    """Lossy WebP of `pixels` (float RGBA) at `quality`.
+
+    Method 4, libwebp's default: method 6 took 150 times as long on a 200 px render (0.55 s
+    against 3.7 ms) for 2 % fewer bytes."""
     out = io.BytesIO()
-    to_image(pixels).save(out, "WEBP", quality=quality, method=6)
+    to_image(pixels).save(out, "WEBP", quality=quality, method=4)
     return out.getvalue()
 
 
