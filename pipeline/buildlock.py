@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sys
+import threading
 from pathlib import Path
 
 LOCK_NAME = ".pipeline.lock"
@@ -17,39 +18,81 @@ TEMPORARY_MARK = ".tmp"  # atomic.py names temporaries `.<stem>.<random>.tmp<suf
 
 
 class BuildLock:
-    """Holds the lock of one build folder while the object lives."""
+    """Holds the lock of one build folder while the object lives (or until `release`).
+
+    One process may hold several of one folder (a tool or a test that loads the tasks twice);
+    the folder stays locked until the last of them is released.
+    """
 
     def __init__(self, build_dir: Path, *, wait: bool = True, stream=sys.stderr):
-        self._fd = None
+        self._file = None
         build_dir.mkdir(parents=True, exist_ok=True)
         self.path = build_dir / LOCK_NAME
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.lockf(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = self._holder()
-            if not wait:
-                self.release()
-                raise BlockingIOError(f"another build is running in {build_dir} ({holder})") from None
-            print(f"pipeline: another build is running in {build_dir} ({holder}); "
-                  "waiting for it to finish", file=stream, flush=True)
-            fcntl.lockf(self._fd, fcntl.LOCK_EX)
-        os.ftruncate(self._fd, 0)
-        os.pwrite(self._fd, f"{os.getpid()}\n".encode(), 0)
-
-    def _holder(self) -> str:
-        try:
-            return f"pid {os.pread(self._fd, 32, 0).decode().strip() or '?'}"
-        except OSError:
-            return "pid ?"
+        with _HELD_GUARD:
+            file = _file_id(self.path)
+            if file in _HELD:
+                fd, holders = _HELD[file]
+                _HELD[file] = (fd, holders + 1)
+            else:
+                fd = _lock(self.path, build_dir, wait, stream)
+                file = _file_id(fd)
+                _HELD[file] = (fd, 1)
+        self._file = file
 
     def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        if self._file is None:
+            return
+        with _HELD_GUARD:
+            fd, holders = _HELD.pop(self._file)
+            if holders > 1:
+                _HELD[self._file] = (fd, holders - 1)
+            else:
+                os.close(fd)
+        self._file = None
 
     def __del__(self):
         self.release()
+
+
+# Record locks belong to the process, and closing any descriptor of the file drops them all,
+# so each locked file has one descriptor here, closed when the process's last BuildLock of
+# it is released. This mirrors state the kernel already keeps per process.
+_HELD: dict[tuple[int, int], tuple[int, int]] = {}  # (device, inode) -> (descriptor, holders)
+_HELD_GUARD = threading.Lock()
+
+
+def _file_id(file: Path | int) -> tuple[int, int] | None:
+    """The identity of a file by path (without opening it) or by descriptor; None when missing."""
+    try:
+        stat = os.stat(file)
+    except FileNotFoundError:
+        return None
+    return (stat.st_dev, stat.st_ino)
+
+
+def _lock(path: Path, build_dir: Path, wait: bool, stream) -> int:
+    """A new descriptor of `path` with this process's lock on it, writing the pid into it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = _holder(fd)
+        if not wait:
+            os.close(fd)
+            raise BlockingIOError(f"another build is running in {build_dir} ({holder})") from None
+        print(f"pipeline: another build is running in {build_dir} ({holder}); "
+              "waiting for it to finish", file=stream, flush=True)
+        fcntl.lockf(fd, fcntl.LOCK_EX)
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
+def _holder(fd: int) -> str:
+    try:
+        return f"pid {os.pread(fd, 32, 0).decode().strip() or '?'}"
+    except OSError:
+        return "pid ?"
 
 
 def remove_stale_temporaries(build_dir: Path) -> list[Path]:

@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 import time
@@ -37,11 +38,38 @@ def test_a_killed_holder_releases_the_lock(tmp_path):
     BuildLock(tmp_path, wait=False).release()
 
 
+def other_process_takes(build_dir) -> subprocess.CompletedProcess:
+    """Another process tries `BuildLock(build_dir, wait=False)` and releases it at once."""
+    code = "import sys\nfrom pathlib import Path\nfrom pipeline.buildlock import BuildLock\n" \
+           "BuildLock(Path(sys.argv[1]), wait=False).release()"
+    return subprocess.run([sys.executable, "-c", code, str(build_dir)], capture_output=True, text=True, timeout=30)
+
+
+def assert_other_process_is_refused(build_dir):
+    refused = other_process_takes(build_dir)
+    assert refused.returncode == 1
+    assert refused.stderr.rstrip().endswith(
+        f"BlockingIOError: another build is running in {build_dir} (pid {os.getpid()})")
+
+
 def test_the_same_process_may_take_it_again(tmp_path):
     first = BuildLock(tmp_path, wait=False)
     second = BuildLock(tmp_path, wait=False)  # record locks belong to the process: no self-deadlock
+    assert_other_process_is_refused(tmp_path)
     second.release()
+    assert_other_process_is_refused(tmp_path)  # `first` still holds it
     first.release()
+    taken = other_process_takes(tmp_path)
+    assert (taken.returncode, taken.stderr) == (0, "")
+
+
+def test_the_lock_is_kept_until_the_last_holder_is_released_in_any_order(tmp_path):
+    first = BuildLock(tmp_path, wait=False)
+    second = BuildLock(tmp_path, wait=False)
+    first.release()
+    assert_other_process_is_refused(tmp_path)  # `second` still holds it
+    del second  # dropped without release(), as a forgotten doit namespace would be
+    assert other_process_takes(tmp_path).returncode == 0
 
 
 def test_stale_temporaries_are_removed_and_outputs_kept(tmp_path):
