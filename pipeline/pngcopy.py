@@ -23,7 +23,7 @@ from .frames import to_rgba
 from .probe import PNG_SIGNATURE
 from .problems import PipelineError
 
-VERSION = 2  # bump when the output for the same source changes
+VERSION = 3  # bump when the output for the same source changes
 ENCODER = f"pngcopy {VERSION}, Pillow {PIL.__version__}"
 # chunks that change how pixels display and that Pillow does not write back
 _KEEP_SOURCE_CHUNKS = {b"gAMA", b"cHRM", b"sBIT"}
@@ -76,6 +76,8 @@ def _candidates(rgba: np.ndarray):
 def _exact_palette(rgba: np.ndarray, opaque: bool) -> Image.Image | None:
     """A palette image with exactly the frame's colours, or None when it has more than 256."""
     channels = 3 if opaque else 4
+    if Image.fromarray(rgba, "RGBA").getcolors(256) is None:  # counted in C, stops at 257
+        return None
     packed = np.zeros(rgba.shape[:2], dtype=np.uint32)
     for c in range(channels):
         packed |= rgba[..., c].astype(np.uint32) << (8 * c)
