@@ -30,6 +30,7 @@ from pipeline import report  # noqa: E402
 from pipeline.plan import planned_outputs  # noqa: E402
 from pipeline.settings import load_settings  # noqa: E402
 from pipeline.site import open_site  # noqa: E402
+from timing import best_of  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -111,13 +112,9 @@ def main() -> None:
         fill_outputs(site)
         print(f"corpus: {len(site.catalog.pages)} pages, {len(site.catalog.animations)} animations, "
               f"{sum(len(p.gallery) for p in site.catalog.pages)} frames of {args.size}x{args.size}")
-        timings = []
-        for _ in range(3):
-            start = time.perf_counter()
-            path = report.write_report(site)
-            timings.append(time.perf_counter() - start)
+        seconds, path = best_of(3, report.write_report, site)
         html = path.read_text(encoding="utf-8")
-        print(f"write_report: {min(timings):.2f} s (best of 3), page {len(html) / 1e6:.2f} MB, "
+        print(f"write_report: {seconds:.2f} s (best of 3), page {len(html) / 1e6:.2f} MB, "
               f"{html.count('<img ')} <img>, {html.count('<video ')} <video>")
         eager = path.with_name("eager.html")
         eager.write_text(html.replace(' loading="lazy"', "").replace(' data-poster="', ' poster="')

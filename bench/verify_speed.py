@@ -14,21 +14,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from corpus import make_corpus
+from timing import best_of
 
 PIPELINE = [sys.executable, "-m", "pipeline.cli"]
 
 
-def timed(command: list[str], cwd: Path, repeat: int = 3) -> tuple[float, int]:
-    best, code = float("inf"), 0
-    for _ in range(repeat):
-        start = time.perf_counter()
-        code = subprocess.run(command, cwd=cwd, capture_output=True).returncode
-        best = min(best, time.perf_counter() - start)
-    return best, code
+def exit_status(command: list[str], cwd: Path) -> int:
+    return subprocess.run(command, cwd=cwd, capture_output=True).returncode
 
 
 def main() -> None:
@@ -52,7 +47,7 @@ def main() -> None:
         base = None
         print(f"{'command':36} {'seconds':>8} {'ratio':>7} exit")
         for name, command, repeat in rows:
-            seconds, code = timed(command, site, repeat)
+            seconds, code = best_of(repeat, exit_status, command, site)
             base = base or seconds
             print(f"{name:36} {seconds:8.2f} {seconds / base:7.2f} {code}")
 
