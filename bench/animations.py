@@ -82,7 +82,7 @@ def run_ours(fmt: str, paths: list[Path], out: Path, settings) -> float:
     """Seconds to load the frames and encode them, as one pipeline task does."""
     start = time.perf_counter()
     frames = [load_rgba(p) for p in paths]
-    encode.ENCODERS[fmt].write(frames, out, getattr(settings, fmt), timing_for(len(frames), settings.animation),
+    encode.ENCODERS[fmt](frames, out, getattr(settings, fmt), timing_for(len(frames), settings.animation),
                                parse_colour(settings.animation.matte))
     return time.perf_counter() - start
 

@@ -7,16 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, features
+from PIL import Image
 
 from .atomic import atomic_path
 from .frames import has_alpha
 from .settings import AvifSettings
 from .timing import Timing
-
-
-def encoder_version() -> str:
-    return f"Pillow {Image.__version__} libavif {features.version('avif')}"
 
 
 def write_avif(frames: list[np.ndarray], target: Path, settings: AvifSettings, timing: Timing,

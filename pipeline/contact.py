@@ -7,12 +7,10 @@ the sheet's background colour.
 from __future__ import annotations
 
 import math
-import posixpath
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-import PIL
 from PIL import Image, ImageDraw, ImageFont
 
 from .atomic import atomic_path
@@ -23,8 +21,6 @@ from .thumbnails import resize, thumbnail_size
 from .problems import PipelineError
 from .verify import ImageRoot
 
-VERSION = 1  # bump when the drawing of the same inputs changes
-ENCODER = f"contact {VERSION}, Pillow {PIL.__version__}"
 MARGIN = 12
 GAP = 8
 TEXT = (34, 34, 34)
@@ -33,29 +29,6 @@ TEXT = (34, 34, 34)
 class Cell(NamedTuple):
     rgba: np.ndarray  # the picture, full size
     label: str
-
-
-def sheet_names(animations: list[Animation]) -> dict[str, str]:
-    """Animation name -> its sheet's file name in `<build>/contact`: `muscles/gif/Leg-Soleus.gif`
-    -> `Leg-Soleus.png`; names shared by animations in different folders keep the folders,
-    joined by '_', so no two sheets collide."""
-    counts: dict[str, int] = {}
-    for animation in animations:
-        base = posixpath.basename(animation.stem)
-        counts[base] = counts.get(base, 0) + 1
-    return {
-        a.name: (posixpath.basename(a.stem) if counts[posixpath.basename(a.stem)] == 1
-                 else a.stem.replace("/", "_")) + ".png"
-        for a in animations
-    }
-
-
-def overview_name(page: int) -> str:
-    return f"overview-{page}.png"
-
-
-def overview_page_count(animations: int, settings: ContactSettings) -> int:
-    return max(1, math.ceil(animations / (settings.overview_columns * settings.overview_rows)))
 
 
 def draw_sheet(title: str, cells: list[Cell], columns: int, settings: ContactSettings) -> Image.Image:

@@ -1,12 +1,13 @@
 """Build one animation file: load the frame sequence, hand it to that format's encoder.
 
 Every encoder module has the same interface, `write_<fmt>(frames, target, settings, timing,
-matte)`, and an `encoder_version()`; this table is the one place they are named.
+matte)`; this table is the one place they are named. (What their bytes depend on, for the
+up-to-date checks, is in `versions`.)
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import Callable
 
 from . import avif, gif, video, webp
 from .catalog import Animation
@@ -16,22 +17,13 @@ from .timing import timing_for
 from .verify import ImageRoot
 
 
-class Encoder(NamedTuple):
-    write: Callable
-    version: Callable[[], str]
-
-
-ENCODERS = {
-    "gif": Encoder(gif.write_gif, gif.encoder_version),
-    "webp": Encoder(webp.write_webp, webp.encoder_version),
-    "webm": Encoder(video.write_webm, video.encoder_version),
-    "mp4": Encoder(video.write_mp4, video.encoder_version),
-    "avif": Encoder(avif.write_avif, avif.encoder_version),
+ENCODERS: dict[str, Callable] = {
+    "gif": gif.write_gif,
+    "webp": webp.write_webp,
+    "webm": video.write_webm,
+    "mp4": video.write_mp4,
+    "avif": avif.write_avif,
 }
-
-
-def encoder_version(fmt: str) -> str:
-    return ENCODERS[fmt].version()
 
 
 def encode_animation(animation: Animation, fmt: str, target: Path, settings: Settings) -> None:
@@ -44,4 +36,4 @@ def encode_animation(animation: Animation, fmt: str, target: Path, settings: Set
     frames = load_sequence(animation, images)
     timing = timing_for(len(frames), settings.animation)
     matte = parse_colour(settings.animation.matte)
-    ENCODERS[fmt].write(frames, Path(target), getattr(settings, fmt), timing, matte)
+    ENCODERS[fmt](frames, Path(target), getattr(settings, fmt), timing, matte)

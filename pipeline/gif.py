@@ -33,11 +33,6 @@ _BAYER = np.array([[0, 32, 8, 40, 2, 34, 10, 42], [48, 16, 56, 24, 50, 18, 58, 2
 _BAYER = (_BAYER + 0.5) / 64.0 - 0.5
 
 
-def encoder_version() -> str:
-    """What decides the bytes besides the settings: Pillow's LZW coder."""
-    return f"Pillow {Image.__version__}"
-
-
 def write_gif(frames: list[np.ndarray], target: Path, settings: GifSettings, timing: Timing,
               matte: tuple[int, int, int]) -> None:
     """Encode RGBA `frames` (shown in `timing.order`) as an animated GIF at `target`."""

@@ -1,17 +1,18 @@
 """Which files the pipeline writes, and from which sources: the one place output names are made.
 
 Tasks use it for their targets, verification to tell pipeline outputs from orphans, and the
-bundle to find stale files. Paths are relative: sources to the image root, outputs to
+bundle to find stale files. Contact sheets are named here too (under `<build>/contact`). Paths are relative: sources to the image root, outputs to
 `<build>/images`, so the built tree drops onto the site's image root unchanged.
 """
 from __future__ import annotations
 
+import math
 import posixpath
 from typing import NamedTuple
 
 from .catalog import Animation, Catalog, thumbnail_name
 from .safepaths import unsafe_reason
-from .settings import Settings
+from .settings import ContactSettings, Settings
 
 ANIMATION_SUFFIX = {"gif": ".gif", "webp": ".webp", "webm": ".webm", "mp4": ".mp4", "avif": ".avif"}
 
@@ -46,6 +47,13 @@ def thumbnail_outputs(frame: str, settings: Settings) -> list[Output]:
     return outputs
 
 
+def thumbnail_format(target_name: str) -> str:
+    """The format the name the site asks for says (`X-thumb.jpg` for `X.jpg`): 'png', 'webp',
+    'jpeg', 'gif', or the bare suffix of a format thumbnails cannot be written in."""
+    suffix = target_name.rpartition(".")[2].lower()
+    return {"jpg": "jpeg", "jpeg": "jpeg"}.get(suffix, suffix)
+
+
 def frame_outputs(catalog: Catalog) -> list[str]:
     """Every distinct, safe gallery frame, in page order."""
     seen = {}
@@ -66,3 +74,26 @@ def planned_outputs(catalog: Catalog, settings: Settings) -> list[Output]:
         outputs.append(Output(frame, "frame", (frame,)))
         outputs.extend(thumbnail_outputs(frame, settings))
     return outputs
+
+
+def sheet_names(animations: list[Animation]) -> dict[str, str]:
+    """Animation name -> its sheet's file name in `<build>/contact`: `muscles/gif/Leg-Soleus.gif`
+    -> `Leg-Soleus.png`; names shared by animations in different folders keep the folders,
+    joined by '_', so no two sheets collide."""
+    counts: dict[str, int] = {}
+    for animation in animations:
+        base = posixpath.basename(animation.stem)
+        counts[base] = counts.get(base, 0) + 1
+    return {
+        a.name: (posixpath.basename(a.stem) if counts[posixpath.basename(a.stem)] == 1
+                 else a.stem.replace("/", "_")) + ".png"
+        for a in animations
+    }
+
+
+def overview_name(page: int) -> str:
+    return f"overview-{page}.png"
+
+
+def overview_page_count(animations: int, settings: ContactSettings) -> int:
+    return max(1, math.ceil(animations / (settings.overview_columns * settings.overview_rows)))

@@ -14,7 +14,6 @@ import struct
 from pathlib import Path
 
 import numpy as np
-import PIL
 from PIL import Image
 
 from . import pngencode
@@ -23,8 +22,6 @@ from .frames import to_rgba
 from .probe import PNG_SIGNATURE
 from .problems import PipelineError
 
-VERSION = 3  # bump when the output for the same source changes
-ENCODER = f"pngcopy {VERSION}, Pillow {PIL.__version__}"
 # chunks that change how pixels display and that Pillow does not write back
 _KEEP_SOURCE_CHUNKS = {b"gAMA", b"cHRM", b"sBIT"}
 

@@ -22,9 +22,8 @@ from urllib.parse import quote
 
 from .atomic import write_text_atomic
 from .catalog import Animation
-from .contact import overview_name, overview_page_count, sheet_names
 from .manifests import GalleryEntry, Page
-from .plan import ANIMATION_SUFFIX, animation_outputs, thumbnail_outputs
+from .plan import ANIMATION_SUFFIX, animation_outputs, overview_name, overview_page_count, sheet_names, thumbnail_outputs
 from .safepaths import unsafe_reason
 
 OK, WARNING, ERROR, NOT_BUILT = "ok", "warning", "error", "not built"

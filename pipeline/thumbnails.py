@@ -13,7 +13,6 @@ import io
 from pathlib import Path
 
 import numpy as np
-import PIL
 from PIL import Image
 
 from . import pngencode
@@ -22,8 +21,6 @@ from .frames import load_rgba
 from .problems import PipelineError
 from .ssim import ssim
 
-VERSION = 3  # bump when the output of the same settings changes
-ENCODER = f"thumbnails {VERSION}, Pillow {PIL.__version__}"
 
 
 def thumbnail_size(width: int, height: int, target_width: int) -> tuple[int, int]:
@@ -194,13 +191,6 @@ def gif_bytes(pixels: np.ndarray) -> bytes:
     out = io.BytesIO()
     image.quantize(255, method=Image.Quantize.FASTOCTREE).save(out, "GIF")
     return out.getvalue()
-
-
-def thumbnail_format(target_name: str) -> str:
-    """The format the name the site asks for says (`X-thumb.jpg` for `X.jpg`): 'png', 'webp',
-    'jpeg', 'gif', or the bare suffix of a format thumbnails cannot be written in."""
-    suffix = target_name.rpartition(".")[2].lower()
-    return {"jpg": "jpeg", "jpeg": "jpeg"}.get(suffix, suffix)
 
 
 def make_thumbnail(source: Path, target: Path, width: int, *, kind: str,

@@ -7,7 +7,6 @@ as raw RGB: no temporary frame files.
 """
 from __future__ import annotations
 
-import functools
 import subprocess
 from pathlib import Path
 
@@ -25,12 +24,6 @@ from .timing import Timing
 _COLOUR = ["-vf", "scale=out_color_matrix=bt601:out_range=tv:flags=accurate_rnd+full_chroma_int,"
            "format=yuv420p,setparams=colorspace=smpte170m:color_primaries=bt709:"
            "color_trc=iec61966-2-1:range=tv"]
-
-
-@functools.cache
-def encoder_version() -> str:
-    """ffmpeg's version: its libvpx and x264 decide the bytes."""
-    return f"ffmpeg {imageio_ffmpeg.get_ffmpeg_version()}"
 
 
 def write_webm(frames: list[np.ndarray], target: Path, settings: WebmSettings, timing: Timing,

@@ -4,16 +4,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, features
+from PIL import Image
 
 from .atomic import atomic_path
 from .frames import has_alpha
 from .settings import WebpSettings
 from .timing import Timing
-
-
-def encoder_version() -> str:
-    return f"Pillow {Image.__version__} libwebp {features.version('webp')}"
 
 
 def write_webp(frames: list[np.ndarray], target: Path, settings: WebpSettings, timing: Timing,

@@ -65,16 +65,6 @@ def test_overview_is_paged_with_the_first_frame_and_title_of_each_animation(site
         assert page.size == expected_size(settings, 1, 2, (40, 40))
 
 
-def test_sheet_names_do_not_collide_across_folders(site_folder):
-    site_folder.add_animation("Same")
-    site = site_folder.site()
-    (animation,) = site.catalog.animations
-    other = animation._replace(name="other/gif/Same.gif")
-    assert contact.sheet_names([animation, other]) == {
-        "muscles/gif/Same.gif": "muscles_gif_Same.png", "other/gif/Same.gif": "other_gif_Same.png"}
-    assert contact.sheet_names([animation]) == {"muscles/gif/Same.gif": "Same.png"}
-
-
 def test_missing_frame_fails_the_sheet_with_the_page_line(small_site):
     (small_site.images / "muscles" / "png" / "Leg-Soleus-3.png").unlink()
     site = small_site.site()

@@ -12,7 +12,7 @@ from pathlib import Path
 from doit.exceptions import TaskFailed
 from doit.tools import config_changed
 
-from .. import encode
+from .. import versions
 from ..plan import animation_outputs
 from ..problems import PipelineError
 from ..safepaths import unsafe_reason
@@ -32,6 +32,8 @@ TIMING_KEYS = {
 def run_encode(animation, fmt: str, target: Path, settings):
     """doit action: write one animation file; a sequence that cannot be read fails the task
     with verification's `page:line: code: message`."""
+    from .. import encode  # the encoders (numpy, Pillow, ffmpeg): only where an action runs
+
     try:
         encode.encode_animation(animation, fmt, target, settings)
     except PipelineError as exc:
@@ -50,7 +52,7 @@ def animation_tasks(site, formats: tuple[str, ...], sources: ImageRoot):
     wanted = [f for f in settings.animation.formats if f in formats]
     if not wanted:
         return
-    shaping = {fmt: _shaping(settings, fmt, encode.encoder_version(fmt)) for fmt in wanted}
+    shaping = {fmt: _shaping(settings, fmt, versions.encoder(fmt, settings.build_dir)) for fmt in wanted}
     source_dir, output_dir = str(settings.images_dir), str(settings.build_dir / "images")
     seen = set()
     for animation in site.catalog.animations:

@@ -7,7 +7,7 @@ from pathlib import Path
 from doit.exceptions import TaskFailed
 from doit.tools import config_changed
 
-from .. import contact
+from .. import plan, versions
 from ..problems import PipelineError
 from ..safepaths import unsafe_reason
 from ..verify import ImageRoot
@@ -15,6 +15,8 @@ from ..verify import ImageRoot
 
 def run_sheet(animation, images: ImageRoot, target: Path, settings, page_title: str):
     """doit action: draw one animation's contact sheet."""
+    from .. import contact  # numpy and Pillow: only where an action runs
+
     try:
         contact.make_contact_sheet(animation, images, target, settings, page_title)
     except (PipelineError, OSError) as exc:
@@ -24,6 +26,8 @@ def run_sheet(animation, images: ImageRoot, target: Path, settings, page_title: 
 
 def run_overview(animations, images: ImageRoot, target: Path, settings, page: int, pages: int):
     """doit action: draw one page of the overview sheet."""
+    from .. import contact
+
     try:
         contact.make_overview(animations, images, target, settings, page, pages)
     except (PipelineError, OSError) as exc:
@@ -36,10 +40,10 @@ def contact_tasks(site):
     options = settings.contact
     folder = settings.build_dir / "contact"
     images = ImageRoot(settings.images_dir, max_pixels=settings.verify.max_pixels)
-    shaping = {**dataclasses.asdict(options), "encoder": contact.ENCODER}
+    shaping = {**dataclasses.asdict(options), "encoder": versions.encoder("contact", settings.build_dir)}
     titles = {page.path: page.title for page in site.catalog.pages}
     animations = [a for a in site.catalog.animations if a.frames and unsafe_reason(a.name) is None]
-    names = contact.sheet_names(animations)
+    names = plan.sheet_names(animations)
     for animation in animations:
         target = folder / names[animation.name]
         title = titles.get(animation.page) or animation.title
@@ -52,12 +56,12 @@ def contact_tasks(site):
             "clean": True,
         }
     per_page = options.overview_columns * options.overview_rows
-    pages = contact.overview_page_count(len(animations), options)
+    pages = plan.overview_page_count(len(animations), options)
     for page in range(1, pages + 1):
         chunk = animations[(page - 1) * per_page: page * per_page]
-        target = folder / contact.overview_name(page)
+        target = folder / plan.overview_name(page)
         yield {
-            "name": f"contact/{contact.overview_name(page)}",
+            "name": f"contact/{plan.overview_name(page)}",
             "actions": [(run_overview, [chunk, images, target, options, page, pages])],
             "file_dep": _sources(settings, [a.frames[0].image_url for a in chunk]),
             "targets": [str(target)],

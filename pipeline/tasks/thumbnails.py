@@ -19,9 +19,9 @@ from pathlib import Path
 from doit.exceptions import TaskFailed
 from doit.tools import config_changed
 
-from .. import pngcopy, thumbnails
+from .. import versions
 from ..catalog import FRAME_NAME
-from ..plan import frame_outputs, thumbnail_outputs
+from ..plan import frame_outputs, thumbnail_format, thumbnail_outputs
 from ..problems import PipelineError
 from ..verify import ImageRoot
 
@@ -32,6 +32,8 @@ def run_thumbnails(jobs: list[tuple[str, str]], width: int, kind: str, webp_qual
 
     Every job is attempted; the sources that cannot be read fail the task together.
     """
+    from .. import thumbnails  # numpy and Pillow: only where an action runs
+
     def make(source: Path, target: Path):
         thumbnails.make_thumbnail(source, target, width, kind=kind, webp_quality=webp_quality,
                                   min_ssim=min_ssim)
@@ -40,6 +42,8 @@ def run_thumbnails(jobs: list[tuple[str, str]], width: int, kind: str, webp_qual
 
 def run_frame_copies(jobs: list[tuple[str, str]], sources: ImageRoot, changed: list[str]):
     """doit action: copy the gallery frames that changed into the bundle, losslessly re-compressed."""
+    from .. import pngcopy
+
     return _run_batch(jobs, changed, pngcopy.copy_frame, sources)
 
 
@@ -82,12 +86,13 @@ def thumbnail_tasks(site):
     settings = site.settings
     options = settings.thumbnails
     source_dir, images = str(settings.images_dir), str(settings.build_dir / "images")
+    encoder = versions.encoder("thumbnails", settings.build_dir)
     for pattern, frames in sequences(frame_outputs(site.catalog)).items():
         # frames of one sequence share their extension, so each has the same kinds of output
         for outputs in zip(*(thumbnail_outputs(frame, settings) for frame in frames)):
             width = outputs[0].width
-            fmt = thumbnails.thumbnail_format(outputs[0].path)
-            shaping = {"width": width, "encoder": thumbnails.ENCODER}
+            fmt = thumbnail_format(outputs[0].path)
+            shaping = {"width": width, "encoder": encoder}
             shaping.update({"png": {"min_ssim": options.min_ssim},
                             "webp": {"quality": options.webp_quality}}.get(fmt, {}))
             jobs = [(os.path.join(source_dir, o.sources[0]), os.path.join(images, o.path)) for o in outputs]
@@ -105,6 +110,7 @@ def thumbnail_tasks(site):
 def frame_tasks(site):
     settings = site.settings
     source_dir, images = str(settings.images_dir), str(settings.build_dir / "images")
+    encoder = versions.encoder("frame-copy", settings.build_dir)
     for pattern, frames in sequences(frame_outputs(site.catalog)).items():
         jobs = [(os.path.join(source_dir, frame), os.path.join(images, frame)) for frame in frames]
         yield {
@@ -112,7 +118,7 @@ def frame_tasks(site):
             "actions": [(run_frame_copies, [jobs, _source_root(settings)])],
             "file_dep": [source for source, _ in jobs],
             "targets": [target for _, target in jobs],
-            "uptodate": [config_changed({"encoder": pngcopy.ENCODER})],
+            "uptodate": [config_changed({"encoder": encoder})],
             "clean": True,
         }
 

@@ -1,0 +1,71 @@
+"""What an output's bytes depend on besides its settings, for the tasks' up-to-date checks.
+
+For each kind of output: our own code's version (bump it when the same inputs would give
+other bytes) and the library that encodes. Found without importing the encoders (numpy,
+Pillow's image core, the ffmpeg binary), so that wiring thousands of tasks stays cheap: a
+no-op run imports none of them. ffmpeg's version is read once per ffmpeg binary and kept
+in the build folder, since asking it costs two process starts.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import PIL
+
+from .atomic import write_text_atomic
+
+# Bump a number when the same inputs and settings would now give other bytes.
+CODE = {
+    "gif": 1, "webp": 1, "webm": 1, "mp4": 1, "avif": 1,
+    "thumbnails": 3, "frame-copy": 3, "contact": 1,
+}
+# The library inside Pillow that writes each format, when it is not Pillow itself.
+_PILLOW_LIBRARY = {"webp": "webp", "avif": "avif"}
+_VIDEO = ("webm", "mp4")
+FFMPEG_CACHE = ".ffmpeg-version.json"
+
+
+def encoder(kind: str, build_dir: Path) -> str:
+    """The version string of `kind` ('gif', 'webm', 'thumbnails', ...): changes whenever
+    the code or the library that writes it does."""
+    code = f"{kind} {CODE[kind]}"
+    if kind in _VIDEO:
+        return f"{code}, ffmpeg {ffmpeg_version(build_dir)}"
+    library = _PILLOW_LIBRARY.get(kind)
+    if library is None:
+        return f"{code}, Pillow {PIL.__version__}"
+    from PIL import features  # imports Pillow's image core: only when WebP or AVIF is wanted
+    return f"{code}, Pillow {PIL.__version__} lib{library} {features.version(library)}"
+
+
+def ffmpeg_version(build_dir: Path) -> str:
+    """The version of the ffmpeg that imageio-ffmpeg runs.
+
+    Kept in `<build_dir>/.ffmpeg-version.json` with what chose that binary (imageio-ffmpeg's
+    version, IMAGEIO_FFMPEG_EXE) and the binary's size and time; any change asks again.
+    """
+    import imageio_ffmpeg  # the package only: finding and asking its binary is what costs
+
+    cache = build_dir / FFMPEG_CACHE
+    choice = {"imageio_ffmpeg": imageio_ffmpeg.__version__, "env": os.environ.get("IMAGEIO_FFMPEG_EXE")}
+    try:
+        known = json.loads(cache.read_text())
+        if known["choice"] == choice and known["binary"] == _identity(known["exe"]):
+            return known["version"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # no cache yet, or one from another binary: ask ffmpeg
+    exe = imageio_ffmpeg.get_ffmpeg_exe()
+    version = imageio_ffmpeg.get_ffmpeg_version()
+    try:
+        write_text_atomic(cache, json.dumps({"choice": choice, "exe": exe, "binary": _identity(exe),
+                                             "version": version}))
+    except OSError:
+        pass  # a read-only build folder only costs asking again next time
+    return version
+
+
+def _identity(path: str) -> list:
+    info = os.stat(path)
+    return [path, info.st_size, info.st_mtime_ns]

@@ -1,0 +1,61 @@
+"""Output names: what the site's templates ask for, and the contact sheets' names."""
+from conftest import page_text
+from pipeline import plan
+from pipeline.settings import ContactSettings
+
+
+def test_every_format_of_an_animation_is_named_after_its_gif(small_site):
+    small_site.write_settings('[animation]\nformats = ["gif", "webp", "webm", "mp4", "avif"]\n')
+    site = small_site.site()
+    animation = site.catalog.animations[0]
+    outputs = plan.animation_outputs(animation, site.settings)
+    stem = animation.name.removesuffix(".gif")
+    assert [(o.path, o.kind) for o in outputs] == [
+        (f"{stem}.gif", "gif"), (f"{stem}.webp", "webp"), (f"{stem}.webm", "webm"),
+        (f"{stem}.mp4", "mp4"), (f"{stem}.avif", "avif")]
+    assert all(o.sources == tuple(f.image_url for f in animation.frames) for o in outputs)
+
+
+def test_thumbnails_png_webp_and_srcset_widths(small_site):
+    small_site.write_settings("[thumbnails]\nwidth = 120\nwidths = [320, 640]\n")
+    settings = small_site.settings()
+    outputs = plan.thumbnail_outputs("muscles/png/Leg-Soleus-3.png", settings)
+    assert [(o.path, o.kind, o.width) for o in outputs] == [
+        ("muscles/png/Leg-Soleus-3-thumb.png", "thumbnail", 120),
+        ("muscles/png/Leg-Soleus-3-thumb.webp", "thumbnail-webp", 120),
+        ("muscles/png/Leg-Soleus-3-320w.webp", "srcset", 320),
+        ("muscles/png/Leg-Soleus-3-640w.webp", "srcset", 640)]
+
+
+def test_a_webp_gallery_image_gets_one_webp_thumbnail(small_site):
+    outputs = plan.thumbnail_outputs("stills/Arm.webp", small_site.settings())
+    assert [o.path for o in outputs] == ["stills/Arm-thumb.webp"]
+
+
+def test_planned_outputs_leave_out_unsafe_names_and_list_frames_once(small_site):
+    frames = ["muscles/png/Bad-1.png", "../outside/Bad-2.png", "/etc/Bad-3.png", "muscles/png/Bad-1.png"]
+    (small_site.pages / "bad.md").write_text(page_text("Bad", ["../gif/Bad.gif"], frames))
+    site = small_site.site()
+    safe = plan.frame_outputs(site.catalog)
+    assert len(safe) == len(set(safe)) == 2 * 16 + 1
+    assert "muscles/png/Bad-1.png" in safe
+    planned = plan.planned_outputs(site.catalog, site.settings)
+    assert {o.path for o in planned if o.kind == "frame"} == set(safe)
+    assert not any(".." in o.path or o.path.startswith("/") for o in planned)
+    assert "muscles/png/Bad-1-thumb.png" in {o.path for o in planned}
+
+
+def test_sheet_names_do_not_collide_across_folders(site_folder):
+    site_folder.add_animation("Same")
+    site = site_folder.site()
+    (animation,) = site.catalog.animations
+    other = animation._replace(name="other/gif/Same.gif")
+    assert plan.sheet_names([animation, other]) == {
+        "muscles/gif/Same.gif": "muscles_gif_Same.png", "other/gif/Same.gif": "other_gif_Same.png"}
+    assert plan.sheet_names([animation]) == {"muscles/gif/Same.gif": "Same.png"}
+
+
+def test_overview_pages_hold_columns_times_rows_sheets():
+    settings = ContactSettings(overview_columns=3, overview_rows=2)
+    assert [plan.overview_page_count(n, settings) for n in (0, 1, 6, 7, 12, 13)] == [1, 1, 1, 2, 2, 3]
+    assert plan.overview_name(2) == "overview-2.png"
