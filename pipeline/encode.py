@@ -26,14 +26,15 @@ ENCODERS: dict[str, Callable] = {
 }
 
 
-def encode_animation(animation: Animation, fmt: str, target: Path, settings: Settings) -> None:
-    """Write `animation` as `fmt` at `target`.
+def encode_animation(animation: Animation, outputs: list[tuple[str, Path]], settings: Settings) -> None:
+    """Write `animation` in each (format, target) of `outputs`, from one load of its frames.
 
     Raises PipelineError with verification's `page:line: code: message` when the sequence
-    cannot be read; the target is then left as it was.
+    cannot be read; the targets are then left as they were.
     """
     images = ImageRoot(settings.images_dir, max_pixels=settings.verify.max_pixels)
     frames = load_sequence(animation, images)
     timing = timing_for(len(frames), settings.animation)
     matte = parse_colour(settings.animation.matte)
-    ENCODERS[fmt](frames, Path(target), getattr(settings, fmt), timing, matte)
+    for fmt, target in outputs:
+        ENCODERS[fmt](frames, Path(target), getattr(settings, fmt), timing, matte)

@@ -24,6 +24,7 @@ from .problems import Problem
 PAGE_SUFFIXES = (".md", ".markdown", ".html", ".htm")
 FRONT_MATTER = re.compile(r"\A---[ \t\r]*\n(.*?\n?)^(?:---|\.\.\.)[ \t\r]*$", re.DOTALL | re.MULTILINE)
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+PARSER = f"PyYAML {yaml.__version__} {_Loader.__name__}"  # what decides how a page parses
 _STR = "tag:yaml.org,2002:str"
 _NULL = "tag:yaml.org,2002:null"
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from .catalog import Catalog, build_catalog
-from .manifests import read_pages
+from .pagecache import read_pages
 from .problems import PipelineError
 from .settings import Settings
+
+
+PAGES_CACHE = ".pages-cache"  # in the build folder: see pagecache.py
 
 
 class Site(NamedTuple):
@@ -15,9 +18,10 @@ class Site(NamedTuple):
 
 
 def open_site(settings: Settings) -> Site:
-    """Read every page under the configured pages folder into a catalog."""
+    """Read every page under the configured pages folder into a catalog (parsing only the
+    pages that changed since the last run)."""
     for folder, key in ((settings.pages_dir, "pages"), (settings.images_dir, "images")):
         if not folder.is_dir():
             where = settings.source.name if settings.source else "the default settings"
             raise PipelineError(f"{folder}: folder not found ([paths] {key} in {where})")
-    return Site(settings, build_catalog(read_pages(settings.pages_dir)))
+    return Site(settings, build_catalog(read_pages(settings.pages_dir, settings.build_dir / PAGES_CACHE)))

@@ -196,17 +196,29 @@ def gif_bytes(pixels: np.ndarray) -> bytes:
 def make_thumbnail(source: Path, target: Path, width: int, *, kind: str,
                    webp_quality: int = 80, min_ssim: float = 0.99) -> None:
     """Write the thumbnail of `source` at `width` to `target`: kind 'png', 'webp', 'jpeg' or 'gif'."""
-    if kind not in ("png", "webp", "jpeg", "gif"):
-        raise PipelineError(f"{source}: cannot write a '.{kind}' thumbnail; gallery images must be "
-                            "PNG, JPEG, WebP or GIF")
+    make_thumbnails(source, [(target, width, kind)], webp_quality=webp_quality, min_ssim=min_ssim)
+
+
+def make_thumbnails(source: Path, outputs: list[tuple[Path, int, str]], *,
+                    webp_quality: int = 80, min_ssim: float = 0.99) -> None:
+    """Write every (target, width, kind) of `outputs` from one decode of `source`, resizing
+    once per width."""
+    for _, _, kind in outputs:
+        if kind not in ("png", "webp", "jpeg", "gif"):
+            raise PipelineError(f"{source}: cannot write a '.{kind}' thumbnail; gallery images must be "
+                                "PNG, JPEG, WebP or GIF")
     rgba = load_rgba(source)
-    pixels = resize(rgba, thumbnail_size(rgba.shape[1], rgba.shape[0], width))
-    if kind == "png":
-        data = png_bytes(pixels, min_ssim)
-    elif kind == "webp":
-        data = webp_bytes(pixels, webp_quality)
-    elif kind == "gif":
-        data = gif_bytes(pixels)
-    else:
-        data = jpeg_bytes(pixels)
-    write_bytes_atomic(target, data)
+    resized = {}
+    for target, width, kind in outputs:
+        if width not in resized:
+            resized[width] = resize(rgba, thumbnail_size(rgba.shape[1], rgba.shape[0], width))
+        pixels = resized[width]
+        if kind == "png":
+            data = png_bytes(pixels, min_ssim)
+        elif kind == "webp":
+            data = webp_bytes(pixels, webp_quality)
+        elif kind == "gif":
+            data = gif_bytes(pixels)
+        else:
+            data = jpeg_bytes(pixels)
+        write_bytes_atomic(Path(target), data)

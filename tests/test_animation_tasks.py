@@ -40,16 +40,15 @@ def test_tasks_are_registered_and_run_by_default(small_site):
     assert default.index("verify") < default.index("gif") < default.index("bundle") < default.index("report")
     assert {"webp", "video", "avif"} <= set(default)
     names = [task["name"] for task in namespace["task_video"]()]
-    assert sorted(names) == ["images/muscles/gif/Arm-Biceps.mp4", "images/muscles/gif/Arm-Biceps.webm",
-                             "images/muscles/gif/Leg-Soleus.mp4", "images/muscles/gif/Leg-Soleus.webm"]
+    assert sorted(names) == ["images/muscles/gif/Arm-Biceps.webm+mp4", "images/muscles/gif/Leg-Soleus.webm+mp4"]
 
 
 def test_one_task_per_file_with_its_frames_and_only_its_settings(small_site):
     small_site.write_settings('[animation]\nformats = ["gif", "webp", "webm", "mp4", "avif"]\n')
     site = small_site.site()
-    (video, _) = [t for t in animation_tasks(site, VIDEO, ImageRoot(site.settings.images_dir)) if "Leg-Soleus" in t["name"]]
-    assert video["name"] == "images/muscles/gif/Leg-Soleus.webm"
-    assert video["targets"] == [str(small_site.build / "images/muscles/gif/Leg-Soleus.webm")]
+    (video,) = [t for t in animation_tasks(site, VIDEO, ImageRoot(site.settings.images_dir)) if "Leg-Soleus" in t["name"]]
+    assert video["name"] == "images/muscles/gif/Leg-Soleus.webm+mp4"
+    assert video["targets"] == [str(small_site.build / f"images/muscles/gif/Leg-Soleus.{ext}") for ext in ("webm", "mp4")]
     assert video["file_dep"] == [str(small_site.images / f"muscles/png/Leg-Soleus-{k}.png") for k in range(1, 17)]
     assert video["clean"] is True
     names = [t["name"] for t in animation_tasks(site, ("avif",), ImageRoot(site.settings.images_dir))]
@@ -63,8 +62,8 @@ def test_actions_write_decodable_files(small_site):
     (animation,) = [a for a in site.catalog.animations if "Arm-Biceps" in a.name]
     gif = small_site.build / "images/muscles/gif/Arm-Biceps.gif"
     mp4 = small_site.build / "images/muscles/gif/Arm-Biceps.mp4"
-    assert run_encode(animation, "gif", gif, site.settings) is None
-    assert run_encode(animation, "mp4", mp4, site.settings) is None
+    assert run_encode(animation, [("gif", gif)], site.settings) is None
+    assert run_encode(animation, [("mp4", mp4)], site.settings) is None
     with Image.open(gif) as image:
         assert image.n_frames == 16 and image.info["loop"] == 0
         assert image.convert("RGB").getpixel((0, 0)) == (255, 255, 255)  # alpha source, white matte
@@ -93,6 +92,14 @@ def test_second_run_builds_nothing_and_webp_quality_rebuilds_only_webp(small_sit
     changed = sorted(p.name for p in files if p.stat().st_mtime_ns != built[p])
     assert changed == ["Arm-Biceps.webp", "Leg-Soleus.webp"]
 
+    # WebM and MP4 share one sub-task: a setting of either redoes both, and nothing else
+    built = {p: p.stat().st_mtime_ns for p in files}
+    small_site.write_settings("[webp]\nquality = 50\n[mp4]\ncrf = 30\n")
+    code, text = run(small_site, "--reporter", "executed-only", "gif", "webp", "video")
+    assert code == 0 and executed(text) == [f"video:images/{stem}.webm+mp4" for stem in sorted(STEMS)]
+    changed = sorted(p.name for p in files if p.stat().st_mtime_ns != built[p])
+    assert changed == ["Arm-Biceps.mp4", "Arm-Biceps.webm", "Leg-Soleus.mp4", "Leg-Soleus.webm"]
+
 
 def test_missing_frame_fails_its_own_tasks_and_the_other_sequence_builds(small_site):
     (small_site.images / "muscles/png/Arm-Biceps-3.png").unlink()
@@ -100,7 +107,7 @@ def test_missing_frame_fails_its_own_tasks_and_the_other_sequence_builds(small_s
     assert code != 0
     message = re.compile(r"muscles/muscle_arm-biceps\.md:\d+: missing: gallery frame "
                          r"'muscles/png/Arm-Biceps-3\.png' does not exist under the image root")
-    assert len(message.findall(text)) == 4  # one per format of that sequence
+    assert len(message.findall(text)) == 3  # one per sub-task of that sequence: gif, webp, video
     leg, arm = outputs(small_site)[:4], outputs(small_site)[4:]
     assert all(p.is_file() for p in leg)
     assert not any(p.exists() for p in arm)
@@ -112,7 +119,7 @@ def test_action_reports_the_verify_message(small_site, fmt):
     (small_site.images / "muscles/png/Leg-Soleus-16.png").write_bytes(b"not a png")
     site = small_site.site()
     (animation,) = [a for a in site.catalog.animations if "Leg-Soleus" in a.name]
-    result = run_encode(animation, fmt, small_site.build / f"x.{fmt}", site.settings)
+    result = run_encode(animation, [(fmt, small_site.build / f"x.{fmt}")], site.settings)
     assert isinstance(result, TaskFailed)
     assert re.match(r"muscles/muscle_leg-soleus\.md:\d+: unreadable: ", str(result.message))
     assert not (small_site.build / f"x.{fmt}").exists()

@@ -93,10 +93,10 @@ def test_frame_tasks_copy_every_gallery_frame(small_site):
 def test_non_png_frames_are_copied_byte_for_byte_and_broken_ones_fail(tmp_path):
     jpeg = tmp_path / "F.jpg"
     draw_frame(32, 32, 0.0).convert("RGB").save(jpeg, quality=80)
-    run_frame_copies([(str(jpeg), str(tmp_path / "out" / "F.jpg"))], ImageRoot(tmp_path), changed=[])
+    assert run_frame_copies([(str(jpeg), [(str(tmp_path / "out" / "F.jpg"),)])], ImageRoot(tmp_path), changed=[]) is None
     assert (tmp_path / "out" / "F.jpg").read_bytes() == jpeg.read_bytes()
 
     broken = tmp_path / "B.png"
     broken.write_bytes(b"GIF89a not a png")
-    result = run_frame_copies([(str(broken), str(tmp_path / "out" / "B.png"))], ImageRoot(tmp_path), changed=[])
+    result = run_frame_copies([(str(broken), [(str(tmp_path / "out" / "B.png"),)])], ImageRoot(tmp_path), changed=[])
     assert result is not None and "'B.png' is not a PNG file (it looks like GIF)" in str(result)

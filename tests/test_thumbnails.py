@@ -11,7 +11,7 @@ from pipeline import thumbnails
 from pipeline.frames import load_rgba
 from pipeline.ssim import ssim
 from pipeline.verify import ImageRoot
-from pipeline.tasks.thumbnails import run_thumbnails, thumbnail_tasks
+from pipeline.tasks.thumbnails import frame_tasks, run_thumbnails, thumbnail_tasks
 from tests.conftest import draw_frame, page_text
 
 
@@ -103,7 +103,7 @@ def test_jpeg_gallery_images_get_jpeg_thumbnails_under_the_name_the_site_asks_fo
     save(draw_frame(300, 200, 0.2).convert("RGB"), folder / "Deltoid-1.jpg")
     (site_folder.pages / "deltoid.md").write_text(page_text("Deltoid", [], ["muscles/jpg/Deltoid-1.jpg"]))
     tasks = {t["name"]: t for t in thumbnail_tasks(site_folder.site())}
-    run_actions([tasks["images/muscles/jpg/Deltoid-*-thumb.jpg"], tasks["images/muscles/jpg/Deltoid-*-thumb.webp"]])
+    run_actions([tasks["images/muscles/jpg/Deltoid-*-thumbnails"]])
     with Image.open(site_folder.build / "images" / "muscles" / "jpg" / "Deltoid-1-thumb.jpg") as thumb:
         assert (thumb.format, thumb.size) == ("JPEG", (200, 133))
 
@@ -120,12 +120,9 @@ def test_thumbnail_tasks_name_each_output_and_make_srcset_widths(small_site):
     site = small_site.site()
     tasks = list(thumbnail_tasks(site))
     names = {t["name"] for t in tasks}
-    assert "images/muscles/png/Leg-Soleus-*-thumb.png" in names
-    assert "images/muscles/png/Leg-Soleus-*-thumb.webp" in names
-    assert "images/muscles/png/Leg-Soleus-*-40w.webp" in names
-    assert len(tasks) == 2 * 4  # one per sequence and kind of output
-    for task in tasks:
-        assert task["clean"] is True and len(task["file_dep"]) == 16 and len(task["targets"]) == 16
+    assert names == {"images/muscles/png/Leg-Soleus-*-thumbnails", "images/muscles/png/Arm-Biceps-*-thumbnails"}
+    for task in tasks:  # one per sequence: 4 files of each of its 16 frames
+        assert task["clean"] is True and len(task["file_dep"]) == 16 and len(task["targets"]) == 4 * 16
 
     run_actions(t for t in tasks if t["name"].startswith("images/muscles/png/Arm-Biceps-*"))
     out = small_site.build / "images" / "muscles" / "png"
@@ -135,22 +132,23 @@ def test_thumbnail_tasks_name_each_output_and_make_srcset_widths(small_site):
                      "Arm-Biceps-1-40w.webp": (40, 30), "Arm-Biceps-1-100w.webp": (64, 48)}
 
 
-def test_thumbnail_settings_only_rebuild_their_own_files(small_site):
+def test_thumbnail_settings_rebuild_thumbnails_and_never_frame_copies(small_site):
     def uptodate_values(extra):
         small_site.write_settings(extra)
-        tasks = thumbnail_tasks(small_site.site())
-        return {t["name"]: t["uptodate"][0].config for t in tasks}
+        site = small_site.site()
+        return {t["name"]: t["uptodate"][0].config for t in [*thumbnail_tasks(site), *frame_tasks(site)]}
 
     before = uptodate_values("")
-    after = uptodate_values("[thumbnails]\nwebp_quality = 60\n")
-    changed = {name for name in before if before[name] != after[name]}
-    assert changed and all(name.endswith(".webp") for name in changed)
+    for setting in ("webp_quality = 60", "min_ssim = 0.995", "width = 150", "widths = [300]"):
+        after = uptodate_values(f"[thumbnails]\n{setting}\n")
+        changed = {name for name in before if before[name] != after[name]}
+        assert changed == {name for name in before if name.endswith("-thumbnails")}, setting
 
 
 def test_unreadable_source_fails_its_task(tmp_path):
     broken = tmp_path / "B.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
-    result = run_thumbnails([(str(broken), str(tmp_path / "B-thumb.png"))], 200, "png", 80, 0.99,
+    result = run_thumbnails([(str(broken), [(str(tmp_path / "B-thumb.png"), 200, "png")])], 80, 0.99,
                             ImageRoot(tmp_path), changed=[])
     assert result is not None and "B.png" in str(result)
     assert not (tmp_path / "B-thumb.png").exists()
@@ -166,27 +164,29 @@ def test_settings_refuse_empty_widths(site_folder, width):
 
 
 def test_only_changed_frames_and_missing_outputs_are_redone(small_site):
-    tasks = [t for t in thumbnail_tasks(small_site.site()) if t["name"].endswith("Leg-Soleus-*-thumb.png")]
+    tasks = [t for t in thumbnail_tasks(small_site.site()) if t["name"].endswith("Leg-Soleus-*-thumbnails")]
     (task,) = tasks
     run_actions(tasks)  # first run: everything
     targets = [Path(t) for t in task["targets"]]
+    assert [t.name for t in targets[4:6]] == ["Leg-Soleus-3-thumb.png", "Leg-Soleus-3-thumb.webp"]
     stamps = {t: t.stat().st_ino for t in targets}  # every atomic rewrite is a new inode
-    targets[5].unlink()
-    run_actions(tasks, changed=[task["file_dep"][2]])
-    redone = {t for t in targets if t.stat().st_ino != stamps.get(t)}
-    assert redone == {targets[2], targets[5]}
+    targets[11].unlink()  # frame 6's WebP thumbnail
+    run_actions(tasks, changed=[task["file_dep"][2]])  # frame 3 changed
+    redone = {t.name for t in targets if t.stat().st_ino != stamps.get(t)}
+    assert redone == {"Leg-Soleus-3-thumb.png", "Leg-Soleus-3-thumb.webp",
+                      "Leg-Soleus-6-thumb.png", "Leg-Soleus-6-thumb.webp"}
     run_actions(tasks)  # nothing changed but the task ran: its settings changed, so all of it
-    assert all(t.stat().st_ino != stamps[t] for t in targets if t != targets[5])
+    assert all(t.stat().st_ino != stamps[t] for t in targets if t != targets[11])
 
 
 def test_one_unreadable_frame_fails_the_task_but_the_others_are_made(small_site):
     (small_site.images / "muscles/png/Leg-Soleus-4.png").write_bytes(b"")
-    (task,) = [t for t in thumbnail_tasks(small_site.site()) if t["name"].endswith("Leg-Soleus-*-thumb.webp")]
+    (task,) = [t for t in thumbnail_tasks(small_site.site()) if t["name"].endswith("Leg-Soleus-*-thumbnails")]
     func, args = task["actions"][0]
     failure = func(*args, changed=[])
     assert "Leg-Soleus-4.png" in str(failure)
-    made = [Path(t).exists() for t in task["targets"]]
-    assert made.count(False) == 1 and not made[3]
+    missing = [Path(t).name for t in task["targets"] if not Path(t).exists()]
+    assert missing == ["Leg-Soleus-4-thumb.png", "Leg-Soleus-4-thumb.webp"]
 
 
 def test_webp_gif_and_unsupported_gallery_images(site_folder):
@@ -222,10 +222,10 @@ def test_bomb_and_outside_symlink_are_refused_unopened(small_site, tmp_path):
     link = small_site.images / "muscles/png/Leg-Soleus-3.png"
     link.unlink()
     os.symlink(outside, link)
-    (task,) = [t for t in thumbnail_tasks(small_site.site()) if t["name"].endswith("Leg-Soleus-*-thumb.png")]
+    (task,) = [t for t in thumbnail_tasks(small_site.site()) if t["name"].endswith("Leg-Soleus-*-thumbnails")]
     func, args = task["actions"][0]
     failure = str(func(*args, changed=[]))
     assert "'muscles/png/Leg-Soleus-2.png' claims 100000x100000 pixels" in failure
     assert "'muscles/png/Leg-Soleus-3.png' is a symlink that leads outside the image root" in failure
-    made = [Path(t).exists() for t in task["targets"]]
-    assert made.count(False) == 2
+    missing = [Path(t).name for t in task["targets"] if not Path(t).exists()]
+    assert missing == ["Leg-Soleus-2-thumb.png", "Leg-Soleus-2-thumb.webp", "Leg-Soleus-3-thumb.png", "Leg-Soleus-3-thumb.webp"]

@@ -6,6 +6,7 @@ script both run exactly these tasks.
 """
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -45,6 +46,7 @@ def doit_namespace(config: str | os.PathLike | None = None) -> dict:
 def generators(site: Site) -> dict:
     """The `task_*` functions for `site`, in the order `doit list` shows them."""
     sources = ImageRoot(site.settings.images_dir)  # listed once, when a generator first asks
+    gallery = functools.cache(lambda: thumbnails.gallery_sequences(site))  # grouped once, likewise
 
     def task_verify():
         """Check every page's references against the image files (writes verify.json)."""
@@ -72,11 +74,11 @@ def generators(site: Site) -> dict:
 
     def task_thumbnails():
         """Thumbnails of every gallery frame: X-thumb.png, X-thumb.webp, srcset widths."""
-        yield from thumbnails.thumbnail_tasks(site)
+        yield from thumbnails.thumbnail_tasks(site, gallery())
 
     def task_frames():
         """Gallery frames copied into build/images, losslessly re-compressed."""
-        yield from thumbnails.frame_tasks(site)
+        yield from thumbnails.frame_tasks(site, gallery())
 
     def task_contact():
         """Contact sheets: every frame of each animation, and an overview of all."""

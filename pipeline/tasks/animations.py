@@ -1,12 +1,15 @@
-"""The `gif`, `webp`, `video` (WebM + MP4) and `avif` tasks: one sub-task per animation file.
+"""The `gif`, `webp`, `video` (WebM + MP4) and `avif` tasks: one sub-task per animation.
 
-Each file depends on its frames and on the settings that shape it alone, so changing WebP
-quality rebuilds the .webp files and nothing else.
+Each sub-task depends on the animation's frames and on the settings that shape its format
+alone, so changing WebP quality rebuilds the .webp files and nothing else. The `video`
+sub-task writes WebM and MP4 together from one load of the frames: half the sub-tasks doit
+has to check on every run, at the price of redoing both when the settings of one change.
 """
 from __future__ import annotations
 
 import dataclasses
 import os
+import posixpath
 from pathlib import Path
 
 from doit.exceptions import TaskFailed
@@ -29,22 +32,23 @@ TIMING_KEYS = {
 }
 
 
-def run_encode(animation, fmt: str, target: Path, settings):
-    """doit action: write one animation file; a sequence that cannot be read fails the task
-    with verification's `page:line: code: message`."""
+def run_encode(animation, outputs: list[tuple[str, Path]], settings):
+    """doit action: write one animation's files, each (format, target) of `outputs`; a
+    sequence that cannot be read fails the task with verification's `page:line: code: message`."""
     from .. import encode  # the encoders (numpy, Pillow, ffmpeg): only where an action runs
 
     try:
-        encode.encode_animation(animation, fmt, target, settings)
+        encode.encode_animation(animation, outputs, settings)
     except PipelineError as exc:
         return TaskFailed(str(exc))
     except OSError as exc:  # disk full, ffmpeg missing, ...: name the file it was writing
-        return TaskFailed(f"{target}: {exc}")
+        return TaskFailed(f"{exc.filename or outputs[0][1]}: {exc}")
     return None
 
 
 def animation_tasks(site, formats: tuple[str, ...], sources: ImageRoot):
-    """Sub-tasks for the `formats` among those configured, one per output file.
+    """Sub-tasks for the `formats` among those configured: one per animation, writing its
+    files in those formats (one file for `gif`, WebM and MP4 together for `video`).
 
     `sources` is the image root, listed once (its `files`) for every format's generator.
     """
@@ -53,29 +57,37 @@ def animation_tasks(site, formats: tuple[str, ...], sources: ImageRoot):
     if not wanted:
         return
     shaping = {fmt: _shaping(settings, fmt, versions.encoder(fmt, settings.build_dir)) for fmt in wanted}
-    source_dir, output_dir = str(settings.images_dir), str(settings.build_dir / "images")
+    source_dir, output_dir = f"{settings.images_dir}/", f"{settings.build_dir / 'images'}/"
     seen = set()
     for animation in site.catalog.animations:
         if not animation.frames or unsafe_reason(animation.name) is not None:
             continue
+        outputs = [o for o in animation_outputs(animation, settings) if o.kind in wanted and o.path not in seen]
+        if not outputs:
+            continue
+        seen.update(o.path for o in outputs)
         frames = [f.image_url for f in animation.frames]
         # only frames that exist: a missing one fails the action with the verify message
         # (a missing file_dep would fail with doit's own), and a failed task runs again
-        present = [path for f, path in ((f, os.path.join(source_dir, f)) for f in frames)
-                   if f in sources.files or unsafe_reason(f) is None and os.path.isfile(path)]
-        for output in animation_outputs(animation, settings):
-            if output.kind not in wanted or output.path in seen:
-                continue
-            seen.add(output.path)
-            target = os.path.join(output_dir, output.path)
-            yield {
-                "name": f"images/{output.path}",
-                "actions": [(run_encode, [animation, output.kind, Path(target), settings])],
-                "file_dep": present,
-                "targets": [target],
-                "uptodate": [config_changed({**shaping[output.kind], "frames": frames})],
-                "clean": True,
-            }
+        present = [source_dir + f for f in frames
+                   if f in sources.files or unsafe_reason(f) is None and os.path.isfile(source_dir + f)]
+        targets = [output_dir + o.path for o in outputs]
+        yield {
+            "name": f"images/{_name(outputs)}",
+            "actions": [(run_encode, [animation, [(o.kind, Path(t)) for o, t in zip(outputs, targets)], settings])],
+            "file_dep": present,
+            "targets": targets,
+            "uptodate": [config_changed({**{o.kind: shaping[o.kind] for o in outputs}, "frames": frames})],
+            "clean": True,
+        }
+
+
+def _name(outputs) -> str:
+    """`muscles/gif/X.gif`, or `muscles/gif/X.webm+mp4` for a sub-task writing both."""
+    if len(outputs) == 1:
+        return outputs[0].path
+    stem = posixpath.splitext(outputs[0].path)[0]
+    return stem + "." + "+".join(posixpath.splitext(o.path)[1][1:] for o in outputs)
 
 
 def _shaping(settings, fmt: str, version: str) -> dict:

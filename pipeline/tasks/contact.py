@@ -73,4 +73,5 @@ def contact_tasks(site):
 
 def _sources(settings, urls: list[str]) -> list[str]:
     # unsafe names are never opened, not even by doit to hash them; the action reports them
-    return [str(settings.images_dir / url) for url in urls if unsafe_reason(url) is None]
+    folder = f"{settings.images_dir}/"
+    return [folder + url for url in urls if unsafe_reason(url) is None]

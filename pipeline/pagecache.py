@@ -1,0 +1,87 @@
+"""Parsed pages kept between runs: a run in which no page changed parses no YAML.
+
+Reading 300 pages' front matter is a tenth of a second, the largest single cost of a run
+that has nothing to do. Each parsed page is kept with the size and modification time of its
+file, in `<build>/.pages-cache`; a page whose file differs in either is parsed again. A page
+modified less than two seconds before it was read is never kept, since a second change within
+the file system's time resolution could not be told apart (git's "racily clean" rule).
+
+The file holds `marshal` data: plain tuples of strings and numbers, no code. One written by
+another Python, another parser or another version of this module is ignored.
+"""
+from __future__ import annotations
+
+import marshal
+import sys
+import time
+from pathlib import Path
+
+from . import manifests
+from .atomic import write_bytes_atomic
+from .manifests import GalleryEntry, ImageEntry, Page
+from .problems import Problem
+
+VERSION = 1  # bump when Page or the parser's results change shape
+RACY_SECONDS = 2.0
+
+
+def read_pages(pages_dir: Path, cache_file: Path) -> tuple[Page, ...]:
+    """`manifests.read_pages(pages_dir)`, reusing the pages in `cache_file` whose file is as
+    it was, and saving the cache again when any page was parsed."""
+    kept = _load(cache_file)
+    fresh: dict[str, tuple] = {}
+    pages = []
+    changed = False
+    now = time.time()
+    for file in manifests.find_page_files(pages_dir):
+        name = file.relative_to(pages_dir).as_posix()
+        info = file.stat()
+        stamp = (info.st_size, info.st_mtime_ns)
+        entry = kept.get(name)
+        if entry is not None and entry[0] == stamp:
+            page = _page(entry[1])
+        else:
+            changed = True
+            page = manifests.parse_page(file.read_bytes(), name)
+        if now - info.st_mtime_ns / 1e9 >= RACY_SECONDS:
+            fresh[name] = (stamp, None if page is None else _plain(page))
+        else:
+            changed = True  # not kept this time: the next run parses it again
+        if page is not None:
+            pages.append(page)
+    if changed or fresh.keys() != kept.keys():
+        _save(cache_file, fresh)
+    return tuple(pages)
+
+
+def _header() -> tuple:
+    return (VERSION, sys.version, manifests.PARSER)
+
+
+def _load(cache_file: Path) -> dict:
+    try:
+        header, entries = marshal.loads(cache_file.read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        return {}
+    return entries if header == _header() and isinstance(entries, dict) else {}
+
+
+def _save(cache_file: Path, entries: dict) -> None:
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(cache_file, marshal.dumps((_header(), entries)))
+    except OSError:
+        pass  # a read-only build folder only costs parsing again next time
+
+
+def _plain(page: Page) -> tuple:
+    return (page.path, page.title, tuple(map(tuple, page.images)), tuple(map(tuple, page.gallery)),
+            page.gallery_line, tuple(map(tuple, page.problems)))
+
+
+def _page(plain: tuple | None) -> Page | None:
+    if plain is None:
+        return None
+    path, title, images, gallery, gallery_line, problems = plain
+    return Page(path, title, tuple(ImageEntry(*i) for i in images), tuple(GalleryEntry(*g) for g in gallery),
+                gallery_line, tuple(Problem(*p) for p in problems))

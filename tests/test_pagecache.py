@@ -1,0 +1,60 @@
+"""The page cache: the same pages as parsing, parsed again only when a file changed."""
+import os
+import time
+
+from conftest import page_text
+from pipeline import manifests, pagecache
+
+OLD = time.time() - 3600  # an hour ago: well outside the racy window
+
+
+def write_page(path, title, *, mtime=OLD):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page_text(title, ["muscles/gif/X.gif"], [f"muscles/png/X-{k}.png" for k in (1, 2)]))
+    os.utime(path, (mtime, mtime))
+
+
+def test_cached_pages_equal_parsed_pages_problems_included(tmp_path):
+    pages, cache = tmp_path / "pages", tmp_path / "build" / ".pages-cache"
+    write_page(pages / "a.md", "Alpha")
+    write_page(pages / "sub" / "b.md", "Beta")
+    (pages / "broken.md").write_text("---\ngallery: [unclosed\n---\n")
+    (pages / "plain.md").write_text("no front matter\n")
+    os.utime(pages / "broken.md", (OLD, OLD))
+    expected = manifests.read_pages(pages)
+    assert any(p.problems for p in expected)
+    first = pagecache.read_pages(pages, cache)
+    assert cache.is_file()
+    assert first == expected and pagecache.read_pages(pages, cache) == expected
+
+
+def test_a_kept_page_is_not_parsed_again_and_a_changed_one_is(tmp_path):
+    pages, cache = tmp_path / "pages", tmp_path / ".pages-cache"
+    write_page(pages / "a.md", "Alpha")
+    write_page(pages / "b.md", "Bravo")
+    pagecache.read_pages(pages, cache)
+    # same size and time, other bytes: the cache answers (this is the rule doit's timestamps follow too)
+    write_page(pages / "a.md", "Omega")
+    assert [p.title for p in pagecache.read_pages(pages, cache)] == ["Alpha", "Bravo"]
+    write_page(pages / "a.md", "Omega!", mtime=OLD + 1)  # another size and time: parsed again
+    write_page(pages / "b.md", "Bravo", mtime=OLD + 1)
+    assert [p.title for p in pagecache.read_pages(pages, cache)] == ["Omega!", "Bravo"]
+    (pages / "b.md").unlink()
+    assert [p.title for p in pagecache.read_pages(pages, cache)] == ["Omega!"]
+
+
+def test_a_page_changed_within_the_racy_window_is_never_kept(tmp_path):
+    pages, cache = tmp_path / "pages", tmp_path / ".pages-cache"
+    now = time.time()
+    write_page(pages / "a.md", "Alpha", mtime=now)
+    assert [p.title for p in pagecache.read_pages(pages, cache)] == ["Alpha"]
+    write_page(pages / "a.md", "Omega", mtime=now)  # same size, same time: only re-reading tells
+    assert [p.title for p in pagecache.read_pages(pages, cache)] == ["Omega"]
+
+
+def test_a_damaged_or_foreign_cache_is_ignored(tmp_path):
+    pages, cache = tmp_path / "pages", tmp_path / ".pages-cache"
+    write_page(pages / "a.md", "Alpha")
+    for junk in (b"", b"not marshal data", __import__("marshal").dumps(((0, "other python", "x"), {"a.md": 1}))):
+        cache.write_bytes(junk)
+        assert [p.title for p in pagecache.read_pages(pages, cache)] == ["Alpha"]
