@@ -13,7 +13,7 @@ import posixpath
 from pathlib import Path
 
 from doit.exceptions import TaskFailed
-from doit.tools import config_changed
+from .uptodate import settings_changed
 
 from .. import versions
 from ..plan import animation_outputs
@@ -77,7 +77,7 @@ def animation_tasks(site, formats: tuple[str, ...], sources: ImageRoot):
             "actions": [(run_encode, [animation, [(o.kind, Path(t)) for o, t in zip(outputs, targets)], settings])],
             "file_dep": present,
             "targets": targets,
-            "uptodate": [config_changed({**{o.kind: shaping[o.kind] for o in outputs}, "frames": frames})],
+            "uptodate": [settings_changed({**{o.kind: shaping[o.kind] for o in outputs}, "frames": frames})],
             "clean": True,
         }
 

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from doit.exceptions import TaskFailed
-from doit.tools import config_changed
+from .uptodate import settings_changed
 
 from .. import bundle, jekyll, treestate
 from ..atomic import write_text_atomic
@@ -52,7 +52,7 @@ def bundle_tasks(site, after: list[str]):
             "actions": [(run_copy, [settings.images_dir / path, images / path])],
             "file_dep": [str(settings.images_dir / path)],
             "targets": [str(images / path)],
-            "uptodate": [config_changed({"copy": bundle.VERSION})],
+            "uptodate": [settings_changed({"copy": bundle.VERSION})],
             "clean": True,
         }
     include = settings.build_dir / "_includes" / "atlas-animation.html"
@@ -60,7 +60,7 @@ def bundle_tasks(site, after: list[str]):
         "name": "_includes/atlas-animation.html",
         "actions": [(run_include, [include])],
         "targets": [str(include)],
-        "uptodate": [config_changed({"include": jekyll.INCLUDE})],
+        "uptodate": [settings_changed({"include": jekyll.INCLUDE})],
         "clean": True,
     }
     targets = bundle.bundle_targets(settings)
@@ -71,7 +71,7 @@ def bundle_tasks(site, after: list[str]):
         "targets": [str(t) for t in targets],
         # the list of planned files decides which stale ones go; what is in the folder now,
         # by a fingerprint rather than thousands of file_dep (see treestate.py)
-        "uptodate": [config_changed({"files": sorted(plan.files), "version": bundle.VERSION}),
+        "uptodate": [settings_changed({"files": sorted(plan.files), "version": bundle.VERSION}),
                      (treestate.unchanged, [[str(images)]])],
         "clean": True,
     }

@@ -5,7 +5,7 @@ import dataclasses
 from pathlib import Path
 
 from doit.exceptions import TaskFailed
-from doit.tools import config_changed
+from .uptodate import settings_changed
 
 from .. import plan, versions
 from ..problems import PipelineError
@@ -52,7 +52,7 @@ def contact_tasks(site):
             "actions": [(run_sheet, [animation, images, target, options, title])],
             "file_dep": _sources(settings, [f.image_url for f in animation.frames]),
             "targets": [str(target)],
-            "uptodate": [config_changed({**shaping, "title": title})],
+            "uptodate": [settings_changed({**shaping, "title": title})],
             "clean": True,
         }
     per_page = options.overview_columns * options.overview_rows
@@ -65,7 +65,7 @@ def contact_tasks(site):
             "actions": [(run_overview, [chunk, images, target, options, page, pages])],
             "file_dep": _sources(settings, [a.frames[0].image_url for a in chunk]),
             "targets": [str(target)],
-            "uptodate": [config_changed({**shaping, "pages": pages,
+            "uptodate": [settings_changed({**shaping, "pages": pages,
                                          "titles": [a.title for a in chunk]})],
             "clean": True,
         }

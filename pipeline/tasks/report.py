@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import time
 
-from doit.tools import config_changed
+from .uptodate import settings_changed
 
 from .. import report, treestate
 
@@ -32,7 +32,7 @@ def report_task(site, after: list[str]) -> dict:
         "actions": [(run_report, [site, time.time(), shown])],
         "targets": [str(build / "report" / "index.html")],
         "setup": list(after),
-        "uptodate": [config_changed({"settings": repr(site.settings)}),
+        "uptodate": [settings_changed({"settings": repr(site.settings)}),
                      (treestate.unchanged, list(shown))],
         "clean": True,
     }

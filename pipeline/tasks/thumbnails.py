@@ -19,7 +19,7 @@ import posixpath
 from pathlib import Path
 
 from doit.exceptions import TaskFailed
-from doit.tools import config_changed
+from .uptodate import settings_changed
 
 from .. import versions
 from ..catalog import FRAME_NAME
@@ -114,7 +114,7 @@ def thumbnail_tasks(site, groups: dict[str, list[str]] | None = None):
             "actions": [(run_thumbnails, [jobs, options.webp_quality, options.min_ssim, _source_root(settings)])],
             "file_dep": [source for source, _ in jobs],
             "targets": [target for _, outputs in jobs for target, _, _ in outputs],
-            "uptodate": [config_changed(shaping)],
+            "uptodate": [settings_changed(shaping)],
             "clean": True,
         }
 
@@ -131,7 +131,7 @@ def frame_tasks(site, groups: dict[str, list[str]] | None = None):
             "actions": [(run_frame_copies, [jobs, _source_root(settings)])],
             "file_dep": [source for source, _ in jobs],
             "targets": [outputs[0][0] for _, outputs in jobs],
-            "uptodate": [config_changed({"encoder": encoder})],
+            "uptodate": [settings_changed({"encoder": encoder})],
             "clean": True,
         }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from doit.exceptions import TaskFailed
-from doit.tools import config_changed
+from .uptodate import settings_changed
 
 from .. import treestate
 from .. import verify as verification
@@ -42,7 +42,7 @@ def verify_task(site) -> dict:
         "targets": [str(settings.build_dir / "verify.json")],
         "params": [{"name": "deep", "long": "deep", "type": bool, "default": False,
                     "help": "decode every image fully instead of reading headers"}],
-        "uptodate": [config_changed({"verify": repr(settings.verify), "paths": repr(settings.paths),
+        "uptodate": [settings_changed({"verify": repr(settings.verify), "paths": repr(settings.paths),
                                      "version": verification.VERSION}),
                      (unchanged_since_last_pass, [_watched(site)])],
         "clean": True,

@@ -1,0 +1,17 @@
+"""The up-to-date check for the settings that shape a sub-task's files.
+
+doit's `config_changed`, with its call signature declared: doit asks `inspect.signature` of
+every callable `uptodate` on every run to learn which arguments it wants, which cost a
+twentieth of a second over the 1,600 sub-tasks of a 300-page site doing nothing.
+"""
+from __future__ import annotations
+
+import inspect
+
+from doit.tools import config_changed
+
+
+class settings_changed(config_changed):  # noqa: N801 (named like doit's own uptodate helpers)
+    """`config_changed(config)`: up to date while `config` is what it was at the last success."""
+
+    __signature__ = inspect.Signature(list(inspect.signature(config_changed.__call__).parameters.values())[1:])
