@@ -8,6 +8,7 @@ in the build folder, since asking it costs two process starts.
 """
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from pathlib import Path
@@ -23,6 +24,7 @@ CODE = {
 }
 # The library inside Pillow that writes each format, when it is not Pillow itself.
 _PILLOW_LIBRARY = {"webp": "webp", "avif": "avif"}
+_PILLOW_MODULE = {"webp": ("PIL._webp", "webpdecoder_version"), "avif": ("PIL._avif", "libavif_version")}
 _VIDEO = ("webm", "mp4")
 FFMPEG_CACHE = ".ffmpeg-version.json"
 
@@ -36,8 +38,19 @@ def encoder(kind: str, build_dir: Path) -> str:
     library = _PILLOW_LIBRARY.get(kind)
     if library is None:
         return f"{code}, Pillow {PIL.__version__}"
-    from PIL import features  # imports Pillow's image core: only when WebP or AVIF is wanted
-    return f"{code}, Pillow {PIL.__version__} lib{library} {features.version(library)}"
+    return f"{code}, Pillow {PIL.__version__} lib{library} {_pillow_library_version(library)}"
+
+
+def _pillow_library_version(library: str) -> str | None:
+    """The version of a library Pillow was built with, read from Pillow's own C module (as
+    `PIL.features.version` does, without importing Pillow's image core)."""
+    module, attribute = _PILLOW_MODULE[library]
+    try:
+        return getattr(importlib.import_module(module), attribute)
+    except (ImportError, AttributeError):  # another Pillow: ask it the public way
+        from PIL import features
+
+        return features.version(library)
 
 
 def ffmpeg_version(build_dir: Path) -> str:
