@@ -12,13 +12,22 @@ import os
 from pathlib import Path
 
 
-def fingerprint(folders: list[str], files: list[str] = ()) -> str:
-    """Names, sizes and mtimes of everything under `folders`, and the bytes of `files`."""
+def folder_digest(folder: str) -> str:
+    """Names, sizes and mtimes of everything under `folder`, as one digest."""
+    digest = hashlib.sha1()
+    for line in sorted(_entries(folder)):
+        digest.update(line.encode())
+    return digest.hexdigest()
+
+
+def fingerprint(folders: list[str], files: list[str] = (), known: dict[str, str] | None = None) -> str:
+    """The `folder_digest` of each of `folders` (taken from `known` when it has one: a digest
+    of that folder taken earlier in the run that nothing has written to since), and the bytes
+    of `files`."""
     digest = hashlib.sha1()
     for folder in folders:
-        digest.update(f"[{folder}]".encode())
-        for line in sorted(_entries(folder)):
-            digest.update(line.encode())
+        part = (known or {}).get(folder) or folder_digest(folder)
+        digest.update(f"[{folder}]{part}".encode())
     for file in files:
         digest.update(f"<{file}>".encode())
         try:
@@ -28,9 +37,9 @@ def fingerprint(folders: list[str], files: list[str] = ()) -> str:
     return digest.hexdigest()
 
 
-def unchanged(task, values, folders: list[str], files: list[str] = ()) -> bool:
+def unchanged(task, values, folders: list[str], files: list[str] = (), known: dict[str, str] | None = None) -> bool:
     """doit `uptodate` callable: True when the fingerprint equals the one the action returned."""
-    return values.get("fingerprint") == fingerprint(folders, files)
+    return values.get("fingerprint") == fingerprint(folders, files, known)
 
 
 def _entries(root: str):

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import imageio_ffmpeg
 import numpy as np
@@ -16,6 +17,7 @@ from PIL import Image
 
 from pipeline import bundle, jekyll
 from pipeline.problems import PipelineError
+from pipeline.treestate import folder_digest
 from pipeline.tasks.bundle import bundle_tasks, run_bundle
 from pipeline.tasks.thumbnails import frame_tasks, thumbnail_tasks
 from tests.conftest import page_text, write_frames
@@ -59,7 +61,7 @@ def build_everything(site):
     run_actions(thumbnail_tasks(site))
     run_actions(frame_tasks(site))
     write_animations(site)
-    run_actions(bundle_tasks(site, after=[]))
+    run_actions(bundle_tasks(site, after=[], seen={}))
 
 
 @pytest.fixture
@@ -129,7 +131,7 @@ def test_removed_page_has_its_outputs_reported_and_dropped(built, capsys):
     (built.pages / "muscles" / "muscle_arm-biceps.md").unlink()
     capsys.readouterr()
     site = built.site()
-    assert set(run_bundle(site.catalog, site.settings)) == {"fingerprint"}
+    assert set(run_bundle(site.catalog, site.settings, [])) == {"fingerprint", "plan"}
 
     err = capsys.readouterr().err
     images = built.build / "images"
@@ -148,7 +150,7 @@ def test_missing_file_fails_the_bundle_naming_the_page_line(built):
     (built.build / "asset-manifest.json").unlink()
     site = built.site()
 
-    result = run_bundle(site.catalog, site.settings)
+    result = run_bundle(site.catalog, site.settings, [])
 
     text = str(result)
     page = (built.pages / "muscles" / "muscle_leg-soleus.md").read_text().splitlines()
@@ -176,16 +178,29 @@ def test_referenced_files_the_pipeline_does_not_make_are_copied(site_folder):
 
 def test_bundle_runs_after_every_producer_and_is_stale_when_any_file_changes(built):
     site = built.site()
-    tasks = {t["name"]: t for t in bundle_tasks(site, after=["verify", "gif", "thumbnails", "frames"])}
+    seen = {}
+    tasks = {t["name"]: t for t in bundle_tasks(site, after=["verify", "gif", "thumbnails", "frames"], seen=seen)}
     main = tasks["asset-manifest.json"]
     assert main["task_dep"] == ["verify", "gif", "thumbnails", "frames"]
     assert main["clean"] is True and main["targets"]
-    settings_check, (folder_check, folder_args) = main["uptodate"]
-    values = run_bundle(site.catalog, site.settings)
-    assert folder_check(None, values, *folder_args)  # nothing changed since it ran
+    ((check, args),) = main["uptodate"]
+    func, action_args = main["actions"][0]
+    values = func(*action_args)
+    task = SimpleNamespace(targets=main["targets"])
+    images = str(built.build / "images")
+    assert check(task, values, *args)  # nothing changed since it ran ...
+    assert seen == {images: folder_digest(images)}  # ... so the report may reuse its walk
+    seen.clear()
     webm = built.build / "images" / "muscles/gif/Leg-Soleus.webm"
     webm.write_bytes(webm.read_bytes() + b"\0")
-    assert not folder_check(None, values, *folder_args)
+    assert not check(task, values, *args) and seen == {}  # it will run: nothing noted
+    values = func(*action_args)
+    (built.build / "bundle.zip").unlink()
+    assert not check(task, values, *args) and seen == {}  # a target is missing: it runs too
+    values = func(*action_args)
+    assert check(task, values, *args)
+    other_plan = [*args[:1], args[1][:-1], *args[2:]]  # a planned file fewer: stale files to remove
+    assert not check(task, values, *other_plan)
 
 
 def test_data_file_gives_templates_sizes_formats_and_poster(built):

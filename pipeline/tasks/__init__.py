@@ -47,6 +47,7 @@ def generators(site: Site) -> dict:
     """The `task_*` functions for `site`, in the order `doit list` shows them."""
     sources = ImageRoot(site.settings.images_dir)  # listed once, when a generator first asks
     gallery = functools.cache(lambda: thumbnails.gallery_sequences(site))  # grouped once, likewise
+    seen = {}  # folder digests the bundle's check leaves for the report's, in this run
 
     def task_verify():
         """Check every page's references against the image files (writes verify.json)."""
@@ -54,7 +55,7 @@ def generators(site: Site) -> dict:
 
     def task_report():
         """Write build/report/index.html: every page's animations, outputs and problems."""
-        return report.report_task(site, after=[t for t in DEFAULT_TASKS if t != "report"])
+        return report.report_task(site, after=[t for t in DEFAULT_TASKS if t != "report"], seen=seen)
 
     def task_gif():
         """Animated GIF of every animation: one shared palette, laid over the matte."""
@@ -86,7 +87,7 @@ def generators(site: Site) -> dict:
 
     def task_bundle():
         """build/images complete and checked, asset-manifest.json, _data, _includes, bundle.zip."""
-        yield from bundle.bundle_tasks(site, after=[t for t in DEFAULT_TASKS if t not in ("bundle", "report")])
+        yield from bundle.bundle_tasks(site, after=[t for t in DEFAULT_TASKS if t not in ("bundle", "report")], seen=seen)
 
     return {"task_verify": task_verify, "task_gif": task_gif, "task_webp": task_webp,
             "task_video": task_video, "task_avif": task_avif, "task_thumbnails": task_thumbnails, "task_frames": task_frames,

@@ -24,7 +24,9 @@ def run_report(site, started: float, shown: tuple):
     return {"fingerprint": treestate.fingerprint(*shown)}
 
 
-def report_task(site, after: list[str]) -> dict:
+def report_task(site, after: list[str], seen: dict[str, str]) -> dict:
+    """The report, after every other task. `seen` holds the digest of `<build>/images` when the
+    bundle found it unchanged in this run (see tasks/bundle.py), sparing a second walk."""
     build = site.settings.build_dir
     pages = str(site.settings.pages_dir)
     shown = ([str(build / "images"), str(build / "contact"), pages], [str(build / "verify.json")])
@@ -33,6 +35,6 @@ def report_task(site, after: list[str]) -> dict:
         "targets": [str(build / "report" / "index.html")],
         "setup": list(after),
         "uptodate": [settings_changed({"settings": repr(site.settings)}),
-                     (treestate.unchanged, list(shown))],
+                     (treestate.unchanged, [*shown, seen])],
         "clean": True,
     }
