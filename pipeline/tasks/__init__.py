@@ -34,8 +34,16 @@ def doit_config(settings: Settings) -> dict:
     }
 
 
+# One core per task: `-n` alone decides how many cores a build uses. numpy's BLAS (the
+# k-means palettes' matrix products) would otherwise start a thread per core in every
+# worker. Set before any worker imports numpy; a value the user set is kept.
+SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 def doit_namespace(config: str | os.PathLike | None = None) -> dict:
     """DOIT_CONFIG and the task generators for the site described by `config`."""
+    for name, value in SINGLE_THREADED.items():
+        os.environ.setdefault(name, value)
     site = open_site(load_settings(Path(config) if config else None))
     # Held while the namespace lives, i.e. for the whole doit run; a second build waits here.
     lock = BuildLock(site.settings.build_dir)
