@@ -140,11 +140,10 @@ def figure_touch(site: Path, args) -> None:
     if changed != expected_files:
         note(f"expected to change: {', '.join(sorted(expected_files))}")
     groups_ran = sorted({t.split(":", 1)[0] for t in dependants} & {"gif", "webp", "video", "avif"})
-    wanted = sorted({"webm": "video", "mp4": "video"}.get(f, f) for f in set(settings.animation.formats))
-    wanted = sorted(set(wanted))
+    wanted = sorted({{"webm": "video", "mp4": "video"}.get(f, f) for f in settings.animation.formats})
     report("frame changed: other animations' sub-tasks that ran", str(len(unexpected)), "0", not unexpected)
-    report("frame changed: its animation's format tasks that ran", ", ".join(groups_ran),
-           ", ".join(wanted), groups_ran == wanted)
+    report("frame changed: its animation's format tasks that ran", "+".join(groups_ran),
+           "+".join(wanted), groups_ran == wanted)
     report("frame changed: files rewritten under build/images", str(len(changed)),
            f"{len(expected_files)} (exactly)", changed == expected_files)
 
@@ -284,12 +283,20 @@ class TreeSampler(threading.Thread):
             for pid in tree:
                 hwm = high_water(pid)
                 if hwm:
-                    self.high_water[pid] = (hwm, self.high_water.get(pid, (0, ""))[1] or command_of(pid))
+                    self.high_water[pid] = (hwm, self.high_water.get(pid, (0, ""))[1] or self.role(pid))
             self._done.wait(self.interval)
 
     def stop(self) -> None:
         self._done.set()
         self.join()
+
+    def role(self, pid: int) -> str:
+        """The command line, saying which python is doit's parent (the child of the root,
+        /usr/bin/time) and which a worker it forked (same command line, one level down)."""
+        command = command_of(pid)
+        if "pipeline.cli" not in command:
+            return command
+        return ("doit's parent: " if parent_of(pid) == self.root else "a doit worker: ") + command
 
 
 def descendants(root: int) -> list[int]:
@@ -306,6 +313,13 @@ def descendants(root: int) -> list[int]:
         frontier = [pid for pid, parent in parents.items() if parent in frontier]
         tree += frontier
     return tree
+
+
+def parent_of(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def high_water(pid: int) -> int:
