@@ -25,5 +25,4 @@ def write_avif(frames: list[np.ndarray], target: Path, settings: AvifSettings, t
     images = [Image.fromarray(np.ascontiguousarray(frames[i][..., : len(mode)]), mode) for i in timing.order]
     with atomic_path(target) as temporary:
         images[0].save(temporary, "AVIF", save_all=True, append_images=images[1:],
-                       duration=timing.durations(), quality=settings.quality, speed=settings.speed,
-                       max_threads=1)  # one core per task: `-n` decides how many a build uses
+                       duration=timing.durations(), quality=settings.quality, speed=settings.speed)

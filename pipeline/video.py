@@ -26,11 +26,6 @@ _COLOUR = ["-vf", "scale=out_color_matrix=bt601:out_range=tv:flags=accurate_rnd+
            "color_trc=iec61966-2-1:range=tv"]
 
 
-# One core per encode, as for every other task: `-n` alone decides how many cores a build
-# uses (libvpx and x264 would otherwise take both, and `-n 1` would not mean one core).
-_ONE_THREAD = ["-threads", "1"]
-
-
 def write_webm(frames: list[np.ndarray], target: Path, settings: WebmSettings, timing: Timing,
                matte: tuple[int, int, int]) -> None:
     """VP9 in WebM, constant quality (`crf`), `speed` trading time for bytes (libvpx cpu-used)."""
@@ -67,7 +62,7 @@ def _encode(frames, target: Path, timing: Timing, matte, codec: list[str]) -> No
                "-loglevel", "error", "-y",
                "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
                "-framerate", f"{timing.fps:g}", "-i", "pipe:0",
-               "-an", *_COLOUR, *codec, *_ONE_THREAD,
+               "-an", *_COLOUR, *codec,
                "-fflags", "+bitexact"]  # no random WebM segment id: same frames, same bytes
     with atomic_path(target) as temporary:
         process = subprocess.Popen([*command, str(temporary)], stdin=subprocess.PIPE,
