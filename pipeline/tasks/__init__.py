@@ -34,9 +34,10 @@ def doit_config(settings: Settings) -> dict:
     }
 
 
-# One core per task: `-n` alone decides how many cores a build uses. numpy's BLAS (the
-# k-means palettes' matrix products) would otherwise start a thread per core in every
-# worker. Set before any worker imports numpy; a value the user set is kept.
+# numpy's BLAS on one thread: parallelism comes from doit's `-n`. OpenBLAS would otherwise
+# start a thread per core in every worker for the k-means palettes' matrix products, and
+# `-n 2` ran slower than it should (81 s against 53 s on the bench). Set before any worker
+# imports numpy; a value the user set is kept.
 SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
@@ -44,10 +45,12 @@ def doit_namespace(config: str | os.PathLike | None = None) -> dict:
     """DOIT_CONFIG and the task generators for the site described by `config`."""
     for name, value in SINGLE_THREADED.items():
         os.environ.setdefault(name, value)
-    site = open_site(load_settings(Path(config) if config else None))
-    # Held while the namespace lives, i.e. for the whole doit run; a second build waits here.
-    lock = BuildLock(site.settings.build_dir)
-    remove_stale_temporaries(site.settings.build_dir)
+    settings = load_settings(Path(config) if config else None)
+    # Held while the namespace lives, i.e. for the whole doit run; a second build waits here,
+    # before it reads the pages (and writes their cache).
+    lock = BuildLock(settings.build_dir)
+    remove_stale_temporaries(settings.build_dir)
+    site = open_site(settings)
     return {"DOIT_CONFIG": doit_config(site.settings), "build_lock": lock, **generators(site)}
 
 
