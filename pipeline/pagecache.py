@@ -1,16 +1,20 @@
 """Parsed pages kept between runs: a run in which no page changed parses no YAML.
 
 Reading 300 pages' front matter is a tenth of a second, the largest single cost of a run
-that has nothing to do. Each parsed page is kept with the size and modification time of its
-file, in `<build>/.pages-cache`; a page whose file differs in either is parsed again. A page
+that has nothing to do. Each parsed page is kept with its file's size, inode, modification and
+status-change times, in `<build>/.pages-cache`; a page whose file differs in any is parsed
+again (a copy that keeps the modification time still gets a new status-change time). A page
 modified less than two seconds before it was read is never kept, since a second change within
 the file system's time resolution could not be told apart (git's "racily clean" rule).
 
-The file holds `marshal` data: plain tuples of strings and numbers, no code. One written by
-another Python, another parser or another version of this module is ignored.
+The file holds `marshal` data: plain tuples of strings and numbers, no code. One written for
+another pages folder, by another Python or PyYAML, or by other source code of the parser
+(manifests.py) or of this module is ignored: a change to the parsing rules never meets
+pages parsed by the old ones.
 """
 from __future__ import annotations
 
+import hashlib
 import marshal
 import sys
 import time
@@ -21,14 +25,14 @@ from .atomic import write_bytes_atomic
 from .manifests import GalleryEntry, ImageEntry, Page
 from .problems import Problem
 
-VERSION = 1  # bump when Page or the parser's results change shape
 RACY_SECONDS = 2.0
 
 
 def read_pages(pages_dir: Path, cache_file: Path) -> tuple[Page, ...]:
     """`manifests.read_pages(pages_dir)`, reusing the pages in `cache_file` whose file is as
     it was, and saving the cache again when any page was parsed."""
-    kept = _load(cache_file)
+    header = _header(pages_dir)
+    kept = _load(cache_file, header)
     fresh: dict[str, tuple] = {}
     pages = []
     changed = False
@@ -36,7 +40,7 @@ def read_pages(pages_dir: Path, cache_file: Path) -> tuple[Page, ...]:
     for file in manifests.find_page_files(pages_dir):
         name = file.relative_to(pages_dir).as_posix()
         info = file.stat()
-        stamp = (info.st_size, info.st_mtime_ns)
+        stamp = (info.st_size, info.st_ino, info.st_mtime_ns, info.st_ctime_ns)
         entry = kept.get(name)
         if entry is not None and entry[0] == stamp:
             page = _page(entry[1])
@@ -50,26 +54,31 @@ def read_pages(pages_dir: Path, cache_file: Path) -> tuple[Page, ...]:
         if page is not None:
             pages.append(page)
     if changed or fresh.keys() != kept.keys():
-        _save(cache_file, fresh)
+        _save(cache_file, header, fresh)
     return tuple(pages)
 
 
-def _header() -> tuple:
-    return (VERSION, sys.version, manifests.PARSER)
+def _header(pages_dir: Path) -> tuple:
+    """What the kept pages are valid for: this folder, this Python and PyYAML, and this
+    source of the parser and of the cache (a digest of the files: no version to forget)."""
+    code = hashlib.sha1()
+    for module in (manifests.__file__, __file__):
+        code.update(Path(module).read_bytes())
+    return (str(pages_dir), sys.version, manifests.PARSER, code.hexdigest())
 
 
-def _load(cache_file: Path) -> dict:
+def _load(cache_file: Path, header: tuple) -> dict:
     try:
-        header, entries = marshal.loads(cache_file.read_bytes())
+        kept_header, entries = marshal.loads(cache_file.read_bytes())
     except (OSError, ValueError, EOFError, TypeError):
         return {}
-    return entries if header == _header() and isinstance(entries, dict) else {}
+    return entries if kept_header == header and isinstance(entries, dict) else {}
 
 
-def _save(cache_file: Path, entries: dict) -> None:
+def _save(cache_file: Path, header: tuple, entries: dict) -> None:
     try:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
-        write_bytes_atomic(cache_file, marshal.dumps((_header(), entries)))
+        write_bytes_atomic(cache_file, marshal.dumps((header, entries)))
     except OSError:
         pass  # a read-only build folder only costs parsing again next time
 

@@ -169,6 +169,10 @@ def test_referenced_files_the_pipeline_does_not_make_are_copied(site_folder):
     site = site_folder.site()
     assert bundle.bundle_plan(site.catalog, site.settings).copied == ("muscles/diagram.png",)
 
+    tasks = {t["name"]: t for t in bundle_tasks(site, after=["gif"], seen={})}
+    # the bundle's check and action come after the copies that also write into build/images
+    assert tasks["asset-manifest.json"]["task_dep"] == ["gif", "bundle:images/muscles/diagram.png"]
+
     build_everything(site)
 
     copied = site_folder.build / "images" / "muscles" / "diagram.png"

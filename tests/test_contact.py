@@ -89,3 +89,11 @@ def test_settings_refuse_zero(site_folder, key):
     site_folder.write_settings(f"[contact]\n{key} = 0\n")
     with pytest.raises(PipelineError, match=rf"\[contact\] {key} must be at least 1, got 0"):
         site_folder.settings()
+
+
+def test_an_animation_named_on_two_pages_gets_one_sheet(small_site):
+    page = small_site.pages / "muscles" / "muscle_leg-soleus.md"
+    (small_site.pages / "muscles" / "again.md").write_text(page.read_text().replace("The Leg-Soleus", "Again"))
+    names = [t["name"] for t in contact_tasks(small_site.site())]
+    assert len(names) == len(set(names))
+    assert names.count("contact/Leg-Soleus.png") == 1

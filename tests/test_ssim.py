@@ -48,15 +48,16 @@ def test_colour_is_the_mean_of_its_channels(pair):
 
 
 def test_alpha_counts_the_worse_of_white_and_black():
-    rgba = np.zeros((20, 20, 4), np.uint8)
+    rgba = np.zeros((48, 48, 4), np.uint8)
     rgba[..., 3] = 255
-    rgba[5:15, 5:15, :3] = 250
-    other = rgba.copy()
-    other[..., 3] = 0  # everything transparent: identical over white where the square is near white
-    over_black = np.zeros((20, 20, 3))
-    over_black[5:15, 5:15] = 250
-    worst = min(ssim(over_black, np.zeros((20, 20, 3))), ssim(over_black + (over_black == 0) * 255, np.full((20, 20, 3), 255.0)))
-    assert ssim(rgba, other) == pytest.approx(worst)
+    rgba[4:14, 4:14, :3] = 250  # an opaque image: a small light square on black
+    clear = rgba.copy()
+    clear[..., 3] = 0  # the same colours, fully transparent: the background shows through
+    square = rgba[..., :3].astype(float)
+    over_white = ssim(square, np.full((48, 48, 3), 255.0))
+    over_black = ssim(square, np.zeros((48, 48, 3)))
+    assert over_white < 0.1 < 0.5 < over_black  # mostly black: far from white, close to black
+    assert ssim(rgba, clear) == pytest.approx(over_white)
 
 
 def test_images_smaller_than_the_window_are_padded_not_refused():

@@ -103,7 +103,7 @@ def test_jpeg_gallery_images_get_jpeg_thumbnails_under_the_name_the_site_asks_fo
     save(draw_frame(300, 200, 0.2).convert("RGB"), folder / "Deltoid-1.jpg")
     (site_folder.pages / "deltoid.md").write_text(page_text("Deltoid", [], ["muscles/jpg/Deltoid-1.jpg"]))
     tasks = {t["name"]: t for t in thumbnail_tasks(site_folder.site())}
-    run_actions([tasks["images/muscles/jpg/Deltoid-*-thumbnails"]])
+    run_actions([tasks["images/muscles/jpg/Deltoid-*.jpg"]])
     with Image.open(site_folder.build / "images" / "muscles" / "jpg" / "Deltoid-1-thumb.jpg") as thumb:
         assert (thumb.format, thumb.size) == ("JPEG", (200, 133))
 
@@ -120,7 +120,7 @@ def test_thumbnail_tasks_name_each_output_and_make_srcset_widths(small_site):
     site = small_site.site()
     tasks = list(thumbnail_tasks(site))
     names = {t["name"] for t in tasks}
-    assert names == {"images/muscles/png/Leg-Soleus-*-thumbnails", "images/muscles/png/Arm-Biceps-*-thumbnails"}
+    assert names == {"images/muscles/png/Leg-Soleus-*.png", "images/muscles/png/Arm-Biceps-*.png"}
     for task in tasks:  # one per sequence: 4 files of each of its 16 frames
         assert task["clean"] is True and len(task["file_dep"]) == 16 and len(task["targets"]) == 4 * 16
 
@@ -136,13 +136,14 @@ def test_thumbnail_settings_rebuild_thumbnails_and_never_frame_copies(small_site
     def uptodate_values(extra):
         small_site.write_settings(extra)
         site = small_site.site()
-        return {t["name"]: t["uptodate"][0].config for t in [*thumbnail_tasks(site), *frame_tasks(site)]}
+        return {**{("thumbnails", t["name"]): t["uptodate"][0].config for t in thumbnail_tasks(site)},
+                **{("frames", t["name"]): t["uptodate"][0].config for t in frame_tasks(site)}}
 
     before = uptodate_values("")
     for setting in ("webp_quality = 60", "min_ssim = 0.995", "width = 150", "widths = [300]"):
         after = uptodate_values(f"[thumbnails]\n{setting}\n")
         changed = {name for name in before if before[name] != after[name]}
-        assert changed == {name for name in before if name.endswith("-thumbnails")}, setting
+        assert changed == {key for key in before if key[0] == "thumbnails"}, setting
 
 
 def test_unreadable_source_fails_its_task(tmp_path):
@@ -164,7 +165,7 @@ def test_settings_refuse_empty_widths(site_folder, width):
 
 
 def test_only_changed_frames_and_missing_outputs_are_redone(small_site):
-    tasks = [t for t in thumbnail_tasks(small_site.site()) if t["name"].endswith("Leg-Soleus-*-thumbnails")]
+    tasks = [t for t in thumbnail_tasks(small_site.site()) if t["name"].endswith("Leg-Soleus-*.png")]
     (task,) = tasks
     run_actions(tasks)  # first run: everything
     targets = [Path(t) for t in task["targets"]]
@@ -181,7 +182,7 @@ def test_only_changed_frames_and_missing_outputs_are_redone(small_site):
 
 def test_one_unreadable_frame_fails_the_task_but_the_others_are_made(small_site):
     (small_site.images / "muscles/png/Leg-Soleus-4.png").write_bytes(b"")
-    (task,) = [t for t in thumbnail_tasks(small_site.site()) if t["name"].endswith("Leg-Soleus-*-thumbnails")]
+    (task,) = [t for t in thumbnail_tasks(small_site.site()) if t["name"].endswith("Leg-Soleus-*.png")]
     func, args = task["actions"][0]
     failure = func(*args, changed=[])
     assert "Leg-Soleus-4.png" in str(failure)
@@ -222,10 +223,23 @@ def test_bomb_and_outside_symlink_are_refused_unopened(small_site, tmp_path):
     link = small_site.images / "muscles/png/Leg-Soleus-3.png"
     link.unlink()
     os.symlink(outside, link)
-    (task,) = [t for t in thumbnail_tasks(small_site.site()) if t["name"].endswith("Leg-Soleus-*-thumbnails")]
+    (task,) = [t for t in thumbnail_tasks(small_site.site()) if t["name"].endswith("Leg-Soleus-*.png")]
     func, args = task["actions"][0]
     failure = str(func(*args, changed=[]))
     assert "'muscles/png/Leg-Soleus-2.png' claims 100000x100000 pixels" in failure
     assert "'muscles/png/Leg-Soleus-3.png' is a symlink that leads outside the image root" in failure
     missing = [Path(t).name for t in task["targets"] if not Path(t).exists()]
     assert missing == ["Leg-Soleus-2-thumb.png", "Leg-Soleus-2-thumb.webp", "Leg-Soleus-3-thumb.png", "Leg-Soleus-3-thumb.webp"]
+
+
+def test_sequences_of_one_name_and_two_formats_are_sub_tasks_of_their_own(site_folder):
+    folder = site_folder.images / "muscles" / "png"
+    folder.mkdir(parents=True)
+    urls = []
+    for ext in ("png", "jpg"):
+        for k in (1, 2):
+            draw_frame(40, 30, k / 4).convert("RGB").save(folder / f"Mixed-{k}.{ext}")
+            urls.append(f"muscles/png/Mixed-{k}.{ext}")
+    (site_folder.pages / "mixed.md").write_text(page_text("Mixed", [], urls))
+    names = [t["name"] for t in thumbnail_tasks(site_folder.site())]
+    assert sorted(names) == ["images/muscles/png/Mixed-*.jpg", "images/muscles/png/Mixed-*.png"]

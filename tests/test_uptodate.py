@@ -8,6 +8,7 @@ from pipeline.tasks.uptodate import settings_changed
 
 def test_doit_sees_the_same_arguments_and_answers():
     check = settings_changed({"quality": 68})
+    assert check.__signature__ is inspect.signature(check)  # answered in advance, not worked out
     assert list(inspect.signature(check).parameters) == list(inspect.signature(config_changed({}).__call__).parameters)
 
     class Task:  # the two attributes config_changed uses

@@ -51,7 +51,7 @@ def bundle_unchanged(task, values, images: str, plan_files: list[str], seen: dic
     """doit `uptodate`: True when the plan and `<build>/images` are as the last bundle left them.
 
     Then the bundle does not run, and it is the last task to write there (it runs after every
-    producer), so the folder's digest goes into `seen` for the report's check in this same run:
+    producer and every copy), so the folder's digest goes into `seen` for the report's check in this same run:
     one walk of thousands of files instead of two.
     """
     digest = treestate.folder_digest(images)
@@ -94,7 +94,8 @@ def bundle_tasks(site, after: list[str], seen: dict[str, str]):
     yield {
         "name": "asset-manifest.json",
         "actions": [(run_bundle, [site.catalog, settings, sorted(plan.files)])],
-        "task_dep": list(after),
+        # every producer, and this group's own copies: they write into build/images too
+        "task_dep": [*after, *(f"bundle:images/{path}" for path in plan.copied)],
         "targets": [str(t) for t in targets],
         # the list of planned files decides which stale ones go; what is in the folder now,
         # by a fingerprint rather than thousands of file_dep (see treestate.py)

@@ -42,7 +42,11 @@ def contact_tasks(site):
     images = ImageRoot(settings.images_dir, max_pixels=settings.verify.max_pixels)
     shaping = {**dataclasses.asdict(options), "encoder": versions.encoder("contact", settings.build_dir)}
     titles = {page.path: page.title for page in site.catalog.pages}
-    animations = [a for a in site.catalog.animations if a.frames and unsafe_reason(a.name) is None]
+    unique = {}  # an animation named on two pages gets one sheet, with the first page's title
+    for animation in site.catalog.animations:
+        if animation.frames and unsafe_reason(animation.name) is None:
+            unique.setdefault(animation.name, animation)
+    animations = list(unique.values())
     names = plan.sheet_names(animations)
     for animation in animations:
         target = folder / names[animation.name]

@@ -110,7 +110,7 @@ def thumbnail_tasks(site, groups: dict[str, list[str]] | None = None):
                   for o in thumbnail_outputs(frame, settings)])
                 for frame in frames]
         yield {
-            "name": f"images/{pattern.rpartition('.')[0] if '*' in pattern else pattern}-thumbnails",
+            "name": f"images/{pattern}",  # `thumbnails:images/X-*.png`: the thumbnails of that sequence
             "actions": [(run_thumbnails, [jobs, options.webp_quality, options.min_ssim, _source_root(settings)])],
             "file_dep": [source for source, _ in jobs],
             "targets": [target for _, outputs in jobs for target, _, _ in outputs],

@@ -11,7 +11,12 @@ import inspect
 from doit.tools import config_changed
 
 
+_CALL = inspect.Signature(list(inspect.signature(config_changed.__call__).parameters.values())[1:])
+
+
 class settings_changed(config_changed):  # noqa: N801 (named like doit's own uptodate helpers)
     """`config_changed(config)`: up to date while `config` is what it was at the last success."""
 
-    __signature__ = inspect.Signature(list(inspect.signature(config_changed.__call__).parameters.values())[1:])
+    def __init__(self, config, encoder=None):
+        super().__init__(config, encoder)
+        self.__signature__ = _CALL  # what inspect.signature(self) returns, without working it out
