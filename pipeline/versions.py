@@ -57,12 +57,15 @@ def ffmpeg_version(build_dir: Path) -> str:
     """The version of the ffmpeg that imageio-ffmpeg runs.
 
     Kept in `<build_dir>/.ffmpeg-version.json` with what chose that binary (imageio-ffmpeg's
-    version, IMAGEIO_FFMPEG_EXE) and the binary's size and time; any change asks again.
+    version, IMAGEIO_FFMPEG_EXE, PATH) and the binary's size and time; any change asks again.
     """
     import imageio_ffmpeg  # the package only: finding and asking its binary is what costs
 
     cache = build_dir / FFMPEG_CACHE
-    choice = {"imageio_ffmpeg": imageio_ffmpeg.__version__, "env": os.environ.get("IMAGEIO_FFMPEG_EXE")}
+    # what imageio-ffmpeg looks at to choose: its own version (the binary it ships), the
+    # variable that names one, and PATH (where it finds a system ffmpeg when it ships none)
+    choice = {"imageio_ffmpeg": imageio_ffmpeg.__version__, "env": os.environ.get("IMAGEIO_FFMPEG_EXE"),
+              "path": os.environ.get("PATH")}
     try:
         known = json.loads(cache.read_text())
         if known["choice"] == choice and known["binary"] == _identity(known["exe"]):

@@ -1,5 +1,6 @@
 """Encoder version strings: what they contain, and ffmpeg's kept per binary."""
 import json
+import os
 
 import imageio_ffmpeg
 import PIL
@@ -39,6 +40,9 @@ def test_ffmpeg_is_asked_once_per_binary(tmp_path, monkeypatch):
     monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", imageio_ffmpeg.get_ffmpeg_exe())  # chosen otherwise now
     monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_version", lambda: "n100")
     assert versions.ffmpeg_version(tmp_path) == "n100"
+    monkeypatch.setenv("PATH", "/elsewhere:" + os.environ["PATH"])  # another system ffmpeg?
+    monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_version", lambda: "n101")
+    assert versions.ffmpeg_version(tmp_path) == "n101"
 
 
 @pytest.mark.parametrize("junk", ["", "{", '{"choice": 1}', "[]"])
