@@ -12,6 +12,7 @@ from typing import Callable
 from . import avif, gif, video, webp
 from .catalog import Animation
 from .frames import load_sequence, parse_colour
+from .problems import PipelineError
 from .settings import Settings
 from .timing import timing_for
 from .verify import ImageRoot
@@ -30,11 +31,15 @@ def encode_animation(animation: Animation, outputs: list[tuple[str, Path]], sett
     """Write `animation` in each (format, target) of `outputs`, from one load of its frames.
 
     Raises PipelineError with verification's `page:line: code: message` when the sequence
-    cannot be read; the targets are then left as they were.
+    cannot be read (the targets are then left as they were), or naming the target that could
+    not be written.
     """
     images = ImageRoot(settings.images_dir, max_pixels=settings.verify.max_pixels)
     frames = load_sequence(animation, images)
     timing = timing_for(len(frames), settings.animation)
     matte = parse_colour(settings.animation.matte)
     for fmt, target in outputs:
-        ENCODERS[fmt](frames, Path(target), getattr(settings, fmt), timing, matte)
+        try:
+            ENCODERS[fmt](frames, Path(target), getattr(settings, fmt), timing, matte)
+        except OSError as exc:  # disk full, ffmpeg missing, ...: name the file being written
+            raise PipelineError(f"{target}: {exc}") from exc

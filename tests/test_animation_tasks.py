@@ -137,3 +137,17 @@ def test_animation_settings_are_checked_when_read(small_site, toml, message):
     with pytest.raises(PipelineError) as error:
         small_site.settings()
     assert str(error.value).startswith(f"pipeline.toml: {message}")
+
+
+def test_a_write_error_names_the_file_being_written(small_site, monkeypatch):
+    from pipeline import encode
+
+    def disk_full(*args):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setitem(encode.ENCODERS, "mp4", disk_full)
+    site = small_site.site()
+    animation = site.catalog.animations[0]
+    webm, mp4 = small_site.build / "x.webm", small_site.build / "x.mp4"
+    result = run_encode(animation, [("webm", webm), ("mp4", mp4)], site.settings)
+    assert f"\n{mp4}: [Errno 28] No space left on device" in str(result)
+    assert webm.exists() and not mp4.exists()
