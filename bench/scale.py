@@ -131,7 +131,7 @@ def figure_touch(site: Path, args) -> None:
     ran, changed = ran_and_changed(site, settings, groups)
     mine = re.compile(re.escape(base) + r"(?=[.-]|$)")
     dependants = [t for t in ran if mine.search(t)]
-    bookkeeping = [t for t in ran if t in ("verify", "report") or t.startswith("bundle:")]
+    bookkeeping = [t for t in ran if t == "verify" or t.startswith(("bundle:", "report:"))]
     unexpected = [t for t in ran if t not in dependants and t not in bookkeeping]
     note(f"ran, {base}'s own: {', '.join(dependants) or 'none'}")
     note(f"ran, bookkeeping that reads every output: {', '.join(bookkeeping) or 'none'}")
@@ -169,10 +169,15 @@ def redraw(path: Path) -> None:
 
 
 def group_tasks(settings) -> set[str]:
-    """Names of the tasks that only group sub-tasks: doit reports them as run every time.
-    `verify` and `report` are single tasks; every other generator yields sub-tasks."""
-    return {name.removeprefix("task_") for name, make in generators(open_site(settings)).items()
-            if inspect.isgeneratorfunction(make)}
+    """Names of the tasks without actions of their own, which doit reports as run every time:
+    the groups of sub-tasks, and sub-tasks that only wait for others (`report:wait`)."""
+    names = set()
+    for name, make in generators(open_site(settings)).items():
+        if inspect.isgeneratorfunction(make):
+            group = name.removeprefix("task_")
+            names.add(group)
+            names.update(f"{group}:{task['name']}" for task in make() if not task.get("actions"))
+    return names
 
 
 def ran_and_changed(site: Path, settings, groups: set[str]) -> tuple[list[str], set[str]]:

@@ -281,10 +281,11 @@ def run_doit(folder, *args) -> tuple[int, dict]:
 
 
 def ran_last(tasks: dict, name: str) -> bool:
-    """Whether `name` started after every other executed task had finished."""
+    """Whether `name` started after every other executed task had finished (its own group,
+    which finishes with it, aside)."""
     def end(t):
         return datetime.fromisoformat(t["started"]).timestamp() + t["elapsed"]
-    others = [t for n, t in tasks.items() if n != name and t["started"]]
+    others = [t for n, t in tasks.items() if n != name and not name.startswith(f"{n}:") and t["started"]]
     return all(end(t) <= datetime.fromisoformat(tasks[name]["started"]).timestamp() for t in others)
 
 
@@ -307,8 +308,8 @@ def test_report_task_runs_after_verify_even_when_verify_fails(tiny_site):
     code, tasks = run_doit(tiny_site, "report")
     assert code != 0
     assert tasks["verify"]["result"] == "fail"  # verify failed ...
-    assert tasks["report"]["result"] == "success"  # ... and the report was still written, last
-    assert ran_last(tasks, "report")
+    assert tasks["report:index.html"]["result"] == "success"  # ... and the report was still written, last
+    assert ran_last(tasks, "report:index.html")
     html = (tiny_site.build / "report" / "index.html").read_text()
     assert "muscles/muscle_leg-soleus.md:" in html and "Leg-Soleus-3.png" in html
     assert 'data-status="error"' in html
@@ -316,16 +317,25 @@ def test_report_task_runs_after_verify_even_when_verify_fails(tiny_site):
 
 def test_report_is_rewritten_when_what_it_shows_changes_and_cleaned(tiny_site):
     code, tasks = run_doit(tiny_site, "-n", "2")
-    assert tasks["report"]["result"] == "success"
-    assert ran_last(tasks, "report")
+    assert tasks["report:index.html"]["result"] == "success"
+    assert ran_last(tasks, "report:index.html")
     code, tasks = run_doit(tiny_site, "-n", "2")
-    assert tasks["report"]["result"] == "up-to-date"  # nothing changed: a no-op run stays cheap
+    assert tasks["report:index.html"]["result"] == "up-to-date"  # nothing changed: a no-op run stays cheap
     page = next(tiny_site.pages.rglob("*.md"))
     page.write_text(page.read_text().replace("title: 'The Leg-Soleus muscle'", "title: 'Soleus, retitled'"))
     code, tasks = run_doit(tiny_site, "-n", "2")
-    assert tasks["report"]["result"] == "success"
+    assert tasks["report:index.html"]["result"] == "success"
     index = tiny_site.build / "report" / "index.html"
     assert "Soleus, retitled" in index.read_text()
     assert index.is_file()
     DoitMain(ModuleTaskLoader(doit_namespace(tiny_site.config))).run(["clean", "report"])
     assert not index.exists()
+
+
+def test_the_report_is_checked_only_after_every_other_task_has_finished(tiny_site):
+    """doit checks a task with setup tasks before running them; the report's check must wait."""
+    namespace = doit_namespace(tiny_site.config)
+    wait, write = namespace["task_report"]()
+    others = [t for t in namespace["DOIT_CONFIG"]["default_tasks"] if t != "report"]
+    assert wait["name"] == "wait" and not wait["actions"] and wait["setup"] == others
+    assert write["name"] == "index.html" and write["task_dep"] == ["report:wait"] and "setup" not in write

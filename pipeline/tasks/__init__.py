@@ -66,7 +66,7 @@ def generators(site: Site) -> dict:
 
     def task_report():
         """Write build/report/index.html: every page's animations, outputs and problems."""
-        return report.report_task(site, after=[t for t in DEFAULT_TASKS if t != "report"], seen=seen)
+        yield from report.report_tasks(site, after=[t for t in DEFAULT_TASKS if t != "report"], seen=seen)
 
     def task_gif():
         """Animated GIF of every animation: one shared palette, laid over the matte."""

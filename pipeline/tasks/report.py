@@ -3,9 +3,13 @@
 doit has no "after, whether or not it failed" dependency: a `task_dep` or a `file_dep` on
 another task's target skips the report when that task fails, which is exactly when the
 report is most needed. Setup tasks are different: doit runs them first and then runs the
-task whatever their outcome. So the other default tasks are the report's setup tasks.
-The report is up to date while the pages, the build folder it shows (by a fingerprint, see
-treestate.py) and verify's findings are as they were when it was written.
+task whatever their outcome; but it decides whether the task is up to date *before* running
+them, so under `-n 2` the report could be judged current while a producer was still writing.
+Hence two sub-tasks: `report:wait` has no actions and every other default task as its setup
+tasks (it always "runs", so they always finish first, failed or not), and
+`report:index.html` depends on it, so its check comes after all of them. The report is up
+to date while the pages, the build folder it shows (by a fingerprint, see treestate.py) and
+verify's findings are as they were when it was written.
 """
 from __future__ import annotations
 
@@ -24,16 +28,19 @@ def run_report(site, started: float, shown: tuple):
     return {"fingerprint": treestate.fingerprint(*shown)}
 
 
-def report_task(site, after: list[str], seen: dict[str, str]) -> dict:
-    """The report, after every other task. `seen` holds the digest of `<build>/images` when the
-    bundle found it unchanged in this run (see tasks/bundle.py), sparing a second walk."""
+def report_tasks(site, after: list[str], seen: dict[str, str]):
+    """The report, checked and written after every task in `after`. `seen` holds the digest of
+    `<build>/images` when the bundle found it unchanged in this run (see tasks/bundle.py),
+    sparing a second walk."""
     build = site.settings.build_dir
     pages = str(site.settings.pages_dir)
     shown = ([str(build / "images"), str(build / "contact"), pages], [str(build / "verify.json")])
-    return {
+    yield {"name": "wait", "actions": None, "setup": list(after)}
+    yield {
+        "name": "index.html",
         "actions": [(run_report, [site, time.time(), shown])],
+        "task_dep": ["report:wait"],
         "targets": [str(build / "report" / "index.html")],
-        "setup": list(after),
         "uptodate": [settings_changed({"settings": repr(site.settings)}),
                      (treestate.unchanged, [*shown, seen])],
         "clean": True,
