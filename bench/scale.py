@@ -305,14 +305,7 @@ class TreeSampler(threading.Thread):
 
 
 def descendants(root: int) -> list[int]:
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+    parents = {int(entry): parent_of(int(entry)) for entry in os.listdir("/proc") if entry.isdigit()}
     tree, frontier = [root], [root]
     while frontier:
         frontier = [pid for pid, parent in parents.items() if parent in frontier]
@@ -328,12 +321,7 @@ def parent_of(pid: int) -> int:
 
 
 def high_water(pid: int) -> int:
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0
-    match = re.search(r"^VmHWM:\s+(\d+) kB", text, re.M)
-    return int(match.group(1)) if match else 0
+    return proc_kib(pid, "status", "VmHWM")
 
 
 def command_of(pid: int) -> str:
@@ -346,11 +334,16 @@ def command_of(pid: int) -> str:
 
 
 def pss(pid: int) -> int:
+    return proc_kib(pid, "smaps_rollup", "Pss")
+
+
+def proc_kib(pid: int, file: str, field: str) -> int:
+    """A `field:  N kB` line of /proc/<pid>/<file>, in KiB; 0 when the process has gone."""
     try:
-        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        text = Path(f"/proc/{pid}/{file}").read_text()
     except OSError:
         return 0
-    match = re.search(r"^Pss:\s+(\d+) kB", text, re.M)
+    match = re.search(rf"^{field}:\s+(\d+) kB", text, re.M)
     return int(match.group(1)) if match else 0
 
 

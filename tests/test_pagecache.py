@@ -54,7 +54,7 @@ def test_a_kept_page_is_not_parsed_again_and_a_changed_one_is(tmp_path, monkeypa
     assert [p.title for p in pagecache.read_pages(pages, cache)] == ["Omega"]
 
 
-def test_a_cache_for_another_pages_folder_is_not_used(tmp_path, monkeypatch):
+def test_one_cache_file_shared_by_two_pages_folders_gives_each_its_own_pages(tmp_path, monkeypatch):
     cache = tmp_path / ".pages-cache"
     for folder in ("one", "two"):
         write_page(tmp_path / folder / "a.md", folder)
