@@ -13,11 +13,11 @@ import os
 import sys
 import zipfile
 from pathlib import Path
-from typing import NamedTuple
+from typing import Iterator, NamedTuple
 
-from .atomic import atomic_path, write_bytes_atomic, write_text_atomic
-from .catalog import Catalog
-from .jekyll import data_file
+from .atomic import atomic_path, write_bytes_atomic
+from .catalog import Animation, Catalog
+from .jekyll import animation_entries, described_paths
 from .mediainfo import media_info, sha256_of
 from .plan import planned_outputs
 from .problems import PipelineError, Problem
@@ -98,13 +98,12 @@ def bundle_problems(catalog: Catalog, images_dir: Path, plan: BundlePlan,
     return problems
 
 
-def describe(images_dir: Path, paths: list[str]) -> list[dict]:
-    """The asset-manifest entries of `paths`, in order."""
-    entries = []
+def describe(images_dir: Path, paths: list[str]) -> Iterator[dict]:
+    """The asset-manifest entries of `paths`, in order, one at a time."""
     for path in paths:
         file = images_dir / path
         info = media_info(file)
-        entries.append({
+        yield {
             "path": path,
             "bytes": file.stat().st_size,
             "sha256": sha256_of(file),
@@ -113,8 +112,36 @@ def describe(images_dir: Path, paths: list[str]) -> list[dict]:
             "frames": info.frames,
             "duration": info.duration,
             "mime": info.mime,
-        })
-    return entries
+        }
+
+
+def write_descriptions(images_dir: Path, paths: list[str], animations: list[Animation],
+                       manifest: Path, data: Path) -> None:
+    """`asset-manifest.json` and `_data/assets.json`, written entry by entry as the files are
+    described: memory does not grow with the bundle (16,000 entries held at once took 40 MiB).
+    The text is what `json.dumps(..., indent=2)` gives for the whole."""
+    needed = described_paths(animations)
+    kept = {}
+    with atomic_path(manifest) as manifest_path, atomic_path(data) as data_path, \
+            open(manifest_path, "w", encoding="utf-8") as manifest_out, \
+            open(data_path, "w", encoding="utf-8") as data_out:
+        manifest_out.write('{\n  "files": [')
+        data_out.write('{\n  "files": {')
+        for count, entry in enumerate(describe(images_dir, paths)):
+            comma = "," if count else ""
+            manifest_out.write(f"{comma}\n    {_nested(entry)}")
+            path = entry.pop("path")
+            data_out.write(f"{comma}\n    {json.dumps(path, ensure_ascii=False)}: {_nested(entry)}")
+            if path in needed:
+                kept[path] = entry
+        closing = "\n  " if paths else ""
+        manifest_out.write(f"{closing}]\n}}\n")
+        data_out.write(f'{closing}}},\n  "animations": {_nested(animation_entries(animations, kept), 2)}\n}}\n')
+
+
+def _nested(value, depth: int = 4) -> str:
+    """`value` as json.dumps(indent=2) writes it `depth` spaces in."""
+    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + " " * depth)
 
 
 def write_zip(images_dir: Path, paths: list[str], target: Path) -> None:
@@ -128,10 +155,6 @@ def write_zip(images_dir: Path, paths: list[str], target: Path) -> None:
                 compressed = Path(path).suffix.lower() not in STORED_SUFFIXES
                 info.compress_type = zipfile.ZIP_DEFLATED if compressed else zipfile.ZIP_STORED
                 archive.writestr(info, (images_dir / path).read_bytes(), compresslevel=9)
-
-
-def write_json(target: Path, value) -> None:
-    write_text_atomic(target, json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
 
 
 def make_bundle(catalog: Catalog, settings: Settings) -> None:
@@ -148,10 +171,8 @@ def make_bundle(catalog: Catalog, settings: Settings) -> None:
     if problems:
         raise PipelineError("\n".join(str(p) for p in problems))
     paths = bundle_files(images_dir)
-    entries = describe(images_dir, paths)
-    write_json(settings.build_dir / "asset-manifest.json", {"files": entries})
-    files = {entry["path"]: entry for entry in entries}
-    write_json(settings.build_dir / "_data" / "assets.json", data_file(list(catalog.animations), files))
+    write_descriptions(images_dir, paths, list(catalog.animations),
+                       settings.build_dir / "asset-manifest.json", settings.build_dir / "_data" / "assets.json")
     write_zip(images_dir, paths, settings.build_dir / "bundle.zip")
 
 

@@ -13,12 +13,23 @@ from .catalog import Animation
 ANIMATION_FORMATS = ("gif", "webp", "avif", "webm", "mp4")
 
 
-def data_file(animations: list[Animation], files: dict[str, dict]) -> dict:
-    """The contents of `_data/assets.json`.
+def described_paths(animations: list[Animation]) -> set[str]:
+    """The files whose asset-manifest entries `animation_entries` reads: every format of each
+    animation and its poster frame."""
+    paths = set()
+    for animation in animations:
+        paths.update(animation.stem + "." + fmt for fmt in ANIMATION_FORMATS)
+        if animation.frames:
+            paths.add(animation.frames[0].image_url)
+    return paths
 
-    `files` maps each bundled path to its asset-manifest entry; `animations` gives, per
-    animation name (as pages write `image_name`), its size, frames, running time, poster
-    and the path of each format present.
+
+def animation_entries(animations: list[Animation], files: dict[str, dict]) -> dict:
+    """The `animations` part of `_data/assets.json`.
+
+    `files` maps bundled paths (at least those of `described_paths` that are bundled) to
+    their asset-manifest entries; per animation name (as pages write `image_name`) this
+    gives its size, frames, running time, poster and the path of each format present.
     """
     entries = {}
     for animation in animations:
@@ -39,8 +50,7 @@ def data_file(animations: list[Animation], files: dict[str, dict]) -> dict:
             "poster": poster if poster in files else None,
             **formats,
         }
-    described = {path: {k: v for k, v in entry.items() if k != "path"} for path, entry in files.items()}
-    return {"files": described, "animations": entries}
+    return entries
 
 
 INCLUDE = """\

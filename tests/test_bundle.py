@@ -220,6 +220,24 @@ def test_data_file_gives_templates_sizes_formats_and_poster(built):
     assert (thumb["width"], thumb["height"], thumb["mime"]) == (64, 48, "image/png")
 
 
+def test_descriptions_written_entry_by_entry_read_as_json_dumps_of_the_whole(built, tmp_path):
+    site = built.site()
+    images = built.build / "images"
+    animations = list(site.catalog.animations)
+    out = tmp_path / "out"
+    out.mkdir()
+    for paths in (bundle.bundle_files(images), []):
+        manifest_file, data_file = out / "manifest.json", out / "data.json"
+        bundle.write_descriptions(images, paths, animations, manifest_file, data_file)
+        entries = list(bundle.describe(images, paths))
+        files = {e["path"]: {k: v for k, v in e.items() if k != "path"} for e in entries}
+        whole_data = {"files": files, "animations": jekyll.animation_entries(animations, files)}
+        assert manifest_file.read_text() == json.dumps({"files": entries}, indent=2) + "\n"
+        assert data_file.read_text() == json.dumps(whole_data, indent=2) + "\n"
+    assert len(json.loads(manifest_file.read_text())["files"]) == 0
+    assert sorted(out.iterdir()) == sorted([data_file, manifest_file])  # no temporaries left
+
+
 def test_include_plays_a_muted_looping_video_with_fallbacks_and_reduced_motion(built):
     text = (built.build / "_includes" / "atlas-animation.html").read_text()
     assert text == jekyll.INCLUDE
