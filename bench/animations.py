@@ -100,9 +100,7 @@ def run_recipe(fmt: str, paths: list[Path], out: Path, fps: float) -> float | No
 def run_pipeline(background: str, paths: list[Path], work: Path) -> float:
     """Seconds for `pipeline gif webp video` (doit, -n 2 as the console script runs on 2 cores)
     on a site holding just this sequence."""
-    from doit.cmd_base import ModuleTaskLoader
-    from doit.doit_cmd import DoitMain
-    from pipeline.tasks import doit_namespace
+    from pipeline.tasks import doit_main, doit_namespace
 
     site = work / f"site-{background}"
     (site / "pages").mkdir(parents=True)  # a fresh build folder: everything is built
@@ -113,7 +111,7 @@ def run_pipeline(background: str, paths: list[Path], work: Path) -> float:
     config = site / "pipeline.toml"
     config.write_text(f'[paths]\npages = "pages"\nimages = "{paths[0].parent}"\nbuild = "build"\n')
     start = time.perf_counter()
-    code = DoitMain(ModuleTaskLoader(doit_namespace(config))).run(
+    code = doit_main(doit_namespace(config)).run(
         ["-n", "2", "--output-file", str(site / "doit.log"), "gif", "webp", "video"])
     seconds = time.perf_counter() - start
     if code != 0:

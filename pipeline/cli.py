@@ -12,12 +12,9 @@ import argparse
 import os
 import sys
 
-from doit.cmd_base import ModuleTaskLoader
-from doit.doit_cmd import DoitMain
-
 from .problems import PipelineError
 from .settings import DEFAULT_FILE
-from .tasks import doit_namespace
+from .tasks import doit_main, doit_namespace
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     except PipelineError as exc:
         print(f"pipeline: {exc}", file=sys.stderr)
         return 3
-    doit = DoitMain(ModuleTaskLoader(namespace))
+    doit = doit_main(namespace)
     return doit.run(with_default_processes(doit_args, set(doit.get_cmds())))
 
 

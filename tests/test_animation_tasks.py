@@ -2,13 +2,11 @@ import re
 
 import imageio_ffmpeg
 import pytest
-from doit.cmd_base import ModuleTaskLoader
-from doit.doit_cmd import DoitMain
 from doit.exceptions import TaskFailed
 from PIL import Image
 
 from pipeline.problems import PipelineError
-from pipeline.tasks import doit_namespace
+from pipeline.tasks import doit_main, doit_namespace
 from pipeline.verify import ImageRoot
 from pipeline.tasks.animations import animation_tasks, run_encode
 
@@ -19,7 +17,7 @@ VIDEO = ("webm", "mp4")
 def run(site_folder, *args) -> tuple[int, str]:
     """doit's exit code and what it reported (written to a file: doit keeps its own stdout)."""
     log = site_folder.root / "doit.log"
-    code = DoitMain(ModuleTaskLoader(doit_namespace(site_folder.config))).run(
+    code = doit_main(doit_namespace(site_folder.config)).run(
         ["--output-file", str(log), *args])
     return code, log.read_text()
 

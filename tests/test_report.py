@@ -12,14 +12,12 @@ from urllib.parse import unquote
 import imageio_ffmpeg
 import numpy as np
 import pytest
-from doit.cmd_base import ModuleTaskLoader
-from doit.doit_cmd import DoitMain
 from PIL import Image
 
 from conftest import page_text, write_frames
 from pipeline import report
 from pipeline.plan import planned_outputs
-from pipeline.tasks import doit_namespace
+from pipeline.tasks import doit_main, doit_namespace
 from pipeline.tasks.report import run_report
 
 INJECTED = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=1</script>'
@@ -275,7 +273,7 @@ def test_three_hundred_animations_render_quickly_and_load_lazily(site_folder):
 def run_doit(folder, *args) -> tuple[int, dict]:
     """Run doit with its json reporter; (exit code, task name -> its json record)."""
     out = folder.root / "doit.json"
-    code = DoitMain(ModuleTaskLoader(doit_namespace(folder.config))).run(
+    code = doit_main(doit_namespace(folder.config)).run(
         ["--reporter", "json", "--output-file", str(out), *args])
     return code, {t["name"]: t for t in json.loads(out.read_text())["tasks"]}
 
@@ -328,7 +326,7 @@ def test_report_is_rewritten_when_what_it_shows_changes_and_cleaned(tiny_site):
     index = tiny_site.build / "report" / "index.html"
     assert "Soleus, retitled" in index.read_text()
     assert index.is_file()
-    DoitMain(ModuleTaskLoader(doit_namespace(tiny_site.config))).run(["clean", "report"])
+    doit_main(doit_namespace(tiny_site.config)).run(["clean", "report"])
     assert not index.exists()
 
 

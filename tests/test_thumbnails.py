@@ -192,16 +192,14 @@ def test_one_unreadable_frame_fails_the_task_but_the_others_are_made(small_site)
 
 def test_webp_gif_and_unsupported_gallery_images(site_folder):
     from conftest import page_text
-    from doit.cmd_base import ModuleTaskLoader
-    from doit.doit_cmd import DoitMain
-    from pipeline.tasks import doit_namespace
+    from pipeline.tasks import doit_main, doit_namespace
 
     (site_folder.images / "pics").mkdir()
     for name in ("photo-1.webp", "anim-1.gif", "scan-1.bmp"):
         draw_frame(40, 30, 0.3).save(site_folder.images / "pics" / name)
     urls = ["pics/photo-1.webp", "pics/anim-1.gif", "pics/scan-1.bmp"]
     (site_folder.pages / "p.md").write_text(page_text("P", [], urls))
-    code = DoitMain(ModuleTaskLoader(doit_namespace(site_folder.config))).run(["-n", "1", "thumbnails"])
+    code = doit_main(doit_namespace(site_folder.config)).run(["-n", "1", "thumbnails"])
     assert code != 0  # the .bmp thumbnail fails its task; the others are made
     built = site_folder.build / "images" / "pics"
     with Image.open(built / "photo-1-thumb.webp") as webp, Image.open(built / "anim-1-thumb.gif") as gif:

@@ -10,7 +10,11 @@ import functools
 import os
 from pathlib import Path
 
+from doit.cmd_base import ModuleTaskLoader
+from doit.doit_cmd import DoitMain
+
 from ..buildlock import BuildLock, remove_stale_temporaries
+from . import backend
 from .checker import SourceStatCache
 from ..progress import ProgressReporter
 from ..settings import Settings, load_settings
@@ -27,11 +31,24 @@ def doit_config(settings: Settings) -> dict:
     return {
         "default_tasks": list(DEFAULT_TASKS),
         "dep_file": str(settings.build_dir / ".doit.db"),
-        "backend": "sqlite3",  # transactions: a killed build cannot leave it half written
+        "backend": backend.NAME,  # sqlite3: a killed build cannot leave it half written
         "check_file_uptodate": SourceStatCache,
         "continue": True,  # one broken sequence must not stop the others
         "reporter": ProgressReporter,  # `--reporter json` and the others still work
     }
+
+
+# doit plugins, named by DOIT_CONFIG (the backend) or replacing doit's own (`run`); the
+# repository's pyproject.toml names the same for `doit` run there.
+DOIT_PLUGINS = {
+    "BACKEND": {backend.NAME: "pipeline.tasks.backend:BoundedSqliteDB"},
+    "COMMAND": {"run": "pipeline.runner:Run"},
+}
+
+
+def doit_main(namespace: dict) -> DoitMain:
+    """doit's command line for a `doit_namespace`, with the pipeline's plugins."""
+    return DoitMain(ModuleTaskLoader(namespace), extra_config=DOIT_PLUGINS)
 
 
 # numpy's BLAS on one thread: parallelism comes from doit's `-n`. OpenBLAS would otherwise

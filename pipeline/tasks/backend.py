@@ -1,0 +1,44 @@
+"""doit's sqlite3 dependency database, holding a bounded number of task records in memory.
+
+doit's own sqlite3 backend keeps every task's record it has read or written until the run
+ends: at 250 animations that is about 18 MiB of decoded JSON in the process that holds the
+tasks, and it grows with the site. This one keeps the `CACHED` most recently used records;
+an older one is written to the open transaction (not committed) when it leaves memory and
+read back if it is needed again. The whole run is still committed once, at the end, as
+doit's backend does, so a killed build leaves the database as the last finished run left it.
+"""
+from __future__ import annotations
+
+from doit.dependency import SqliteDB
+
+NAME = "sqlite3-bounded"  # DOIT_CONFIG's "backend"; registered as a doit.BACKEND entry point
+
+
+class BoundedSqliteDB(SqliteDB):
+    """SqliteDB with at most `CACHED` task records in memory (see the module's docstring)."""
+
+    desc = "sqlite3, with a bounded cache of task records"
+    CACHED = 64
+
+    def get(self, task_id, dependency):
+        return self._record(task_id).get(dependency, None)
+
+    def set(self, task_id, dependency, value):
+        self._record(task_id)[dependency] = value
+        self._dirty.add(task_id)
+
+    def _record(self, task_id) -> dict:
+        """The task's record, most recently used; the least recently used leaves memory."""
+        cache = self._cache
+        record = cache.pop(task_id, None)
+        if record is None:
+            record = self._get_task_data(task_id)  # the transaction's own writes included
+        cache[task_id] = record  # dicts keep insertion order: the last is the newest
+        if len(cache) > self.CACHED:
+            oldest = next(iter(cache))
+            if oldest in self._dirty:
+                self._conn.execute("insert or replace into doit values (?,?)",
+                                   (oldest, self.codec.encode(cache[oldest])))
+                self._dirty.discard(oldest)
+            del cache[oldest]
+        return record

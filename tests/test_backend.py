@@ -1,0 +1,45 @@
+"""BoundedSqliteDB: doit's sqlite3 records, a bounded number in memory, committed once."""
+import sqlite3
+
+from doit.dependency import JSONCodec, SqliteDB
+
+from pipeline.tasks.backend import BoundedSqliteDB
+
+
+def record(n: int) -> dict:
+    return {f"frames/{n}-{k}.png": [1700000000.0 + k, 1000 + n, f"md5-{n}-{k}"] for k in range(16)}
+
+
+def test_records_leave_memory_and_come_back_unchanged(tmp_path):
+    path = str(tmp_path / "deps.db")
+    db = BoundedSqliteDB(path, JSONCodec())
+    for n in range(500):
+        for dep, state in record(n).items():
+            db.set(f"task{n}", dep, state)
+        assert len(db._cache) <= BoundedSqliteDB.CACHED
+    # read back while the run goes on: from memory or from the open transaction
+    for n in (0, 137, 499):
+        assert {dep: db.get(f"task{n}", dep) for dep in record(n)} == record(n)
+    db.set("task0", "result:", "abc")  # a record read back and written again keeps the rest
+    db.dump()
+    reopened = SqliteDB(path, JSONCodec())  # doit's own backend reads the same file
+    for n in (0, 1, 250, 499):
+        assert {dep: reopened.get(f"task{n}", dep) for dep in record(n)} == record(n)
+    assert reopened.get("task0", "result:") == "abc"
+
+
+def test_nothing_is_committed_before_the_run_ends(tmp_path):
+    path = str(tmp_path / "deps.db")
+    first = BoundedSqliteDB(path, JSONCodec())
+    first.set("old", "result:", "1")
+    first.dump()
+    run = BoundedSqliteDB(path, JSONCodec())
+    for n in range(300):  # far more than the cache: many records already written to the transaction
+        run.set(f"task{n}", "result:", str(n))
+    run.remove("old")
+    # what a build killed now would leave: the last finished run's records only
+    rows = sqlite3.connect(path, timeout=0.1).execute("select task_id from doit").fetchall()
+    assert rows == [("old",)]
+    run.dump()
+    rows = sqlite3.connect(path).execute("select count(*) from doit").fetchone()
+    assert rows == (300,)

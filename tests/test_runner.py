@@ -1,0 +1,51 @@
+"""The `run` command's process runner: each worker gets only its task, no-action tasks start none."""
+import multiprocessing
+import pickle
+
+from doit.runner import JobHold, JobTask
+
+from pipeline import runner
+from pipeline.tasks import doit_main, doit_namespace
+
+
+def test_workers_receive_one_task_not_all(small_site, monkeypatch):
+    jobs, states = [], []
+    real_next, real_state = runner.LeanMRunner.get_next_job, runner.LeanMRunner.__getstate__
+
+    def next_job(self, completed):
+        job = real_next(self, completed)
+        jobs.append(job)
+        return job
+
+    def state(self):
+        result = real_state(self)
+        states.append(len(pickle.dumps(result)))
+        assert result["tasks"] is None
+        return result
+
+    monkeypatch.setattr(runner.LeanMRunner, "get_next_job", next_job)
+    monkeypatch.setattr(runner.LeanMRunner, "__getstate__", state)
+    assert doit_main(doit_namespace(small_site.config)).run(["-n", "2", "gif", "webp"]) == 0
+    sent = [job for job in jobs if job is not None and job.type is not JobHold.type]
+    assert sent and all(isinstance(job, JobTask) for job in sent)
+    assert {job.name for job in sent} == {f"{fmt}:images/muscles/gif/{name}.{fmt}"
+                                          for fmt in ("gif", "webp") for name in ("Leg-Soleus", "Arm-Biceps")}
+    assert len(states) == 2  # one pickled runner per worker, under forkserver
+    assert max(states) < 10_000  # without the tasks: a few KB
+    assert (small_site.build / "images/muscles/gif/Leg-Soleus.webp").stat().st_size > 0
+    assert multiprocessing.get_start_method(allow_none=True) is None  # left as the run found it
+
+
+def test_a_run_with_only_group_tasks_left_starts_no_worker(small_site, monkeypatch):
+    assert doit_main(doit_namespace(small_site.config)).run(["-n", "2", "gif"]) == 0
+    started = []
+    real = runner.LeanMRunner._run_start_processes
+
+    def start(self, job_q, result_q):
+        processes = real(self, job_q, result_q)
+        started.append(len(processes))
+        return processes
+
+    monkeypatch.setattr(runner.LeanMRunner, "_run_start_processes", start)
+    assert doit_main(doit_namespace(small_site.config)).run(["-n", "2", "gif"]) == 0  # nothing to do
+    assert started == [0]
