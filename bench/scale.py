@@ -242,7 +242,7 @@ def figure_memory(work: Path, args) -> None:
         peaks[count] = (rss, pss)
         shown = f"{rss / 1024:.0f} MiB" if rss else "-"
         report(f"{count} animations: max RSS / tree PSS ({seconds:.0f} s)", f"{shown} / {pss / 1024:.0f} MiB", "", None)
-        note(f"  largest process seen by the sampler: {largest}")
+        note(f"  largest processes seen by the sampler: {largest}")
     low, high = peaks[counts[0]], peaks[counts[-1]]
     if low[0]:
         ratio = high[0] / low[0]
@@ -267,8 +267,9 @@ def peak_memory(site: Path) -> tuple[int, int, float, str]:
     if process.returncode != 0:
         raise SystemExit(f"failed: {shlex.join(command)}\n{out[-2000:]}{err[-2000:]}")
     match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", err)
-    hwm, name = max(sampler.high_water.values(), default=(0, "none"))
-    return (int(match.group(1)) if match else 0), sampler.peak, seconds, f"{hwm / 1024:.0f} MiB, {name}"
+    largest = sorted(sampler.high_water.values(), reverse=True)[:3]
+    shown = "; ".join(f"{hwm / 1024:.0f} MiB {name[:60]}" for hwm, name in largest) or "none"
+    return (int(match.group(1)) if match else 0), sampler.peak, seconds, shown
 
 
 class TreeSampler(threading.Thread):
@@ -297,8 +298,10 @@ class TreeSampler(threading.Thread):
 
     def role(self, pid: int) -> str:
         """The command line, saying which python is doit's parent (the child of the root,
-        /usr/bin/time) and which a worker it forked (same command line, one level down)."""
+        /usr/bin/time), which the forkserver and which a worker (the forkserver's children)."""
         command = command_of(pid)
+        if "multiprocessing.forkserver" in command:
+            return ("the forkserver: " if parent_of(parent_of(pid)) == self.root else "a doit worker: ") + command
         if "pipeline.cli" not in command:
             return command
         return ("doit's parent: " if parent_of(pid) == self.root else "a doit worker: ") + command

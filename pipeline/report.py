@@ -17,10 +17,10 @@ import time
 from collections import Counter
 from html import escape
 from pathlib import Path
-from typing import NamedTuple
+from typing import Iterator, NamedTuple
 from urllib.parse import quote
 
-from .atomic import write_text_atomic
+from .atomic import atomic_path
 from .catalog import Animation
 from .manifests import GalleryEntry, Page
 from .plan import ANIMATION_SUFFIX, animation_outputs, overview_name, overview_page_count, sheet_names, thumbnail_outputs
@@ -194,7 +194,9 @@ def _shown(output, build: Path, sizes: _SizeCache, fallback=(0, 0)) -> Shown:
 def write_report(site, *, started: float | None = None) -> Path:
     """Write `<build>/report/index.html` and return its path."""
     target = site.settings.build_dir / "report" / "index.html"
-    write_text_atomic(target, render(gather(site, started=started)))
+    data = gather(site, started=started)
+    with atomic_path(target) as temporary, open(temporary, "w", encoding="utf-8") as out:
+        out.writelines(render_parts(data))  # a page's row at a time, not the whole page at once
     return target
 
 
@@ -202,18 +204,24 @@ def write_report(site, *, started: float | None = None) -> Path:
 
 def render(data: ReportData) -> str:
     """The whole report page."""
-    rows = "\n".join(_page_row(view) for view in data.pages)
-    site_rows = _site_findings(data.site_findings)
-    return _PAGE.format(
+    return "".join(render_parts(data))
+
+
+def render_parts(data: ReportData) -> Iterator[str]:
+    """The report page in pieces, one per page row between the head and the tail."""
+    head, tail = _PAGE.split("{rows}")
+    yield head.format(
         csp=escape(_csp(), quote=True),
         icon=_ICON,
         style=_STYLE,
-        script=_SCRIPT,
         summary=_summary(data),
         statuses="".join(f'<option value="{escape(s)}">{escape(s)}</option>' for s in STATUSES),
-        rows=rows or '<p class="empty">No pages with front matter were found.</p>',
-        site_findings=site_rows,
     )
+    for number, view in enumerate(data.pages):
+        yield ("\n" if number else "") + _page_row(view)
+    if not data.pages:
+        yield '<p class="empty">No pages with front matter were found.</p>'
+    yield tail.format(site_findings=_site_findings(data.site_findings), script=_SCRIPT)
 
 
 def _csp() -> str:

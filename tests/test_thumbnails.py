@@ -11,6 +11,7 @@ from pipeline import thumbnails
 from pipeline.frames import load_rgba
 from pipeline.ssim import ssim
 from pipeline.verify import ImageRoot
+from pipeline.settings import settings_from_dict
 from pipeline.tasks.thumbnails import frame_tasks, run_thumbnails, thumbnail_tasks
 from tests.conftest import draw_frame, page_text
 
@@ -149,10 +150,10 @@ def test_thumbnail_settings_rebuild_thumbnails_and_never_frame_copies(small_site
 def test_unreadable_source_fails_its_task(tmp_path):
     broken = tmp_path / "B.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
-    result = run_thumbnails([(str(broken), [(str(tmp_path / "B-thumb.png"), 200, "png")])], 80, 0.99,
-                            ImageRoot(tmp_path), changed=[])
+    settings = settings_from_dict({"paths": {"images": ".", "build": "out"}}, base=tmp_path)
+    result = run_thumbnails(["B.png"], settings, ImageRoot(tmp_path), changed=[])
     assert result is not None and "B.png" in str(result)
-    assert not (tmp_path / "B-thumb.png").exists()
+    assert not list(tmp_path.rglob("B-thumb*"))
 
 
 @pytest.mark.parametrize("width", [0, -5])

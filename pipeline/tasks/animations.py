@@ -11,6 +11,7 @@ import dataclasses
 import os
 import posixpath
 from pathlib import Path
+from sys import intern  # one string per frame path, whichever sub-tasks name it
 
 from doit.exceptions import TaskFailed
 from .uptodate import settings_changed
@@ -69,7 +70,7 @@ def animation_tasks(site, formats: tuple[str, ...], sources: ImageRoot):
         frames = [f.image_url for f in animation.frames]
         # only frames that exist: a missing one fails the action with the verify message
         # (a missing file_dep would fail with doit's own), and a failed task runs again
-        present = [source_dir + f for f in frames
+        present = [intern(source_dir + f) for f in frames
                    if f in sources.files or unsafe_reason(f) is None and os.path.isfile(source_dir + f)]
         targets = [output_dir + o.path for o in outputs]
         yield {

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+from sys import intern  # one string per frame path, whichever sub-tasks name it
 from pathlib import Path
 
 from doit.exceptions import TaskFailed
@@ -28,28 +29,49 @@ from ..problems import PipelineError
 from ..verify import ImageRoot
 
 
-def run_thumbnails(jobs: list[tuple[str, list[tuple[str, int, str]]]], webp_quality: int,
-                   min_ssim: float, sources: ImageRoot, changed: list[str]):
-    """doit action: write the thumbnails of the `jobs` (source, [(target, width, kind), ...])
-    whose source changed or whose outputs are missing.
+def run_thumbnails(frames: list[str], settings, sources: ImageRoot, changed: list[str]):
+    """doit action: write the thumbnails of the `frames` (relative to the image root) whose
+    source changed or whose outputs are missing.
 
-    Every job is attempted; the sources that cannot be read fail the task together.
+    Every frame is attempted; the sources that cannot be read fail the task together.
     """
     from .. import thumbnails  # numpy and Pillow: only where an action runs
 
+    options = settings.thumbnails
+
     def make(source: Path, outputs):
-        thumbnails.make_thumbnails(source, outputs, webp_quality=webp_quality, min_ssim=min_ssim)
-    return _run_batch(jobs, changed, make, sources)
+        thumbnails.make_thumbnails(source, outputs, webp_quality=options.webp_quality, min_ssim=options.min_ssim)
+    return _run_batch(_thumbnail_jobs(frames, settings), changed, make, sources)
 
 
-def run_frame_copies(jobs: list[tuple[str, list[tuple[str]]]], sources: ImageRoot, changed: list[str]):
-    """doit action: copy the gallery frames that changed into the bundle, losslessly re-compressed.
-    `jobs` are (source, [(target,)])."""
+def run_frame_copies(frames: list[str], settings, sources: ImageRoot, changed: list[str]):
+    """doit action: copy the gallery `frames` that changed into the bundle, losslessly re-compressed."""
     from .. import pngcopy
 
     def make(source: Path, outputs):
         pngcopy.copy_frame(source, Path(outputs[0][0]))
-    return _run_batch(jobs, changed, make, sources)
+    return _run_batch(_frame_jobs(frames, settings), changed, make, sources)
+
+
+def _thumbnail_jobs(frames: list[str], settings) -> list[tuple[str, list[tuple[str, int, str]]]]:
+    """(source, [(target, width, format), ...]) of each frame. Worked out where the action
+    runs: held for every sequence while doit runs, they took 5 MiB at 250 animations."""
+    source_dir, images = _folders(settings)
+    return [(source_dir + frame,
+             [(images + o.path, o.width, thumbnail_format(o.path)) for o in thumbnail_outputs(frame, settings)])
+            for frame in frames]
+
+
+def _frame_jobs(frames: list[str], settings) -> list[tuple[str, list[tuple[str]]]]:
+    """(source, [(target,)]) of each frame, as `_thumbnail_jobs`."""
+    source_dir, images = _folders(settings)
+    return [(source_dir + frame, [(images + frame,)]) for frame in frames]
+
+
+def _folders(settings) -> tuple[str, str]:
+    """The image root and `<build>/images`, each with a final slash: names from
+    frame_outputs are safe and relative, so they are joined as strings, 15,000 times."""
+    return f"{settings.images_dir}/", f"{settings.build_dir / 'images'}/"
 
 
 def _run_batch(jobs, changed, make, sources: ImageRoot):
@@ -100,20 +122,15 @@ def thumbnail_tasks(site, groups: dict[str, list[str]] | None = None):
     when the caller has them already."""
     settings = site.settings
     options = settings.thumbnails
-    # names from frame_outputs are safe and relative: joined as strings, 15,000 times
-    source_dir, images = f"{settings.images_dir}/", f"{settings.build_dir / 'images'}/"
+    source_dir, images = _folders(settings)
     shaping = {"width": options.width, "widths": list(options.widths), "min_ssim": options.min_ssim,
                "webp_quality": options.webp_quality, "encoder": versions.encoder("thumbnails", settings.build_dir)}
     for pattern, frames in (groups or gallery_sequences(site)).items():
-        jobs = [(source_dir + frame,
-                 [(images + o.path, o.width, thumbnail_format(o.path))
-                  for o in thumbnail_outputs(frame, settings)])
-                for frame in frames]
         yield {
             "name": f"images/{pattern}",  # `thumbnails:images/X-*.png`: the thumbnails of that sequence
-            "actions": [(run_thumbnails, [jobs, options.webp_quality, options.min_ssim, _source_root(settings)])],
-            "file_dep": [source for source, _ in jobs],
-            "targets": [target for _, outputs in jobs for target, _, _ in outputs],
+            "actions": [(run_thumbnails, [frames, settings, _source_root(settings)])],
+            "file_dep": [intern(source_dir + frame) for frame in frames],
+            "targets": [images + o.path for frame in frames for o in thumbnail_outputs(frame, settings)],
             "uptodate": [settings_changed(shaping)],
             "clean": True,
         }
@@ -122,15 +139,14 @@ def thumbnail_tasks(site, groups: dict[str, list[str]] | None = None):
 def frame_tasks(site, groups: dict[str, list[str]] | None = None):
     """One sub-task per frame sequence, copying its frames. `groups` as for `thumbnail_tasks`."""
     settings = site.settings
-    source_dir, images = f"{settings.images_dir}/", f"{settings.build_dir / 'images'}/"
+    source_dir, images = _folders(settings)
     encoder = versions.encoder("frame-copy", settings.build_dir)
     for pattern, frames in (groups or gallery_sequences(site)).items():
-        jobs = [(source_dir + frame, [(images + frame,)]) for frame in frames]
         yield {
             "name": f"images/{pattern}",
-            "actions": [(run_frame_copies, [jobs, _source_root(settings)])],
-            "file_dep": [source for source, _ in jobs],
-            "targets": [outputs[0][0] for _, outputs in jobs],
+            "actions": [(run_frame_copies, [frames, settings, _source_root(settings)])],
+            "file_dep": [intern(source_dir + frame) for frame in frames],
+            "targets": [images + frame for frame in frames],
             "uptodate": [settings_changed({"encoder": encoder})],
             "clean": True,
         }
