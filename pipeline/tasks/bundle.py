@@ -30,11 +30,11 @@ def run_include(target: Path):
     write_text_atomic(target, jekyll.INCLUDE)
 
 
-def run_bundle(catalog, settings, plan_files: list[str]):
+def run_bundle(catalog, settings, plan: str):
     """doit action: remove stale files, check, describe and zip `<build>/images`.
 
     Returns what decides whether it is up to date: the fingerprint of the bundled folder and
-    the digest of the planned files (see `bundle_unchanged`).
+    `plan`, the digest of the planned files (see `bundle_unchanged`).
     """
     try:
         bundle.make_bundle(catalog, settings)
@@ -44,18 +44,19 @@ def run_bundle(catalog, settings, plan_files: list[str]):
         return TaskFailed(f"bundle: {exc}")
     print(f"bundle: {settings.build_dir / 'bundle.zip'}", file=sys.stderr)
     return {"fingerprint": treestate.fingerprint([str(settings.build_dir / "images")]),
-            "plan": _plan_digest(plan_files)}
+            "plan": plan}
 
 
-def bundle_unchanged(task, values, images: str, plan_files: list[str], seen: dict[str, str]) -> bool:
-    """doit `uptodate`: True when the plan and `<build>/images` are as the last bundle left them.
+def bundle_unchanged(task, values, images: str, plan: str, seen: dict[str, str]) -> bool:
+    """doit `uptodate`: True when the plan (`plan_digest`) and `<build>/images` are as the last
+    bundle left them.
 
     Then the bundle does not run, and it is the last task to write there (it runs after every
     producer and every copy), so the folder's digest goes into `seen` for the report's check in this same run:
     one walk of thousands of files instead of two.
     """
     digest = treestate.folder_digest(images)
-    same = (values.get("plan") == _plan_digest(plan_files)
+    same = (values.get("plan") == plan
             and values.get("fingerprint") == treestate.fingerprint([images], known={images: digest})
             and all(os.path.exists(target) for target in task.targets))
     if same:
@@ -63,8 +64,9 @@ def bundle_unchanged(task, values, images: str, plan_files: list[str], seen: dic
     return same
 
 
-def _plan_digest(files: list[str]) -> str:
-    return hashlib.sha1(json.dumps([bundle.VERSION, *files]).encode()).hexdigest()
+def plan_digest(files) -> str:
+    """What the bundle's task and its check carry instead of the thousands of planned names."""
+    return hashlib.sha1(json.dumps([bundle.VERSION, *sorted(files)]).encode()).hexdigest()
 
 
 def bundle_tasks(site, after: list[str], seen: dict[str, str]):
@@ -91,14 +93,15 @@ def bundle_tasks(site, after: list[str], seen: dict[str, str]):
         "clean": True,
     }
     targets = bundle.bundle_targets(settings)
+    digest = plan_digest(plan.files)
     yield {
         "name": "asset-manifest.json",
-        "actions": [(run_bundle, [site.catalog, settings, sorted(plan.files)])],
+        "actions": [(run_bundle, [site.catalog, settings, digest])],
         # every producer, and this group's own copies: they write into build/images too
         "task_dep": [*after, *(f"bundle:images/{path}" for path in plan.copied)],
         "targets": [str(t) for t in targets],
         # the list of planned files decides which stale ones go; what is in the folder now,
         # by a fingerprint rather than thousands of file_dep (see treestate.py)
-        "uptodate": [(bundle_unchanged, [str(images), sorted(plan.files), seen])],
+        "uptodate": [(bundle_unchanged, [str(images), digest, seen])],
         "clean": True,
     }
