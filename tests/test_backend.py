@@ -21,10 +21,14 @@ def test_records_leave_memory_and_come_back_unchanged(tmp_path):
     for n in (0, 137, 499):
         assert {dep: db.get(f"task{n}", dep) for dep in record(n)} == record(n)
     db.set("task0", "result:", "abc")  # a record read back and written again keeps the rest
+    assert db.get("task7", "frames/7-0.png") is not None
+    db.remove("task7")  # `doit forget`: gone, though it was the record just read
+    assert db.get("task7", "frames/7-0.png") is None
     db.dump()
     reopened = SqliteDB(path, JSONCodec())  # doit's own backend reads the same file
     for n in (0, 1, 250, 499):
         assert {dep: reopened.get(f"task{n}", dep) for dep in record(n)} == record(n)
+    assert reopened.get("task7", "frames/7-0.png") is None
     assert reopened.get("task0", "result:") == "abc"
 
 

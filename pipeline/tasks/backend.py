@@ -20,6 +20,10 @@ class BoundedSqliteDB(SqliteDB):
     desc = "sqlite3, with a bounded cache of task records"
     CACHED = 64
 
+    def __init__(self, name, codec, *, module_name=None):
+        super().__init__(name, codec, module_name=module_name)
+        self._last = (None, None)  # (task_id, record): doit asks about one task many times in a row
+
     def get(self, task_id, dependency):
         return self._record(task_id).get(dependency, None)
 
@@ -27,8 +31,19 @@ class BoundedSqliteDB(SqliteDB):
         self._record(task_id)[dependency] = value
         self._dirty.add(task_id)
 
+    def remove(self, task_id):
+        self._last = (None, None)
+        super().remove(task_id)
+
+    def remove_all(self):
+        self._last = (None, None)
+        super().remove_all()
+
     def _record(self, task_id) -> dict:
         """The task's record, most recently used; the least recently used leaves memory."""
+        last_id, last = self._last
+        if task_id == last_id:
+            return last
         cache = self._cache
         record = cache.pop(task_id, None)
         if record is None:
@@ -41,4 +56,5 @@ class BoundedSqliteDB(SqliteDB):
                                    (oldest, self.codec.encode(cache[oldest])))
                 self._dirty.discard(oldest)
             del cache[oldest]
+        self._last = (task_id, record)
         return record
