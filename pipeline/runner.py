@@ -23,6 +23,7 @@ class LeanMRunner(MRunner):
     def __getstate__(self):
         state = super().__getstate__()
         state["tasks"] = None  # pickled into every worker otherwise
+        state["teardown_list"] = []  # teardowns of tasks finished here are run here, once
         return state
 
     def select_task(self, node, tasks_dict):

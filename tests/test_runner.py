@@ -49,3 +49,20 @@ def test_a_run_with_only_group_tasks_left_starts_no_worker(small_site, monkeypat
     monkeypatch.setattr(runner.LeanMRunner, "_run_start_processes", start)
     assert doit_main(doit_namespace(small_site.config)).run(["-n", "2", "gif"]) == 0  # nothing to do
     assert started == [0]
+
+
+def note(log: str, text: str) -> None:
+    with open(log, "a") as out:
+        out.write(text + "\n")
+
+
+def test_a_teardown_of_a_task_finished_in_the_main_process_runs_once(tmp_path):
+    log = str(tmp_path / "log")
+    namespace = {
+        "DOIT_CONFIG": {"dep_file": str(tmp_path / ".doit.db")},
+        "task_a": lambda: {"actions": None, "teardown": [(note, [log, "teardown a"])]},
+        "task_b": lambda: {"actions": [(note, [log, "run b"])]},
+        "task_c": lambda: {"actions": [(note, [log, "run c"])]},
+    }
+    assert doit_main(namespace).run(["-n", "2", "a", "b", "c"]) == 0
+    assert sorted(open(log).read().splitlines()) == ["run b", "run c", "teardown a"]
