@@ -1,6 +1,6 @@
 """Full-size gallery PNGs for the bundle: re-compressed losslessly, never larger than the source.
 
-A few exact re-encodings are tried (the same mode at zlib's best, a palette when the frame
+A few exact re-encodings are tried (the same mode at libdeflate's level 10, a palette when the frame
 has at most 256 colours, RGB when the alpha channel is all opaque, grey when R = G = B), each
 written by Pillow and by `pngencode` (one filter for all rows); the smallest one is kept only if it is smaller than the source and decodes to the very same RGBA
 pixels. Otherwise the source bytes are copied unchanged. Files Pillow cannot re-encode

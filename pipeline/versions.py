@@ -20,12 +20,13 @@ from .atomic import write_text_atomic
 # Bump a number when the same inputs and settings would now give other bytes.
 CODE = {
     "gif": 1, "webp": 1, "webm": 2, "mp4": 2, "avif": 2,
-    "thumbnails": 3, "frame-copy": 3, "contact": 1,
+    "thumbnails": 4, "frame-copy": 4, "contact": 2,
 }
 # The library inside Pillow that writes each format, when it is not Pillow itself.
 _PILLOW_LIBRARY = {"webp": "webp", "avif": "avif"}
 _PILLOW_MODULE = {"webp": ("PIL._webp", "webpdecoder_version"), "avif": ("PIL._avif", "libavif_version")}
 _VIDEO = ("webm", "mp4")
+_DEFLATED_BY_PNGENCODE = ("thumbnails", "frame-copy")  # PNGs deflated by the `deflate` package
 FFMPEG_CACHE = ".ffmpeg-version.json"
 
 
@@ -35,6 +36,10 @@ def encoder(kind: str, build_dir: Path) -> str:
     code = f"{kind} {CODE[kind]}"
     if kind in _VIDEO:
         return f"{code}, ffmpeg {ffmpeg_version(build_dir)}"
+    if kind in _DEFLATED_BY_PNGENCODE:
+        import deflate  # a small C extension: cheap to import
+
+        return f"{code}, Pillow {PIL.__version__}, deflate {deflate.__version__}"
     library = _PILLOW_LIBRARY.get(kind)
     if library is None:
         return f"{code}, Pillow {PIL.__version__}"
