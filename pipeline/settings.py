@@ -86,13 +86,19 @@ class WebpSettings:
                 or _outside("alpha_quality", self.alpha_quality, 0, 100))
 
 
+WEBM_SPEEDS = {"av1": 13, "vp9": 8}  # codec -> its slowest..fastest range, 0..this
+
+
 @dataclasses.dataclass(frozen=True)
 class WebmSettings:
-    crf: int = 32  # VP9 constant quality, 0 (best) .. 63
-    speed: int = 0  # libvpx cpu-used, 0 (slowest, smallest) .. 8
+    codec: str = "av1"  # av1 (SVT-AV1, tuned for SSIM) | vp9 (libvpx; crf 32, speed 0 suit it)
+    crf: int = 27  # constant quality, 0 (best) .. 63
+    speed: int = 6  # SVT-AV1 preset 0..13 or libvpx cpu-used 0..8; lower is slower and smaller
 
     def validate(self) -> str | None:
-        return _outside("crf", self.crf, 0, 63) or _outside("speed", self.speed, 0, 8)
+        if self.codec not in WEBM_SPEEDS:
+            return f"codec = {self.codec!r}: use 'av1' or 'vp9'"
+        return _outside("crf", self.crf, 0, 63) or _outside("speed", self.speed, 0, WEBM_SPEEDS[self.codec])
 
 
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",

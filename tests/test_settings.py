@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,13 @@ def test_a_gif_palette_needs_room_for_the_matte_and_transparency(tmp_path):
     with pytest.raises(PipelineError, match=r"\[gif\] colors"):
         load_settings(write(tmp_path, "[gif]\ncolors = 3\n"))
     assert load_settings(write(tmp_path, "[gif]\ncolors = 4\n")).gif.colors == 4
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[webm]\ncodec = 'h265'\n", "codec = 'h265': use 'av1' or 'vp9'"),
+    ("[webm]\ncodec = 'vp9'\nspeed = 9\n", "speed"),  # libvpx stops at 8
+])
+def test_webm_codec_and_its_speed_range(tmp_path, text, message):
+    with pytest.raises(PipelineError, match=re.escape(message)):
+        load_settings(write(tmp_path, text))
+    assert load_settings(write(tmp_path, "[webm]\nspeed = 9\n")).webm.speed == 9  # an SVT-AV1 preset

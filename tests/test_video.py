@@ -12,7 +12,13 @@ from pipeline.timing import Timing
 from pipeline.video import write_mp4, write_webm
 
 WHITE = (255, 255, 255)
-WRITERS = {"webm": (write_webm, WebmSettings(), "vp9"), "mp4": (write_mp4, Mp4Settings(), "h264")}
+# kind -> (writer, settings, codec ffmpeg reads back, file suffix)
+WRITERS = {
+    "webm": (write_webm, WebmSettings(), "av1", "webm"),
+    "webm-vp9": (write_webm, WebmSettings(codec="vp9", crf=32, speed=0), "vp9", "webm"),
+    "mp4": (write_mp4, Mp4Settings(), "h264", "mp4"),
+}
+KINDS = list(WRITERS)
 
 
 def turntable(count=8, size=(96, 64), alpha=False):
@@ -27,9 +33,9 @@ def decoded(path):
     return meta, [np.frombuffer(b, np.uint8).reshape(height, width, 3) for b in reader]
 
 
-@pytest.mark.parametrize("fmt", ["webm", "mp4"])
-def test_opaque_sequence_plays_every_frame_at_its_rate(tmp_path, fmt):
-    write, settings, codec = WRITERS[fmt]
+@pytest.mark.parametrize("kind", KINDS)
+def test_opaque_sequence_plays_every_frame_at_its_rate(tmp_path, kind):
+    write, settings, codec, fmt = WRITERS[kind]
     frames = turntable()
     target = tmp_path / f"x.{fmt}"
     write(frames, target, settings, Timing(tuple(range(8)), 8.0, 0), WHITE)
@@ -41,9 +47,9 @@ def test_opaque_sequence_plays_every_frame_at_its_rate(tmp_path, fmt):
     assert [p.name for p in tmp_path.iterdir()] == [f"x.{fmt}"]
 
 
-@pytest.mark.parametrize("fmt", ["webm", "mp4"])
-def test_transparent_background_becomes_the_matte_and_odd_sizes_are_padded(tmp_path, fmt):
-    write, settings, _ = WRITERS[fmt]
+@pytest.mark.parametrize("kind", KINDS)
+def test_transparent_background_becomes_the_matte_and_odd_sizes_are_padded(tmp_path, kind):
+    write, settings, _, fmt = WRITERS[kind]
     frames = turntable(size=(75, 51), alpha=True)
     write(frames, tmp_path / f"x.{fmt}", settings, Timing(tuple(range(8)), 8.0, 0), WHITE)
     meta, shown = decoded(tmp_path / f"x.{fmt}")
@@ -75,10 +81,10 @@ def test_ffmpeg_failure_fails_with_its_message_and_writes_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("fmt", ["webm", "mp4"])
-def test_same_frames_give_the_same_bytes(tmp_path, fmt):
+@pytest.mark.parametrize("kind", KINDS)
+def test_same_frames_give_the_same_bytes(tmp_path, kind):
     """The bundle zip must be byte-identical across rebuilds, so each video must be too."""
-    write, settings, _codec = WRITERS[fmt]
+    write, settings, _codec, fmt = WRITERS[kind]
     frames = turntable(4)
     for name in ("a", "b"):
         write(frames, tmp_path / f"{name}.{fmt}", settings, Timing(tuple(range(4)), 8.0, 0), WHITE)

@@ -94,7 +94,7 @@ def generators(site: Site) -> dict:
         yield from animations.animation_tasks(site, ("webp",), sources)
 
     def task_video():
-        """WebM (VP9) and MP4 (H.264) of every animation, laid over the matte."""
+        """WebM (AV1, or VP9) and MP4 (H.264) of every animation, laid over the matte."""
         yield from animations.animation_tasks(site, ("webm", "mp4"), sources)
 
     def task_avif():
