@@ -11,6 +11,8 @@ imported only doit and the pipeline, and each receives just the task it is to ru
 """
 from __future__ import annotations
 
+import ctypes
+import functools
 import multiprocessing
 
 from doit import cmd_run
@@ -35,6 +37,21 @@ class LeanMRunner(MRunner):
             return True
         self.process_task_result(node, self.execute_task(node.task))
         return False
+
+    def execute_task_subprocess(self, job_q, result_q, reporter_class):
+        """A worker's loop (doit's), noting that this process is a worker."""
+        self.in_worker = True
+        return super().execute_task_subprocess(job_q, result_q, reporter_class)
+
+    def execute_task(self, task):
+        """doit's, and then, in a worker, the heap's free pages go back to the system: a
+        worker runs hundreds of tasks, and without this each one started from the highest
+        footprint of those before it (the last tasks of a 250-animation build peaked 12 MiB
+        above the same tasks run alone)."""
+        failure = super().execute_task(task)
+        if getattr(self, "in_worker", False):
+            _trim_heap()
+        return failure
 
     def get_next_job(self, completed):
         job = super().get_next_job(completed)
@@ -69,6 +86,22 @@ class Run(cmd_run.Run):
             if not chosen:
                 _stop_forkserver()
                 multiprocessing.set_start_method(None, force=True)
+
+
+def _trim_heap() -> None:
+    """glibc's malloc_trim(0): free memory at the top and in the middle of the heap is
+    returned to the system. A no-op where the C library has no such call."""
+    trim = getattr(_libc(), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _libc():
+    try:
+        return ctypes.CDLL(None)
+    except OSError:
+        return None
 
 
 def _stop_forkserver() -> None:
