@@ -15,7 +15,8 @@ bench/corpus.py:
 - memory: peak memory of a full -n 2 build of 25 and of 250 animations under /usr/bin/time -v.
 - full: the 800x800 set (bench/render_set.py's white, black and transparent turntables) built
   by `pipeline -n 2` against the issue's recipe (ffmpeg + gifsicle GIF, img2webp, ffmpeg VP9
-  and H.264, ImageMagick `-thumbnail` and `montage`) run through `xargs -P2`.
+  and H.264, ImageMagick `-thumbnail` and `montage`) run through `xargs -P2`; each the best
+  of --full-repeat runs.
 """
 from __future__ import annotations
 
@@ -358,10 +359,11 @@ def figure_full(work: Path, args) -> None:
     catalog = open_site(settings).catalog
     print(f"\nfull build of {count} animations of {args.frames} frames of {size}x{size} "
           f"(white, black, transparent), formats {', '.join(settings.animation.formats)}", flush=True)
-    matched = fresh_build(site, "-n", "2", "gif", "webp", "video", "thumbnails", "contact")
-    report("ours: pipeline -n 2 gif webp video thumbnails contact", f"{matched:.1f} s", "", None)
-    everything = fresh_build(site, "-n", "2")
-    report("ours: pipeline -n 2 (default: + verify frames bundle report)", f"{everything:.1f} s", "", None)
+    runs = args.full_repeat  # best of: the machine's speed varies by a fifth from run to run
+    matched = min(fresh_build(site, "-n", "2", "gif", "webp", "video", "thumbnails", "contact") for _ in range(runs))
+    report(f"ours: pipeline -n 2 gif webp video thumbnails contact (best of {runs})", f"{matched:.1f} s", "", None)
+    everything = min(fresh_build(site, "-n", "2") for _ in range(runs))
+    report(f"ours: pipeline -n 2 (default: + verify frames bundle report; best of {runs})", f"{everything:.1f} s", "", None)
     convert = imagemagick()
     tools = sorted({t for fmt in ("gif", "webp", "webm", "mp4") for t in RECIPE_TOOLS[fmt]} | {"montage", "xargs"})
     missing = [t for t in tools if shutil.which(t) is None] + ([] if convert else ["convert"])
@@ -369,8 +371,8 @@ def figure_full(work: Path, args) -> None:
         note(f"recipe skipped: {', '.join(missing)} not installed (apt-get install ffmpeg gifsicle webp imagemagick)")
         return
     commands = recipe(catalog, settings, work / "recipe", convert)
-    recipe_seconds = run_recipe(commands, work / "recipe")
-    report(f"recipe: {len(commands)} shell commands through xargs -P2", f"{recipe_seconds:.1f} s", "", None)
+    recipe_seconds = min(run_recipe(commands, work / "recipe") for _ in range(runs))
+    report(f"recipe: {len(commands)} shell commands through xargs -P2 (best of {runs})", f"{recipe_seconds:.1f} s", "", None)
     report("ours (the recipe's tasks only) / recipe", f"{matched / recipe_seconds:.2f}x", "<= 0.6x", matched / recipe_seconds <= 0.6)
     report("ours (default full build) / recipe", f"{everything / recipe_seconds:.2f}x", "<= 0.6x",
            everything / recipe_seconds <= 0.6)
@@ -449,6 +451,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="tiny corpora: a smoke run, not the figures")
     parser.add_argument("--keep", action="store_true", help="keep the corpora under bench/out/ afterwards")
     parser.add_argument("--repeat", type=int, default=3, help="no-op runs to take the best of")
+    parser.add_argument("--full-repeat", type=int, default=3, help="800 px builds (ours, recipe) to take the best of")
     for key, (full, quick) in SIZES.items():
         parser.add_argument("--" + key.replace("_", "-"), type=type(full), default=None,
                             help=f"default {full} ({quick} with --quick)")
