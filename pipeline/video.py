@@ -40,10 +40,13 @@ def write_webm(frames: list[np.ndarray], target: Path, settings: WebmSettings, t
     if settings.codec == "av1":
         codec = ["-c:v", "libsvtav1", "-crf", str(settings.crf), "-preset", str(settings.speed),
                  "-svtav1-params", "tune=2:lp=1", "-f", "webm"]
+        hint = ("WebM in AV1 needs an ffmpeg with SVT-AV1 2.0 or later (imageio-ffmpeg 0.8 has it); "
+                "or set [webm] codec = \"vp9\"")
     else:
         codec = ["-c:v", "libvpx-vp9", "-crf", str(settings.crf), "-b:v", "0",
                  "-deadline", "good", "-cpu-used", str(settings.speed), "-f", "webm"]
-    _encode(frames, target, timing, matte, codec)
+        hint = ""
+    _encode(frames, target, timing, matte, codec, hint)
 
 
 def write_mp4(frames: list[np.ndarray], target: Path, settings: Mp4Settings, timing: Timing,
@@ -68,7 +71,9 @@ def video_frames(frames: list[np.ndarray], timing: Timing, matte: tuple[int, int
     return [shown[i] for i in timing.order]
 
 
-def _encode(frames, target: Path, timing: Timing, matte, codec: list[str]) -> None:
+def _encode(frames, target: Path, timing: Timing, matte, codec: list[str], hint: str = "") -> None:
+    """Pipe the frames to ffmpeg encoding with `codec`; a failure raises PipelineError with
+    ffmpeg's errors (not SVT-AV1's banner) and `hint`."""
     shown = video_frames(frames, timing, matte)
     height, width = shown[0].shape[:2]
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner",
@@ -92,5 +97,7 @@ def _encode(frames, target: Path, timing: Timing, matte, codec: list[str]) -> No
                 process.kill()
                 process.wait()
         if process.returncode != 0:
-            raise PipelineError(f"{target.name}: ffmpeg failed ({process.returncode}): "
-                                f"{errors.decode(errors='replace').strip()}")
+            said = [line for line in errors.decode(errors="replace").strip().splitlines()
+                    if not line.startswith("Svt[info]")]  # SVT-AV1 prints its banner at any log level
+            raise PipelineError(f"{target.name}: ffmpeg failed ({process.returncode}): " + "\n".join(said)
+                                + (f"\n{hint}" if hint else ""))

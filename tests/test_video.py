@@ -89,3 +89,22 @@ def test_same_frames_give_the_same_bytes(tmp_path, kind):
     for name in ("a", "b"):
         write(frames, tmp_path / f"{name}.{fmt}", settings, Timing(tuple(range(4)), 8.0, 0), WHITE)
     assert (tmp_path / f"a.{fmt}").read_bytes() == (tmp_path / f"b.{fmt}").read_bytes()
+
+
+def test_an_ffmpeg_without_svt_av1_2_says_what_to_do(tmp_path, monkeypatch):
+    """Debian 12's ffmpeg has SVT-AV1 1.4, which refuses tune=2: its refusal, without SVT's
+    banner, and the way out."""
+    fake = tmp_path / "ffmpeg"
+    fake.write_text("#!/bin/sh\ncat >/dev/null\n"
+                    "echo 'Svt[info]: SVT [version]:\tSVT-AV1 Encoder Lib v1.4.1' >&2\n"
+                    "echo 'Svt[error]: Instance 1: Invalid tune flag [0 - 1], your input: 2' >&2\n"
+                    "exit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", lambda: str(fake))
+    with pytest.raises(PipelineError) as error:
+        write_webm(turntable(count=2), tmp_path / "x.webm", WebmSettings(), Timing((0, 1), 8.0, 0), WHITE)
+    message = str(error.value)
+    assert message.startswith("x.webm: ffmpeg failed (1): Svt[error]: Instance 1: Invalid tune flag")
+    assert "Svt[info]" not in message
+    assert message.endswith('or set [webm] codec = "vp9"')
+    assert not (tmp_path / "x.webm").exists()
