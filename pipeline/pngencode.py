@@ -25,10 +25,11 @@ COLOUR_TYPE = {"L": 0, "RGB": 2, "P": 3, "RGBA": 6}
 
 def smallest(image: Image.Image, icc_profile: bytes | None = None) -> bytes:
     """This writer's PNG of `image`; for a palette image, the smaller of it and Pillow's
-    optimized one, which packs a palette of 16 colours or fewer into 4, 2 or 1 bits a pixel.
+    optimized one (zlib), which packs a palette of 16 colours or fewer into 4, 2 or 1 bits a
+    pixel.
 
-    Pillow's own encode of a truecolour image is its heuristic filtering at zlib's best,
-    which is also a candidate here; at 800 px it cost a third of a frame copy's time.
+    Pillow's own encode of a truecolour image is not tried: its heuristic filtering is also a
+    candidate here, and at 800 px the encode cost a third of a frame copy's time.
     """
     ours = encode_image(image, icc_profile)
     if image.mode != "P":

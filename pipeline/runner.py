@@ -99,8 +99,8 @@ def _trim_heap() -> None:
 @functools.cache
 def _libc():
     try:
-        return ctypes.CDLL(None)
-    except OSError:
+        return ctypes.CDLL(None)  # the running process's own symbols, libc's among them
+    except (OSError, TypeError):  # Windows has no such handle
         return None
 
 

@@ -73,7 +73,7 @@ def video_frames(frames: list[np.ndarray], timing: Timing, matte: tuple[int, int
 
 def _encode(frames, target: Path, timing: Timing, matte, codec: list[str], hint: str = "") -> None:
     """Pipe the frames to ffmpeg encoding with `codec`; a failure raises PipelineError with
-    ffmpeg's errors (not SVT-AV1's banner) and `hint`."""
+    ffmpeg's errors (not SVT-AV1's banner), and `hint` when they come from the encoder."""
     shown = video_frames(frames, timing, matte)
     height, width = shown[0].shape[:2]
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner",
@@ -99,5 +99,6 @@ def _encode(frames, target: Path, timing: Timing, matte, codec: list[str], hint:
         if process.returncode != 0:
             said = [line for line in errors.decode(errors="replace").strip().splitlines()
                     if not line.startswith("Svt[info]")]  # SVT-AV1 prints its banner at any log level
+            relevant = hint and any(word in line for line in said for word in ("Svt", "svt", "Unknown encoder"))
             raise PipelineError(f"{target.name}: ffmpeg failed ({process.returncode}): " + "\n".join(said)
-                                + (f"\n{hint}" if hint else ""))
+                                + (f"\n{hint}" if relevant else ""))

@@ -66,8 +66,17 @@ def test_a_gif_palette_needs_room_for_the_matte_and_transparency(tmp_path):
 @pytest.mark.parametrize("text, message", [
     ("[webm]\ncodec = 'h265'\n", "codec = 'h265': use 'av1' or 'vp9'"),
     ("[webm]\ncodec = 'vp9'\nspeed = 9\n", "speed"),  # libvpx stops at 8
+    ("[webm]\ncrf = 0\n", "crf"),  # ffmpeg's SVT-AV1 would read 0 as 'unset'
 ])
-def test_webm_codec_and_its_speed_range(tmp_path, text, message):
+def test_webm_codec_and_its_ranges(tmp_path, text, message):
     with pytest.raises(PipelineError, match=re.escape(message)):
         load_settings(write(tmp_path, text))
     assert load_settings(write(tmp_path, "[webm]\nspeed = 9\n")).webm.speed == 9  # an SVT-AV1 preset
+
+
+def test_webm_defaults_follow_the_codec(tmp_path):
+    assert (load_settings(write(tmp_path, "")).webm.crf, load_settings(write(tmp_path, "")).webm.speed) == (27, 6)
+    vp9 = load_settings(write(tmp_path, "[webm]\ncodec = 'vp9'\n")).webm
+    assert (vp9.crf, vp9.speed) == (32, 0)
+    mine = load_settings(write(tmp_path, "[webm]\ncodec = 'vp9'\ncrf = 30\n")).webm
+    assert (mine.crf, mine.speed) == (30, 0)

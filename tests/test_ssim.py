@@ -69,3 +69,13 @@ def test_images_smaller_than_the_window_are_padded_not_refused():
 def test_different_shapes_are_refused():
     with pytest.raises(ValueError, match="shapes"):
         ssim(np.zeros((4, 4, 3)), np.zeros((4, 5, 3)))
+
+
+def test_float32_agrees_with_float64_on_flat_bright_images():
+    """Near-white flat areas are where E[x^2] - E[x]^2 loses float32's precision."""
+    rng = np.random.default_rng(3)
+    a = np.full((64, 64, 3), 250.0) + rng.integers(-1, 2, (64, 64, 3))
+    b = np.full((64, 64, 3), 250.0) + rng.integers(-1, 2, (64, 64, 3))
+    assert abs(ssim(a, b, np.float32) - ssim(a, b)) < 1e-6
+    rgba = np.dstack([a, np.full((64, 64), 200.0)])
+    assert ssim(rgba, rgba, np.dtype("float32")) == pytest.approx(1.0)  # a dtype, not only a type
