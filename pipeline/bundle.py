@@ -25,7 +25,7 @@ from .safepaths import unsafe_reason
 from .settings import Settings
 from .verify import ImageRoot, verify_catalog
 
-VERSION = 1  # bump when the bundle's files change for the same inputs
+VERSION = 2  # bump when the bundle's files change for the same inputs
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold
 STORED_SUFFIXES = {".png", ".gif", ".webp", ".avif", ".webm", ".mp4", ".jpg", ".jpeg"}
 
@@ -103,7 +103,7 @@ def describe(images_dir: Path, paths: list[str]) -> Iterator[dict]:
     for path in paths:
         file = images_dir / path
         info = media_info(file)
-        yield {
+        entry = {
             "path": path,
             "bytes": file.stat().st_size,
             "sha256": sha256_of(file),
@@ -113,6 +113,9 @@ def describe(images_dir: Path, paths: list[str]) -> Iterator[dict]:
             "duration": info.duration,
             "mime": info.mime,
         }
+        if info.codecs:  # videos: what a <source type> names besides the MIME type
+            entry["codecs"] = info.codecs
+        yield entry
 
 
 def write_descriptions(images_dir: Path, paths: list[str], animations: list[Animation],

@@ -49,8 +49,16 @@ def animation_entries(animations: list[Animation], files: dict[str, dict]) -> di
             "duration": timed["duration"],
             "poster": poster if poster in files else None,
             **formats,
+            **{f"{fmt}_type": _source_type(files[path]) for fmt, path in formats.items() if fmt in ("webm", "mp4")},
         }
     return entries
+
+
+def _source_type(entry: dict) -> str:
+    """A video's `<source type>`: its MIME type and, when known, its codecs (unquoted: one
+    codec, and the attribute is already in double quotes)."""
+    codecs = entry.get("codecs")
+    return f"{entry['mime']}; codecs={codecs}" if codecs else entry["mime"]
 
 
 INCLUDE = """\
@@ -73,10 +81,10 @@ INCLUDE = """\
          {% if asset.poster %}poster="{{ base }}{{ asset.poster }}"{% endif %}
          title="{{ title | escape }}" aria-label="{{ alt | escape }}">
     {%- if asset.webm %}
-    <source src="{{ base }}{{ asset.webm }}" type="video/webm">
+    <source src="{{ base }}{{ asset.webm }}" type="{{ asset.webm_type | default: 'video/webm' }}">
     {%- endif %}
     {%- if asset.mp4 %}
-    <source src="{{ base }}{{ asset.mp4 }}" type="video/mp4">
+    <source src="{{ base }}{{ asset.mp4 }}" type="{{ asset.mp4_type | default: 'video/mp4' }}">
     {%- endif %}
     <picture>
       {%- if asset.avif %}

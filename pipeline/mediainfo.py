@@ -31,6 +31,7 @@ class MediaInfo(NamedTuple):
     height: int | None
     frames: int | None
     duration: float | None  # seconds; None for a still image
+    codecs: str | None = None  # a video's RFC 6381 codecs parameter: av01.0.04M.08, avc1.64001F, vp9
 
 
 def sha256_of(path: Path) -> str:
@@ -97,4 +98,39 @@ def _video_info(path: Path, mime: str) -> MediaInfo:
         frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(path))
     except RuntimeError as exc:
         raise PipelineError(f"{path}: cannot count the frames: {exc}") from None
-    return MediaInfo(mime, int(size[1]), int(size[2]), frames, round(seconds, 3))
+    return MediaInfo(mime, int(size[1]), int(size[2]), frames, round(seconds, 3), video_codecs(path))
+
+
+def video_codecs(path: Path) -> str | None:
+    """The codecs parameter a `<source type>` gives for the video at `path`, read from its
+    headers (WebM's CodecID and AV1 configuration, MP4's avcC box), or None when unknown.
+    With it, a browser that cannot decode the stream skips the source without fetching it."""
+    data = path.read_bytes()
+    if b"V_AV1" in data[:4096]:
+        config = _ebml_element(data, b"\x63\xa2")  # CodecPrivate: the AV1CodecConfigurationRecord
+        if config is None or len(config) < 3 or config[0] != 0x81:
+            return None
+        profile, level = config[1] >> 5, config[1] & 0x1F
+        tier = "H" if config[2] & 0x80 else "M"
+        depth = 12 if config[2] & 0x20 else 10 if config[2] & 0x40 else 8
+        return f"av01.{profile}.{level:02d}{tier}.{depth:02d}"
+    if b"V_VP9" in data[:4096]:
+        return "vp9"
+    avcc = data.find(b"avcC")
+    if avcc >= 0 and len(data) >= avcc + 8:
+        return "avc1." + data[avcc + 5:avcc + 8].hex().upper()  # profile, constraints, level
+    return None
+
+
+def _ebml_element(data: bytes, element_id: bytes) -> bytes | None:
+    """The payload of the first EBML element `element_id` in the first 4 KB of `data`."""
+    start = data.find(element_id, 0, 4096)
+    if start < 0 or start + len(element_id) >= len(data):
+        return None
+    first = data[start + len(element_id)]
+    width = 9 - first.bit_length()  # a size's leading zero bits say how many bytes it has
+    if not 1 <= width <= 8:
+        return None
+    offset = start + len(element_id)
+    size = int.from_bytes(data[offset:offset + width], "big") & ((1 << (7 * width)) - 1)
+    return data[offset + width:offset + width + size]

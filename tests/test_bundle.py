@@ -102,9 +102,10 @@ def test_every_manifest_entry_matches_its_file(built):
     assert (gif["mime"], gif["frames"], gif["duration"]) == ("image/gif", 16, 1.6)
     webp = entries["muscles/gif/Arm-Biceps.webp"]
     assert (webp["mime"], webp["frames"], webp["duration"]) == ("image/webp", 16, 1.6)
-    for suffix, mime in ((".webm", "video/webm"), (".mp4", "video/mp4")):
+    for suffix, mime, codecs in ((".webm", "video/webm", r"vp9"), (".mp4", "video/mp4", r"avc1\.64[0-9A-F]{4}")):
         video = entries["muscles/gif/Leg-Soleus" + suffix]
         assert (video["mime"], video["frames"], video["duration"]) == (mime, 16, 1.6)
+        assert re.fullmatch(codecs, video["codecs"])  # High profile: yuv420p from x264
     thumb = entries["muscles/png/Leg-Soleus-1-thumb.png"]
     assert (thumb["width"], thumb["height"], thumb["frames"], thumb["duration"]) == (64, 48, 1, None)
 
@@ -210,6 +211,8 @@ def test_bundle_runs_after_every_producer_and_is_stale_when_any_file_changes(bui
 def test_data_file_gives_templates_sizes_formats_and_poster(built):
     data = json.loads((built.build / "_data" / "assets.json").read_text())
     animation = data["animations"]["muscles/gif/Leg-Soleus.gif"]
+    assert animation.pop("webm_type") == "video/webm; codecs=vp9"  # the fixture's WebM is VP9
+    assert re.fullmatch(r"video/mp4; codecs=avc1\.[0-9A-F]{6}", animation.pop("mp4_type"))
     assert animation == {
         "title": "The Leg-Soleus muscle", "alt": "The Leg-Soleus muscle", "width": 64, "height": 48,
         "frames": 16, "duration": 1.6, "poster": "muscles/png/Leg-Soleus-1.png",
@@ -242,7 +245,9 @@ def test_include_plays_a_muted_looping_video_with_fallbacks_and_reduced_motion(b
     text = (built.build / "_includes" / "atlas-animation.html").read_text()
     assert text == jekyll.INCLUDE
     assert "<video class=\"atlas-animation-video\" autoplay loop muted playsinline" in text
-    assert text.index('type="video/webm"') < text.index('type="video/mp4"') < text.index("<picture>")
+    webm_source = "type=\"{{ asset.webm_type | default: 'video/webm' }}\""
+    mp4_source = "type=\"{{ asset.mp4_type | default: 'video/mp4' }}\""
+    assert text.index(webm_source) < text.index(mp4_source) < text.index("<picture>")
     assert 'type="image/webp"' in text and "asset.gif" in text
     assert 'width="{{ asset.width }}" height="{{ asset.height }}"' in text
     assert 'poster="{{ base }}{{ asset.poster }}"' in text

@@ -188,3 +188,43 @@ def test_report_in_chromium_from_disk(browser, served, built_site):
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert errors == []
     page.close()
+
+
+def test_chromium_plays_the_default_webm_by_its_declared_codecs(browser, tmp_path):
+    """The pipeline's own WebM (AV1) and MP4, declared as the Jekyll include declares them:
+    Chromium must accept the codecs strings and choose and play the WebM."""
+    from conftest import turntable_frames
+    from pipeline import jekyll
+    from pipeline.mediainfo import media_info
+    from pipeline.settings import Mp4Settings, WebmSettings
+    from pipeline.timing import Timing
+    from pipeline.video import write_mp4, write_webm
+
+    frames, timing = turntable_frames(8, (96, 64)), Timing(tuple(range(8)), 8.0, 0)
+    write_webm(frames, tmp_path / "x.webm", WebmSettings(), timing, (255, 255, 255))
+    write_mp4(frames, tmp_path / "x.mp4", Mp4Settings(), timing, (255, 255, 255))
+    types = {}
+    for suffix in ("webm", "mp4"):
+        info = media_info(tmp_path / f"x.{suffix}")
+        types[suffix] = jekyll._source_type({"mime": info.mime, "codecs": info.codecs})
+    assert types["webm"].startswith("video/webm; codecs=av01.0.")
+    (tmp_path / "page.html").write_text(
+        '<video muted playsinline preload="auto">'
+        f'<source src="x.webm" type="{types["webm"]}"><source src="x.mp4" type="{types["mp4"]}"></video>')
+    handler = functools.partial(_QuietHandler, directory=str(tmp_path))
+    server = _QuietServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{server.server_port}/page.html")
+        verdicts = page.evaluate("types => types.map(t => document.createElement('video').canPlayType(t))",
+                                 list(types.values()))
+        assert verdicts == ["probably", "probably"], types
+        page.wait_for_function("document.querySelector('video').readyState >= 2", timeout=10_000)
+        played = page.evaluate("(() => { const v = document.querySelector('video'); "
+                               "return [v.currentSrc, v.videoWidth, v.videoHeight]; })()")
+        assert played[0].endswith("/x.webm") and played[1:] == [96, 64]
+        page.close()
+    finally:
+        server.shutdown()
+        server.server_close()

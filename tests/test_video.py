@@ -1,4 +1,6 @@
 
+import re
+
 import imageio_ffmpeg
 import numpy as np
 import pytest
@@ -9,6 +11,7 @@ from pipeline.problems import PipelineError
 from pipeline.settings import Mp4Settings, WebmSettings
 from pipeline.ssim import ssim
 from pipeline.timing import Timing
+from pipeline.mediainfo import video_codecs
 from pipeline.video import write_mp4, write_webm
 
 WHITE = (255, 255, 255)
@@ -108,3 +111,12 @@ def test_an_ffmpeg_without_svt_av1_2_says_what_to_do(tmp_path, monkeypatch):
     assert "Svt[info]" not in message
     assert message.endswith('or set [webm] codec = "vp9"')
     assert not (tmp_path / "x.webm").exists()
+
+
+@pytest.mark.parametrize("kind, codecs", [("webm", r"av01\.0\.0\dM\.08"), ("webm-vp9", r"vp9"),
+                                          ("mp4", r"avc1\.64[0-9A-F]{4}")])
+def test_headers_give_the_codecs_a_source_type_names(tmp_path, kind, codecs):
+    """8-bit 4:2:0 AV1 main profile at a low level, VP9, and H.264 High profile."""
+    write, settings, _, fmt = WRITERS[kind]
+    write(turntable(4), tmp_path / f"x.{fmt}", settings, Timing(tuple(range(4)), 8.0, 0), WHITE)
+    assert re.fullmatch(codecs, video_codecs(tmp_path / f"x.{fmt}"))
