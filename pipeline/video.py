@@ -31,16 +31,16 @@ def write_webm(frames: list[np.ndarray], target: Path, settings: WebmSettings, t
     """AV1 (SVT-AV1) or VP9 (libvpx) in WebM, constant quality (`crf`), `speed` trading time
     for bytes (SVT-AV1's preset, libvpx's cpu-used).
 
-    SVT-AV1 is tuned for SSIM (`tune=2`, SVT-AV1 2.x and later) and runs on one thread
-    (`lp=1`), as x264 does: the build's parallelism is doit's `-n`, and one thread gave the
-    same bytes for a fifth less CPU time. On the 800 px renders, at
-    crf 27 and preset 6 it matched or beat the recipe's SSIM at 0.80-0.91x its bytes in
-    half the CPU time of VP9 at speed 0 (bench/animations.py). A browser that cannot decode
-    AV1 skips the WebM for the MP4 source that follows it."""
+    SVT-AV1 is tuned for SSIM (`tune=2`: refused by SVT-AV1 1.4, taken by the 4.2 that
+    imageio-ffmpeg 0.8 ships) and runs on one thread (`lp=1`), as x264 does: the build's
+    parallelism is doit's `-n`, and one thread gave the same bytes for a fifth less CPU time.
+    On the 800 px renders, at crf 27 and preset 6 it matched or beat the recipe's SSIM at
+    0.80-0.91x its bytes in half the CPU time of VP9 at speed 0 (bench/animations.py). A
+    browser that cannot decode AV1 skips the WebM (its type names the codecs) for the MP4."""
     if settings.codec == "av1":
         codec = ["-c:v", "libsvtav1", "-crf", str(settings.crf), "-preset", str(settings.speed),
                  "-svtav1-params", "tune=2:lp=1", "-f", "webm"]
-        hint = ("WebM in AV1 needs an ffmpeg with SVT-AV1 2.0 or later (imageio-ffmpeg 0.8 has it); "
+        hint = ("WebM in AV1 needs an ffmpeg whose SVT-AV1 takes tune=2 (imageio-ffmpeg 0.8 has one); "
                 "or set [webm] codec = \"vp9\"")
     else:
         codec = ["-c:v", "libvpx-vp9", "-crf", str(settings.crf), "-b:v", "0",
