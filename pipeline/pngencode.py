@@ -76,7 +76,8 @@ def smallest_idat(rows: np.ndarray, bpp: int) -> bytes:
     """The smallest deflated filtered scanlines of `rows` ((h, w * bpp) uint8), as far as a
     sample tells (see `_best_by_sample`)."""
     filtered = np.stack(_filterings(rows, bpp))
-    heuristic = np.abs(filtered.view(np.int8).astype(np.int32)).sum(axis=2).argmin(axis=0)
+    # libpng's heuristic: per row, the filter of least sum of bytes read as signed
+    heuristic = np.abs(filtered.view(np.int8)).view(np.uint8).sum(axis=2, dtype=np.uint32).argmin(axis=0)
     candidates = [np.full(len(rows), kind) for kind in range(5)] + [heuristic]
     every_row = np.arange(len(rows))
     return deflate.zlib_compress(_scanlines(filtered, _best_by_sample(candidates, filtered), every_row), LEVEL)
@@ -101,21 +102,26 @@ def _scanlines(filtered: np.ndarray, choice: np.ndarray, rows: np.ndarray) -> by
 
 
 def _filterings(rows: np.ndarray, bpp: int) -> list[np.ndarray]:
-    """The five PNG filters (None, Sub, Up, Average, Paeth) applied to every row."""
-    x = rows.astype(np.int16)
+    """The five PNG filters (None, Sub, Up, Average, Paeth) applied to every row.
+
+    uint8 arithmetic wraps modulo 256 as PNG's does; only Paeth's distances need 16 bits.
+    """
+    x = np.ascontiguousarray(rows, dtype=np.uint8)
     left = np.zeros_like(x)
     left[:, bpp:] = x[:, :-bpp]
     up = np.zeros_like(x)
     up[1:] = x[:-1]
     up_left = np.zeros_like(x)
     up_left[1:, bpp:] = x[:-1, :-bpp]
-    estimate = left + up - up_left
-    distance_left, distance_up = np.abs(estimate - left), np.abs(estimate - up)
-    distance_up_left = np.abs(estimate - up_left)
+    average = (left >> 1) + (up >> 1) + (left & up & 1)  # floor((left + up) / 2) in 8 bits
+    # Paeth: estimate = left + up - up_left; its distances to left, up and up_left
+    to_up = up.astype(np.int16) - up_left  # estimate - left
+    to_left = left.astype(np.int16) - up_left  # estimate - up
+    distance_up_left = np.abs(to_up + to_left)
+    distance_left, distance_up = np.abs(to_up), np.abs(to_left)
     paeth = np.where((distance_left <= distance_up) & (distance_left <= distance_up_left), left,
                      np.where(distance_up <= distance_up_left, up, up_left))
-    predictions = (0, left, up, (left + up) // 2, paeth)
-    return [((x - p) % 256).astype(np.uint8) for p in predictions]
+    return [x.copy(), x - left, x - up, x - average, x - paeth]
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
