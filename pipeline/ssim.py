@@ -28,8 +28,18 @@ def _blur(stack: np.ndarray, weights: np.ndarray) -> np.ndarray:
         widths = [(0, 0), (pad, pad), (pad, pad)] + [(0, 0)] * (stack.ndim - 3)
         stack = np.pad(stack, widths, mode="reflect" if min(height, width) > pad else "edge")
         height, width = stack.shape[1:3]
-    rows = sum(w * stack[:, i:height - taps + 1 + i] for i, w in enumerate(weights))
-    return sum(w * rows[:, :, i:width - taps + 1 + i] for i, w in enumerate(weights))
+    rows = _taps(weights, lambda i: stack[:, i:height - taps + 1 + i])
+    return _taps(weights, lambda i: rows[:, :, i:width - taps + 1 + i])
+
+
+def _taps(weights: np.ndarray, shifted) -> np.ndarray:
+    """Sum of weights[i] * shifted(i), adding in place; the window is symmetric, so the taps
+    at i and -i share one multiplication."""
+    last = len(weights) - 1
+    total = shifted(last // 2) * weights[last // 2]
+    for i in range(last // 2):
+        total += (shifted(i) + shifted(last - i)) * weights[i]
+    return total
 
 
 def ssim_map(a: np.ndarray, b: np.ndarray, dtype=np.float64) -> np.ndarray:

@@ -32,6 +32,23 @@ def test_size_keeps_aspect_and_never_upscales():
     assert thumbnails.thumbnail_size(1000, 1, 200) == (200, 1)
 
 
+def test_opaque_images_skip_premultiplication_with_the_same_result():
+    opaque = np.asarray(draw_frame(160, 120, 0.3).convert("RGBA")).copy()
+    almost = opaque.copy()
+    almost[0, 0, 3] = 254  # one pixel takes the premultiplied path for the whole image
+    fast, general = thumbnails.resize(opaque, (40, 30)), thumbnails.resize(almost, (40, 30))
+    assert fast[..., 3].min() == 255
+    assert np.abs(fast[5:, 5:] - general[5:, 5:]).max() < 1e-3  # away from that pixel
+
+
+def test_reducing_gap_stays_within_rounding_of_plain_float_lanczos():
+    rgba = np.asarray(draw_frame(800, 600, 0.6, background=(0, 0, 0, 0)))
+    plain = thumbnails.resize(rgba, (200, 150))
+    gapped = thumbnails.resize(rgba, (200, 150), thumbnails.REDUCING_GAP)
+    assert not np.array_equal(plain, gapped)  # the box reduction did run
+    assert ssim(np.round(gapped), plain) >= 0.999
+
+
 def test_png_thumbnail_of_a_render_is_a_small_palette_image_close_to_float_lanczos(tmp_path):
     source = save(draw_frame(400, 300, 0.7).convert("RGB"), tmp_path / "X.png")
     target = tmp_path / "out" / "X-thumb.png"
