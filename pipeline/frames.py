@@ -50,14 +50,17 @@ def to_rgba(image: Image.Image) -> np.ndarray:
 
 
 def composite(rgba: np.ndarray, matte: tuple[int, int, int]) -> np.ndarray:
-    """Lay straight-alpha RGBA over a solid `matte` colour: (h, w, 3) uint8, no dark fringe."""
-    alpha = rgba[..., 3:4].astype(np.float32) / 255.0
-    if alpha.min() >= 1.0:
+    """Lay straight-alpha RGBA over a solid `matte` colour: (h, w, 3) uint8, no dark fringe.
+
+    Exact integer arithmetic: round((colour * a + matte * (255 - a)) / 255), which fits 16 bits.
+    """
+    alpha = rgba[..., 3:4]
+    if alpha.min() == 255:
         return np.ascontiguousarray(rgba[..., :3])
-    colour = rgba[..., :3].astype(np.float32)
-    background = np.asarray(matte, dtype=np.float32)
-    mixed = colour * alpha + background * (1.0 - alpha)
-    return np.round(mixed).astype(np.uint8)
+    mixed = rgba[..., :3] * alpha.astype(np.uint16)  # promotes the colour to 16 bits
+    mixed += np.asarray(matte, np.uint16) * (255 - alpha).astype(np.uint16)
+    mixed += 128
+    return ((mixed + (mixed >> 8)) >> 8).astype(np.uint8)  # (x + 128) / 255, rounded, for x <= 255^2
 
 
 def has_alpha(frames: list[np.ndarray]) -> bool:
