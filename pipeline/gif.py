@@ -122,13 +122,16 @@ def map_to_palette(rgb: np.ndarray, palette: np.ndarray, dither: str) -> np.ndar
     if dither == "floyd-steinberg":
         return indices
     # Pillow caches its nearest-colour search per 4x4x4 block of colours, so a pixel can get
-    # a neighbour's entry; a colour that is in the palette (the matte above all) gets its own
+    # a neighbour's entry; a colour that is in the palette (the matte above all) gets its own.
+    # Only pixels not shown in their own colour can be wrong: most of a frame is looked up once.
+    flat = indices.reshape(-1).copy()
     keys, palette_keys = _colour_keys(rgb), _colour_keys(palette[None])
+    off = np.flatnonzero(palette_keys[flat] != keys)
+    keys = keys[off]
     order = np.argsort(palette_keys)
     slot = np.minimum(np.searchsorted(palette_keys[order], keys), len(palette) - 1)
     exact = palette_keys[order][slot] == keys
-    flat = indices.reshape(-1).copy()
-    flat[exact] = order[slot[exact]]
+    flat[off[exact]] = order[slot[exact]]
     return flat.reshape(indices.shape)
 
 
