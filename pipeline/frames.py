@@ -52,15 +52,15 @@ def to_rgba(image: Image.Image) -> np.ndarray:
 def composite(rgba: np.ndarray, matte: tuple[int, int, int]) -> np.ndarray:
     """Lay straight-alpha RGBA over a solid `matte` colour: (h, w, 3) uint8, no dark fringe.
 
-    Exact integer arithmetic: round((colour * a + matte * (255 - a)) / 255), which fits 16 bits.
+    Pillow's paste with the alpha as mask computes round((colour * a + matte * (255 - a)) / 255)
+    exactly, in C: a tenth of the time of the same arithmetic in numpy.
     """
-    alpha = rgba[..., 3:4]
-    if alpha.min() == 255:
+    if rgba[..., 3].min() == 255:
         return np.ascontiguousarray(rgba[..., :3])
-    mixed = rgba[..., :3] * alpha.astype(np.uint16)  # promotes the colour to 16 bits
-    mixed += np.asarray(matte, np.uint16) * (255 - alpha).astype(np.uint16)
-    mixed += 128
-    return ((mixed + (mixed >> 8)) >> 8).astype(np.uint8)  # (x + 128) / 255, rounded, for x <= 255^2
+    picture = Image.fromarray(np.ascontiguousarray(rgba), "RGBA")
+    out = Image.new("RGB", picture.size, tuple(matte))
+    out.paste(picture, (0, 0), picture)
+    return np.asarray(out)
 
 
 def has_alpha(frames: list[np.ndarray]) -> bool:

@@ -88,7 +88,7 @@ def _encode(frames, target: Path, timing: Timing, matte, codec: list[str], hint:
         try:
             try:
                 for rgb in shown:
-                    process.stdin.write(rgb.tobytes())
+                    process.stdin.write(rgb.data)  # contiguous: no copy
             except BrokenPipeError:
                 pass  # ffmpeg stopped early; its message below says why
             _, errors = process.communicate()

@@ -56,6 +56,15 @@ def test_composite_has_no_dark_fringe():
     assert out[0, 2].tolist() == [255, 255, 255]
 
 
+@pytest.mark.parametrize("matte", [(255, 255, 255), (0, 0, 0), (12, 200, 77)])
+def test_composite_rounds_every_colour_and_alpha_exactly(matte):
+    colour, alpha = np.meshgrid(np.arange(256), np.arange(256))
+    rgba = np.stack([colour, 255 - colour, colour, alpha], axis=-1).astype(np.uint8)
+    expected = [(2 * (rgba[..., c].astype(int) * alpha + matte[c] * (255 - alpha)) + 255) // 510
+                for c in range(3)]  # round(x / 255), halves up (x / 255 is never a half)
+    assert np.array_equal(composite(rgba, matte), np.stack(expected, axis=-1))
+
+
 def test_parse_colour():
     assert parse_colour("#fff") == (255, 255, 255)
     assert parse_colour("#1a2B3c") == (26, 43, 60)
