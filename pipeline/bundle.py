@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import zipfile
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
@@ -24,6 +23,7 @@ from .problems import PipelineError, Problem
 from .safepaths import unsafe_reason
 from .settings import Settings
 from .verify import ImageRoot, verify_catalog
+from .zipwriter import ZipWriter
 
 VERSION = 2  # bump when the bundle's files change for the same inputs
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold
@@ -148,16 +148,11 @@ def _nested(value, depth: int = 4) -> str:
 
 
 def write_zip(images_dir: Path, paths: list[str], target: Path) -> None:
-    """Zip `paths` (relative to `images_dir`) deterministically."""
-    with atomic_path(target) as temporary:
-        with zipfile.ZipFile(temporary, "w") as archive:
-            for path in sorted(paths):
-                info = zipfile.ZipInfo(path, date_time=ZIP_TIME)
-                info.create_system = 3  # unix, so the permissions below mean the same everywhere
-                info.external_attr = 0o100644 << 16
-                compressed = Path(path).suffix.lower() not in STORED_SUFFIXES
-                info.compress_type = zipfile.ZIP_DEFLATED if compressed else zipfile.ZIP_STORED
-                archive.writestr(info, (images_dir / path).read_bytes(), compresslevel=9)
+    """Zip `paths` (relative to `images_dir`) deterministically: sorted, one date, mode 0644."""
+    with atomic_path(target) as temporary, open(temporary, "wb") as out, ZipWriter(out, ZIP_TIME) as archive:
+        for path in sorted(paths):
+            compress = Path(path).suffix.lower() not in STORED_SUFFIXES
+            archive.add(path, (images_dir / path).read_bytes(), compress=compress)
 
 
 def make_bundle(catalog: Catalog, settings: Settings) -> None:
@@ -173,6 +168,7 @@ def make_bundle(catalog: Catalog, settings: Settings) -> None:
     problems = bundle_problems(catalog, images_dir, plan, settings.verify.max_pixels)
     if problems:
         raise PipelineError("\n".join(str(p) for p in problems))
+    del plan  # a path per planned file: not needed while the largest part runs
     paths = bundle_files(images_dir)
     write_descriptions(images_dir, paths, list(catalog.animations),
                        settings.build_dir / "asset-manifest.json", settings.build_dir / "_data" / "assets.json")
