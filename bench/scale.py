@@ -393,7 +393,8 @@ def figure_full(work: Path, args) -> None:
 
 def encoder_seconds(catalog, settings, out: Path) -> float:
     """CPU seconds of the encoders we do not write ourselves, as the pipeline calls them: libwebp
-    inside this process, SVT-AV1 and x264 in ffmpeg children (their Python side not counted)."""
+    inside this process (with Pillow's calls around it), SVT-AV1 and x264 in ffmpeg children
+    (with ffmpeg's RGB to YUV conversion; the Python side that feeds them not counted)."""
     from pipeline.encode import ENCODERS
     from pipeline.frames import load_sequence, parse_colour
     from pipeline.timing import timing_for

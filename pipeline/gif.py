@@ -124,6 +124,7 @@ def map_to_palette(rgb: np.ndarray, palette: np.ndarray, dither: str) -> np.ndar
     # Pillow caches its nearest-colour search per 4x4x4 block of colours, so a pixel can get
     # a neighbour's entry; a colour that is in the palette (the matte above all) gets its own.
     # Only pixels not shown in their own colour can be wrong: most of a frame is looked up once.
+    # (Palette colours are distinct, as shared_palette makes them: else the index could differ.)
     flat = indices.reshape(-1).copy()
     keys, palette_keys = _colour_keys(rgb), _colour_keys(palette[None])
     off = np.flatnonzero(palette_keys[flat] != keys)

@@ -76,7 +76,7 @@ def smallest_idat(rows: np.ndarray, bpp: int) -> bytes:
     """The smallest deflated filtered scanlines of `rows` ((h, w * bpp) uint8), as far as a
     sample tells (see `_best_by_sample`)."""
     filtered = np.stack(_filterings(rows, bpp))
-    # libpng's heuristic: per row, the filter of least sum of bytes read as signed
+    # libpng's heuristic: per row, the filter of least sum of absolute values of the bytes read as signed
     heuristic = np.abs(filtered.view(np.int8)).view(np.uint8).sum(axis=2, dtype=np.uint32).argmin(axis=0)
     candidates = [np.full(len(rows), kind) for kind in range(5)] + [heuristic]
     every_row = np.arange(len(rows))

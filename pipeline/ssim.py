@@ -36,6 +36,7 @@ def _taps(weights: np.ndarray, shifted) -> np.ndarray:
     """Sum of weights[i] * shifted(i), adding in place; the window is symmetric, so the taps
     at i and -i share one multiplication."""
     last = len(weights) - 1
+    assert last % 2 == 0, "an odd number of taps, centred"
     total = shifted(last // 2) * weights[last // 2]
     for i in range(last // 2):
         total += (shifted(i) + shifted(last - i)) * weights[i]

@@ -22,8 +22,9 @@ from .frames import load_rgba
 from .problems import PipelineError
 from .ssim import ssim
 
-# 800 px to 200: the gap halves the float Lanczos' time (20 to 9 ms a thumbnail) at SSIM
-# 0.99978 against no gap (rounding alone gives 0.99982); only hard alpha edges differ visibly in numbers
+# 800 px to 200: the gap halves the float Lanczos' time (20 to 9 ms a thumbnail). Against no
+# gap, the rounded result scores SSIM 0.99978 at worst (rounding alone: 0.99982); the largest
+# differences are in alpha at hard edges, where Lanczos' ringing differs (up to 21 levels)
 REDUCING_GAP = 2.0
 
 

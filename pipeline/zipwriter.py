@@ -74,19 +74,23 @@ class ZipWriter:
     def close(self) -> None:
         """Write the central directory and the end records."""
         start = self._out.tell()
-        self._central.seek(0)
-        shutil.copyfileobj(self._central, self._out)
-        self._central.close()
+        try:
+            self._central.seek(0)
+            shutil.copyfileobj(self._central, self._out)
+        finally:
+            self._central.close()
         size = self._out.tell() - start
         count = self._count
-        if count > self._count_limit or start >= self._limit or size >= self._limit:
+        wide_count, wide_size, wide_start = count > self._count_limit, size >= self._limit, start >= self._limit
+        if wide_count or wide_size or wide_start:
             end_64 = self._out.tell()
             self._out.write(struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, _UNIX << 8 | _VERSION_64,
                                         _VERSION_64, 0, 0, count, count, size, start))
             self._out.write(struct.pack("<4sLQL", b"PK\x06\x07", 0, end_64, 1))
         # a value too large for the classic end record is given as all ones: readers then take ZIP64's
-        self._out.write(struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, min(count, COUNT_LIMIT),
-                                    min(count, COUNT_LIMIT), min(size, LIMIT), min(start, LIMIT), 0))
+        count = COUNT_LIMIT if wide_count else count
+        self._out.write(struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, count, count,
+                                    LIMIT if wide_size else size, LIMIT if wide_start else start, 0))
 
     def __enter__(self) -> ZipWriter:
         return self

@@ -33,6 +33,8 @@ def test_zipfile_reads_back_every_entry(limits):
             assert info.external_attr >> 16 == 0o100644 and info.create_system == 3
             assert info.date_time == (1980, 1, 1, 0, 0, 0)
     assert (b"PK\x06\x06" in data) == bool(limits)  # the ZIP64 end record only when needed
+    if limits:  # the classic end record says "see ZIP64" in every field
+        assert data[-22:] == b"PK\x05\x06" + bytes(4) + b"\xff" * 12 + bytes(2)
 
 
 def test_same_entries_give_the_same_bytes_and_compressible_ones_shrink():
