@@ -393,9 +393,10 @@ def figure_full(work: Path, args) -> None:
 
 def encoder_seconds(catalog, settings, out: Path) -> float:
     """CPU seconds of the encoders we do not write ourselves, as the pipeline calls them: libwebp
-    inside this process (with Pillow's calls around it), SVT-AV1 and x264 in ffmpeg children
+    inside this process (with Pillow's calls around it), SVT-AV1 and x264 in one ffmpeg child
     (with ffmpeg's RGB to YUV conversion; the Python side that feeds them not counted)."""
     from pipeline.encode import ENCODERS
+    from pipeline.video import write_videos
     from pipeline.frames import load_sequence, parse_colour
     from pipeline.timing import timing_for
     from pipeline.verify import ImageRoot
@@ -406,10 +407,12 @@ def encoder_seconds(catalog, settings, out: Path) -> float:
     for animation in catalog.animations:
         frames = load_sequence(animation, images)
         timing = timing_for(len(frames), settings.animation)
-        for fmt, usage in (("webp", resource.RUSAGE_SELF), ("webm", resource.RUSAGE_CHILDREN),
-                           ("mp4", resource.RUSAGE_CHILDREN)):
+        videos = [(fmt, out / f"x.{fmt}", getattr(settings, fmt)) for fmt in ("webm", "mp4")]
+        for usage, encode in ((resource.RUSAGE_SELF, lambda: ENCODERS["webp"](
+                                  frames, out / "x.webp", settings.webp, timing, matte)),
+                              (resource.RUSAGE_CHILDREN, lambda: write_videos(frames, videos, timing, matte))):
             before = resource.getrusage(usage)
-            ENCODERS[fmt](frames, out / f"x.{fmt}", getattr(settings, fmt), timing, matte)
+            encode()
             after = resource.getrusage(usage)
             seconds += after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
     return seconds

@@ -1,7 +1,8 @@
 """Build one animation file: load the frame sequence, hand it to that format's encoder.
 
 Every encoder module has the same interface, `write_<fmt>(frames, target, settings, timing,
-matte)`; this table is the one place they are named. (What their bytes depend on, for the
+matte)`; this table is the one place they are named. WebM and MP4 asked for together are
+written by `video.write_videos` in one go. (What their bytes depend on, for the
 up-to-date checks, is in `versions`.)
 """
 from __future__ import annotations
@@ -38,8 +39,17 @@ def encode_animation(animation: Animation, outputs: list[tuple[str, Path]], sett
     frames = load_sequence(animation, images)
     timing = timing_for(len(frames), settings.animation)
     matte = parse_colour(settings.animation.matte)
+    videos = [(fmt, Path(target), getattr(settings, fmt)) for fmt, target in outputs if fmt in video.FORMATS]
+    if len(videos) > 1:  # WebM and MP4 from one ffmpeg: the frames piped and converted once
+        outputs = [(fmt, target) for fmt, target in outputs if fmt not in video.FORMATS]
+        _writing(", ".join(str(v[1]) for v in videos), video.write_videos, frames, videos, timing, matte)
     for fmt, target in outputs:
-        try:
-            ENCODERS[fmt](frames, Path(target), getattr(settings, fmt), timing, matte)
-        except OSError as exc:  # disk full, ffmpeg missing, ...: name the file being written
-            raise PipelineError(f"{target}: {exc}") from exc
+        _writing(target, ENCODERS[fmt], frames, Path(target), getattr(settings, fmt), timing, matte)
+
+
+def _writing(target, write: Callable, *args) -> None:
+    """`write(*args)`, an OSError turned into a PipelineError naming `target`."""
+    try:
+        write(*args)
+    except OSError as exc:  # disk full, ffmpeg missing, ...: name the file being written
+        raise PipelineError(f"{target}: {exc}") from exc

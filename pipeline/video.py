@@ -7,6 +7,7 @@ as raw RGB: no temporary frame files.
 """
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from pathlib import Path
 
@@ -21,15 +22,39 @@ from .timing import Timing
 
 # Sources are sRGB; the conversion uses the BT.601 matrix, which is also what decoders
 # assume for untagged video, and the tags say so for the players that read them.
-_COLOUR = ["-vf", "scale=out_color_matrix=bt601:out_range=tv:flags=accurate_rnd+full_chroma_int,"
+_COLOUR = ("scale=out_color_matrix=bt601:out_range=tv:flags=accurate_rnd+full_chroma_int,"
            "format=yuv420p,setparams=colorspace=smpte170m:color_primaries=bt709:"
-           "color_trc=iec61966-2-1:range=tv"]
+           "color_trc=iec61966-2-1:range=tv")
+
+
+FORMATS = ("webm", "mp4")
 
 
 def write_webm(frames: list[np.ndarray], target: Path, settings: WebmSettings, timing: Timing,
                matte: tuple[int, int, int]) -> None:
+    """AV1 (SVT-AV1) or VP9 (libvpx) in WebM: see `_webm_codec`."""
+    write_videos(frames, [("webm", target, settings)], timing, matte)
+
+
+def write_mp4(frames: list[np.ndarray], target: Path, settings: Mp4Settings, timing: Timing,
+              matte: tuple[int, int, int]) -> None:
+    """H.264 in MP4: see `_mp4_codec`."""
+    write_videos(frames, [("mp4", target, settings)], timing, matte)
+
+
+def write_videos(frames: list[np.ndarray], outputs: list[tuple[str, Path, object]], timing: Timing,
+                 matte: tuple[int, int, int]) -> None:
+    """Every (format, target, settings) of `outputs` (formats from FORMATS) from one ffmpeg
+    process: the frames are laid over the matte, piped and converted to YUV once for all of
+    them, and each encoder gets the same frames it would get alone (the same bytes)."""
+    codecs = [_CODECS[fmt](settings) for fmt, _, settings in outputs]
+    _encode(frames, [(target, codec) for (_, target, _), (codec, _) in zip(outputs, codecs)],
+            timing, matte, "".join(hint for _, hint in codecs))
+
+
+def _webm_codec(settings: WebmSettings) -> tuple[list[str], str]:
     """AV1 (SVT-AV1) or VP9 (libvpx) in WebM, constant quality (`crf`), `speed` trading time
-    for bytes (SVT-AV1's preset, libvpx's cpu-used).
+    for bytes (SVT-AV1's preset, libvpx's cpu-used); and the hint for an ffmpeg without it.
 
     SVT-AV1 is tuned for SSIM (`tune=2`: refused by SVT-AV1 1.4, taken by the 4.2 that
     imageio-ffmpeg 0.8 ships) and runs on one thread (`lp=1`), as x264 does: the build's
@@ -38,24 +63,22 @@ def write_webm(frames: list[np.ndarray], target: Path, settings: WebmSettings, t
     0.80-0.91x its bytes in half the CPU time of VP9 at speed 0 (bench/animations.py). A
     browser that cannot decode AV1 skips the WebM (its type names the codecs) for the MP4."""
     if settings.codec == "av1":
-        codec = ["-c:v", "libsvtav1", "-crf", str(settings.crf), "-preset", str(settings.speed),
-                 "-svtav1-params", "tune=2:lp=1", "-f", "webm"]
-        hint = ("WebM in AV1 needs an ffmpeg whose SVT-AV1 takes tune=2 (imageio-ffmpeg 0.8 has one); "
+        return (["-c:v", "libsvtav1", "-crf", str(settings.crf), "-preset", str(settings.speed),
+                 "-svtav1-params", "tune=2:lp=1", "-f", "webm"],
+                "WebM in AV1 needs an ffmpeg whose SVT-AV1 takes tune=2 (imageio-ffmpeg 0.8 has one); "
                 "or set [webm] codec = \"vp9\"")
-    else:
-        codec = ["-c:v", "libvpx-vp9", "-crf", str(settings.crf), "-b:v", "0",
-                 "-deadline", "good", "-cpu-used", str(settings.speed), "-f", "webm"]
-        hint = ""
-    _encode(frames, target, timing, matte, codec, hint)
+    return (["-c:v", "libvpx-vp9", "-crf", str(settings.crf), "-b:v", "0",
+             "-deadline", "good", "-cpu-used", str(settings.speed), "-f", "webm"], "")
 
 
-def write_mp4(frames: list[np.ndarray], target: Path, settings: Mp4Settings, timing: Timing,
-              matte: tuple[int, int, int]) -> None:
+def _mp4_codec(settings: Mp4Settings) -> tuple[list[str], str]:
     """H.264 in MP4, constant quality (`crf`) at an x264 `preset`; moov atom first (+faststart).
     One thread: the same bytes on any number of cores (x264 splits its work by their count)."""
-    codec = ["-c:v", "libx264", "-crf", str(settings.crf), "-preset", settings.preset,
-             "-profile:v", "high", "-threads", "1", "-movflags", "+faststart", "-f", "mp4"]
-    _encode(frames, target, timing, matte, codec)
+    return (["-c:v", "libx264", "-crf", str(settings.crf), "-preset", settings.preset,
+             "-profile:v", "high", "-threads", "1", "-movflags", "+faststart", "-f", "mp4"], "")
+
+
+_CODECS = {"webm": _webm_codec, "mp4": _mp4_codec}
 
 
 def video_frames(frames: list[np.ndarray], timing: Timing, matte: tuple[int, int, int]) -> list[np.ndarray]:
@@ -71,19 +94,25 @@ def video_frames(frames: list[np.ndarray], timing: Timing, matte: tuple[int, int
     return [shown[i] for i in timing.order]
 
 
-def _encode(frames, target: Path, timing: Timing, matte, codec: list[str], hint: str = "") -> None:
-    """Pipe the frames to ffmpeg encoding with `codec`; a failure raises PipelineError with
-    ffmpeg's errors (not SVT-AV1's banner), and `hint` when they come from the encoder."""
+def _encode(frames, outputs: list[tuple[Path, list[str]]], timing: Timing, matte, hint: str = "") -> None:
+    """Pipe the frames to one ffmpeg writing each (target, codec arguments) of `outputs`; the
+    YUV conversion runs once and is split between them. A failure raises PipelineError with
+    ffmpeg's errors (not SVT-AV1's banner), and `hint` when they come from the encoder; no
+    target is then written."""
     shown = video_frames(frames, timing, matte)
     height, width = shown[0].shape[:2]
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner",
                "-loglevel", "error", "-y",
                "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
-               "-framerate", f"{timing.fps:g}", "-i", "pipe:0",
-               "-an", *_COLOUR, *codec,
-               "-fflags", "+bitexact"]  # no random WebM segment id: same frames, same bytes
-    with atomic_path(target) as temporary:
-        process = subprocess.Popen([*command, str(temporary)], stdin=subprocess.PIPE,
+               "-framerate", f"{timing.fps:g}", "-i", "pipe:0", "-filter_complex",
+               f"[0:v]{_COLOUR},split={len(outputs)}" + "".join(f"[v{i}]" for i in range(len(outputs)))]
+    names = ", ".join(target.name for target, _ in outputs)
+    with contextlib.ExitStack() as stack:
+        temporaries = [stack.enter_context(atomic_path(target)) for target, _ in outputs]
+        for index, ((_, codec), temporary) in enumerate(zip(outputs, temporaries)):
+            # per output: no audio, and no random WebM segment id (same frames, same bytes)
+            command += ["-map", f"[v{index}]", "-an", *codec, "-fflags", "+bitexact", str(temporary)]
+        process = subprocess.Popen(command, stdin=subprocess.PIPE,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             try:
@@ -100,5 +129,5 @@ def _encode(frames, target: Path, timing: Timing, matte, codec: list[str], hint:
             said = [line for line in errors.decode(errors="replace").strip().splitlines()
                     if not line.startswith("Svt[info]")]  # SVT-AV1 prints its banner at any log level
             relevant = hint and any(word in line for line in said for word in ("Svt", "svt", "Unknown encoder"))
-            raise PipelineError(f"{target.name}: ffmpeg failed ({process.returncode}): " + "\n".join(said)
+            raise PipelineError(f"{names}: ffmpeg failed ({process.returncode}): " + "\n".join(said)
                                 + (f"\n{hint}" if relevant else ""))

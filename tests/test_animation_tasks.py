@@ -142,10 +142,22 @@ def test_a_write_error_names_the_file_being_written(small_site, monkeypatch):
 
     def disk_full(*args):
         raise OSError(28, "No space left on device")
-    monkeypatch.setitem(encode.ENCODERS, "mp4", disk_full)
+    monkeypatch.setitem(encode.ENCODERS, "webp", disk_full)
     site = small_site.site()
     animation = site.catalog.animations[0]
+    gif, webp = small_site.build / "x.gif", small_site.build / "x.webp"
+    result = run_encode(animation, [("gif", gif), ("webp", webp)], site.settings)
+    assert f"\n{webp}: [Errno 28] No space left on device" in str(result)
+    assert gif.exists() and not webp.exists()
+
+
+def test_a_write_error_of_the_videos_names_both(small_site, monkeypatch):
+    from pipeline import video
+
+    def no_ffmpeg(*args):
+        raise FileNotFoundError(2, "No such file or directory")
+    monkeypatch.setattr(video, "write_videos", no_ffmpeg)
+    site = small_site.site()
     webm, mp4 = small_site.build / "x.webm", small_site.build / "x.mp4"
-    result = run_encode(animation, [("webm", webm), ("mp4", mp4)], site.settings)
-    assert f"\n{mp4}: [Errno 28] No space left on device" in str(result)
-    assert webm.exists() and not mp4.exists()
+    result = run_encode(site.catalog.animations[0], [("webm", webm), ("mp4", mp4)], site.settings)
+    assert f"\n{webm}, {mp4}: [Errno 2] No such file or directory" in str(result)

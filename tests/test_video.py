@@ -12,7 +12,7 @@ from pipeline.settings import Mp4Settings, WebmSettings
 from pipeline.ssim import ssim
 from pipeline.timing import Timing
 from pipeline.mediainfo import video_codecs
-from pipeline.video import write_mp4, write_webm
+from pipeline.video import write_mp4, write_videos, write_webm
 
 WHITE = (255, 255, 255)
 # kind -> (writer, settings, codec ffmpeg reads back, file suffix)
@@ -81,6 +81,26 @@ def test_ffmpeg_failure_fails_with_its_message_and_writes_nothing(tmp_path):
     with pytest.raises(PipelineError, match="x.mp4: ffmpeg failed"):
         write_mp4(turntable(count=2), tmp_path / "x.mp4", Mp4Settings(preset="no-such-preset"),
                   Timing((0, 1), 8.0, 0), WHITE)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("webm", [WebmSettings(), WebmSettings(codec="vp9", crf=32, speed=4)])
+def test_webm_and_mp4_from_one_ffmpeg_are_the_files_each_makes_alone(tmp_path, webm):
+    frames, timing = turntable(5, size=(63, 41), alpha=True), Timing((0, 1, 2, 3, 4, 3, 2, 1), 8.0, 0)
+    write_webm(frames, tmp_path / "alone.webm", webm, timing, WHITE)
+    write_mp4(frames, tmp_path / "alone.mp4", Mp4Settings(), timing, WHITE)
+    write_videos(frames, [("webm", tmp_path / "both.webm", webm), ("mp4", tmp_path / "both.mp4", Mp4Settings())],
+                 timing, WHITE)
+    for fmt in ("webm", "mp4"):
+        assert (tmp_path / f"both.{fmt}").read_bytes() == (tmp_path / f"alone.{fmt}").read_bytes()
+    assert len(decoded(tmp_path / "both.mp4")[1]) == 8
+
+
+def test_one_encoder_failing_writes_neither_file(tmp_path):
+    outputs = [("webm", tmp_path / "x.webm", WebmSettings()),
+               ("mp4", tmp_path / "x.mp4", Mp4Settings(preset="no-such-preset"))]
+    with pytest.raises(PipelineError, match="x.webm, x.mp4: ffmpeg failed"):
+        write_videos(turntable(count=2), outputs, Timing((0, 1), 8.0, 0), WHITE)
     assert list(tmp_path.iterdir()) == []
 
 
