@@ -1,9 +1,9 @@
 """What a built file is: MIME type, pixel size, frame count and running time.
 
 Images are read with Pillow (frame durations summed over the frames of a GIF or animated
-WebP/AVIF); videos with the ffmpeg that imageio-ffmpeg ships: the size from the stream header
-ffmpeg prints, frames and seconds from `count_frames_and_secs`, which counts packets without
-decoding them.
+WebP/AVIF); videos with one run of the ffmpeg that imageio-ffmpeg ships, copying the video
+stream to nowhere: the size from the stream header it prints, the running time from the
+container's, and the frames as the packets it counted, none of them decoded.
 """
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ MIME_TYPES = {
 }
 VIDEO_SUFFIXES = (".webm", ".mp4")
 _VIDEO_SIZE = re.compile(r"Stream #\S+.*?: Video: .*?, (\d{1,5})x(\d{1,5})[ ,\[]")
+_DURATION = re.compile(r"^\s*Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)", re.MULTILINE)
+_COUNTED = re.compile(r"^frame=\s*(\d+) .*?time=\s*(\d+):(\d\d):(\d\d(?:\.\d+)?)", re.MULTILINE)
 
 
 class MediaInfo(NamedTuple):
@@ -87,18 +89,25 @@ def _webp_durations(path: Path) -> list[int]:
 
 
 def _video_info(path: Path, mime: str) -> MediaInfo:
+    """One ffmpeg run: the stream copied to the null muxer, so nothing is decoded (counting
+    by decoding took as long as a start of ffmpeg, and that was a second run)."""
     import imageio_ffmpeg
 
-    result = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)],
+    result = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostats", "-i", str(path),
+                             "-map", "0:v:0", "-c", "copy", "-f", "null", "-"],
                             capture_output=True, text=True, errors="replace")
     size = _VIDEO_SIZE.search(result.stderr)
-    if size is None:
+    counted = _COUNTED.search(result.stderr)
+    if size is None or result.returncode != 0:
         raise PipelineError(f"{path}: no video stream found: {result.stderr.strip()[-300:]}")
-    try:
-        frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(path))
-    except RuntimeError as exc:
-        raise PipelineError(f"{path}: cannot count the frames: {exc}") from None
-    return MediaInfo(mime, int(size[1]), int(size[2]), frames, round(seconds, 3), video_codecs(path))
+    if counted is None:
+        raise PipelineError(f"{path}: cannot count the frames: {result.stderr.strip()[-300:]}")
+    # the container's running time; the copy's last timestamp falls short of it when frames
+    # are stored out of order (H.264's B-frames), so it only stands in when there is none
+    duration = _DURATION.search(result.stderr) or counted
+    hours, minutes, seconds = duration.groups()[-3:]
+    return MediaInfo(mime, int(size[1]), int(size[2]), int(counted[1]),
+                     round(int(hours) * 3600 + int(minutes) * 60 + float(seconds), 3), video_codecs(path))
 
 
 def video_codecs(path: Path) -> str | None:

@@ -1,0 +1,32 @@
+import imageio_ffmpeg
+import pytest
+
+from conftest import turntable_frames
+from pipeline.mediainfo import media_info
+from pipeline.problems import PipelineError
+from pipeline.settings import Mp4Settings, WebmSettings
+from pipeline.timing import Timing
+from pipeline.video import write_videos
+
+WHITE = (255, 255, 255)
+
+
+@pytest.mark.parametrize("webm", [WebmSettings(), WebmSettings(codec="vp9", crf=32, speed=4)])
+def test_a_video_is_described_as_decoding_it_counts(tmp_path, webm):
+    """Frames and running time from the headers and packets, as a full decode gives them:
+    7.5 fps and a bounce (B-frames in the MP4 put its last timestamp before the end)."""
+    timing = Timing((0, 1, 2, 3, 4, 5, 4, 3, 2, 1), 7.5, 0)
+    write_videos(turntable_frames(6, (66, 40)), [("webm", tmp_path / "x.webm", webm),
+                                                 ("mp4", tmp_path / "x.mp4", Mp4Settings())], timing, WHITE)
+    for suffix, mime in (("webm", "video/webm"), ("mp4", "video/mp4")):
+        info = media_info(tmp_path / f"x.{suffix}")
+        frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(tmp_path / f"x.{suffix}"))  # decodes
+        assert (info.mime, info.width, info.height, info.frames) == (mime, 66, 40, 10)
+        assert (info.frames, info.duration) == (frames, round(seconds, 3)) == (10, 1.33)  # ffmpeg prints hundredths
+
+
+def test_a_file_that_is_no_video_names_itself(tmp_path):
+    fake = tmp_path / "x.mp4"
+    fake.write_bytes(b"not a video at all")
+    with pytest.raises(PipelineError, match=r"x\.mp4: no video stream found"):
+        media_info(fake)
