@@ -131,7 +131,7 @@ def figure_touch(site: Path, args) -> None:
     print(f"\none frame's content changed: {frame} (animation {animation.name})", flush=True)
     redraw(settings.images_dir / frame)
     groups = group_tasks(settings)
-    ran, changed = ran_and_changed(site, settings, groups)
+    ran, changed, seconds = ran_and_changed(site, settings, groups)
     mine = re.compile(re.escape(base) + r"(?=[.-]|$)")
     dependants = [t for t in ran if mine.search(t)]
     bookkeeping = [t for t in ran if t == "verify" or t.startswith(("bundle:", "report:"))]
@@ -149,13 +149,14 @@ def figure_touch(site: Path, args) -> None:
            "+".join(wanted), groups_ran == wanted)
     report("frame changed: files rewritten under build/images", str(len(changed)),
            f"{len(expected_files)} (exactly)", changed == expected_files)
+    report("frame changed: the rebuild's wall time (bundle and report included)", f"{seconds:.1f} s", "", None)
 
     touched = [settings.images_dir / frame, settings.images_dir / other.frames[0].image_url]
     print(f"\ntouch with identical content: {', '.join(str(p.relative_to(settings.images_dir)) for p in touched)}",
           flush=True)
     for path in touched:
         os.utime(path)
-    ran, changed = ran_and_changed(site, settings, groups)
+    ran, changed, _ = ran_and_changed(site, settings, groups)
     extra = [t for t in ran if t != "verify"]
     note(f"ran: {', '.join(ran) or 'none'}; changed under build/images: {', '.join(sorted(changed)) or 'none'}")
     report("touched: tasks that ran besides verify", str(len(extra)), "0", not extra)
@@ -183,17 +184,18 @@ def group_tasks(settings) -> set[str]:
     return names
 
 
-def ran_and_changed(site: Path, settings, groups: set[str]) -> tuple[list[str], set[str]]:
+def ran_and_changed(site: Path, settings, groups: set[str]) -> tuple[list[str], set[str], float]:
     """Tasks that executed in a default `pipeline --reporter json` run (group tasks left out),
-    and the files under build/images whose inode, mtime or size differ afterwards."""
+    the files under build/images whose inode, mtime or size differ afterwards, and the run's
+    wall time."""
     images = settings.build_dir / "images"
     before = snapshot(images)
-    _, done = run(pipeline(site, "--reporter", "json"), site)
+    seconds, done = run(pipeline(site, "--reporter", "json"), site)
     tasks = json.loads(done.stdout[done.stdout.index("{"):])["tasks"]
     ran = [t["name"] for t in tasks if t["result"] != "up-to-date" and t["name"] not in groups]
     after = snapshot(images)
     changed = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
-    return ran, changed
+    return ran, changed, seconds
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int, int]]:

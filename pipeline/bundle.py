@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
+from . import assetcache
 from .atomic import atomic_path, write_bytes_atomic
 from .catalog import Animation, Catalog
 from .jekyll import animation_entries, described_paths
@@ -27,6 +28,7 @@ from .zipwriter import ZipWriter
 
 VERSION = 3  # bump when the bundle's files change for the same inputs
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold
+ASSETS_CACHE = ".assets-cache"  # in the build folder: see assetcache.py
 STORED_SUFFIXES = {".png", ".gif", ".webp", ".avif", ".webm", ".mp4", ".jpg", ".jpeg"}
 
 
@@ -98,28 +100,32 @@ def bundle_problems(catalog: Catalog, images_dir: Path, plan: BundlePlan,
     return problems
 
 
-def describe(images_dir: Path, paths: list[str]) -> Iterator[dict]:
-    """The asset-manifest entries of `paths`, in order, one at a time."""
-    for path in paths:
-        file = images_dir / path
-        info = media_info(file)
-        entry = {
-            "path": path,
-            "bytes": file.stat().st_size,
-            "sha256": sha256_of(file),
-            "width": info.width,
-            "height": info.height,
-            "frames": info.frames,
-            "duration": info.duration,
-            "mime": info.mime,
-        }
-        if info.codecs:  # videos: what a <source type> names besides the MIME type
-            entry["codecs"] = info.codecs
-        yield entry
+def describe(images_dir: Path, paths: list[str], cache_file: Path) -> Iterator[dict]:
+    """The asset-manifest entries of the sorted `paths`, in order, one at a time; a file as it
+    was at the last run is not read again (`assetcache`)."""
+    for path, entry in assetcache.described(describe_file, images_dir, paths, cache_file):
+        yield {"path": path, **entry}
+
+
+def describe_file(file: Path) -> dict:
+    """A file's asset-manifest entry, without its path."""
+    info = media_info(file)
+    entry = {
+        "bytes": file.stat().st_size,
+        "sha256": sha256_of(file),
+        "width": info.width,
+        "height": info.height,
+        "frames": info.frames,
+        "duration": info.duration,
+        "mime": info.mime,
+    }
+    if info.codecs:  # videos: what a <source type> names besides the MIME type
+        entry["codecs"] = info.codecs
+    return entry
 
 
 def write_descriptions(images_dir: Path, paths: list[str], animations: list[Animation],
-                       manifest: Path, data: Path) -> None:
+                       manifest: Path, data: Path, cache_file: Path) -> None:
     """`asset-manifest.json` and `_data/assets.json`, written entry by entry as the files are
     described: memory does not grow with the bundle (16,000 entries held at once took 40 MiB).
     The text is what `json.dumps(..., indent=2)` gives for the whole."""
@@ -130,7 +136,7 @@ def write_descriptions(images_dir: Path, paths: list[str], animations: list[Anim
             open(data_path, "w", encoding="utf-8") as data_out:
         manifest_out.write('{\n  "files": [')
         data_out.write('{\n  "files": {')
-        for count, entry in enumerate(describe(images_dir, paths)):
+        for count, entry in enumerate(describe(images_dir, paths, cache_file)):
             comma = "," if count else ""
             manifest_out.write(f"{comma}\n    {_nested(entry)}")
             path = entry.pop("path")
@@ -170,8 +176,8 @@ def make_bundle(catalog: Catalog, settings: Settings) -> None:
         raise PipelineError("\n".join(str(p) for p in problems))
     del plan  # a path per planned file: not needed while the largest part runs
     paths = bundle_files(images_dir)
-    write_descriptions(images_dir, paths, list(catalog.animations),
-                       settings.build_dir / "asset-manifest.json", settings.build_dir / "_data" / "assets.json")
+    write_descriptions(images_dir, paths, list(catalog.animations), settings.build_dir / "asset-manifest.json",
+                       settings.build_dir / "_data" / "assets.json", settings.build_dir / ASSETS_CACHE)
     write_zip(images_dir, paths, settings.build_dir / "bundle.zip")
 
 

@@ -231,8 +231,8 @@ def test_descriptions_written_entry_by_entry_read_as_json_dumps_of_the_whole(bui
     out.mkdir()
     for paths in (bundle.bundle_files(images), []):
         manifest_file, data_file = out / "manifest.json", out / "data.json"
-        bundle.write_descriptions(images, paths, animations, manifest_file, data_file)
-        entries = list(bundle.describe(images, paths))
+        bundle.write_descriptions(images, paths, animations, manifest_file, data_file, tmp_path / "cache")
+        entries = list(bundle.describe(images, paths, tmp_path / "cache"))
         files = {e["path"]: {k: v for k, v in e.items() if k != "path"} for e in entries}
         whole_data = {"files": files, "animations": jekyll.animation_entries(animations, files)}
         assert manifest_file.read_text() == json.dumps({"files": entries}, indent=2) + "\n"

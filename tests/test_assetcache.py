@@ -1,0 +1,101 @@
+import os
+import time
+
+import pytest
+
+from pipeline import assetcache
+
+OLD = time.time() - 60  # modified long enough ago to be kept
+
+
+def describe_counting(calls):
+    def describe(file):
+        calls.append(file.name)
+        return {"bytes": file.stat().st_size, "text": file.read_text()}
+    return describe
+
+
+def write(folder, name, text, when=OLD):
+    path = folder / name
+    temporary = folder / f".{name}.tmp"
+    temporary.write_text(text)
+    os.utime(temporary, (when, when))
+    os.replace(temporary, path)  # as the pipeline writes its outputs: a new file under the name
+
+
+def run(folder, cache, calls, paths=None):
+    paths = sorted(p.name for p in folder.iterdir()) if paths is None else paths
+    return dict(assetcache.described(describe_counting(calls), folder, paths, cache))
+
+
+@pytest.fixture
+def images(tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for name in ("a.png", "b.gif", "c.mp4"):
+        write(folder, name, name * 3)
+    return folder
+
+
+def test_files_as_they_were_are_not_described_again(images, tmp_path):
+    cache, calls = tmp_path / ".assets-cache", []
+    first = run(images, cache, calls)
+    assert calls == ["a.png", "b.gif", "c.mp4"]
+    calls.clear()
+    assert run(images, cache, calls) == first
+    assert calls == []
+
+
+def test_a_rewritten_added_or_removed_file_is_described_again_or_dropped(images, tmp_path):
+    cache, calls = tmp_path / ".assets-cache", []
+    run(images, cache, calls)
+    write(images, "b.gif", "another picture")  # same name, new content (and a new inode)
+    write(images, "ab.webp", "new")
+    (images / "c.mp4").unlink()
+    calls.clear()
+    entries = run(images, cache, calls)
+    assert calls == ["ab.webp", "b.gif"]
+    assert entries["b.gif"] == {"bytes": 15, "text": "another picture"}
+    assert sorted(entries) == ["a.png", "ab.webp", "b.gif"]
+
+
+def test_a_file_modified_just_now_is_not_kept(images, tmp_path):
+    """Two changes within the file system's time resolution cannot be told apart."""
+    cache, calls = tmp_path / ".assets-cache", []
+    write(images, "b.gif", "fresh", when=time.time())
+    run(images, cache, calls)
+    calls.clear()
+    run(images, cache, calls)
+    assert calls == ["b.gif"]
+
+
+def test_a_cache_for_another_folder_or_damaged_is_not_used(images, tmp_path):
+    cache, calls = tmp_path / ".assets-cache", []
+    run(images, cache, calls)
+    other = tmp_path / "other"
+    images.rename(other)
+    calls.clear()
+    run(other, cache, calls)
+    assert calls == ["a.png", "b.gif", "c.mp4"]
+    lines = cache.read_text().splitlines()
+    cache.write_text("\n".join([lines[0], lines[1], "{not json", lines[3]]) + "\n")
+    calls.clear()
+    run(other, cache, calls)
+    assert calls == ["b.gif", "c.mp4"]  # kept up to the damage, described from there on
+    calls.clear()
+    run(other, cache, calls)
+    assert calls == []  # and written whole again
+
+
+def test_a_failure_midway_keeps_the_old_cache_and_leaves_no_temporary(images, tmp_path):
+    cache, calls = tmp_path / ".assets-cache", []
+    run(images, cache, calls)
+    before = cache.read_bytes()
+    write(images, "b.gif", "changed")
+
+    def failing(file):
+        raise OSError(5, "Input/output error")
+    with pytest.raises(OSError):
+        list(assetcache.described(failing, images, sorted(p.name for p in images.iterdir()), cache))
+    assert cache.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".assets-cache", "images"]
