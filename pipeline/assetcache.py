@@ -16,6 +16,8 @@ cache written by other code is not used.
 """
 from __future__ import annotations
 
+import collections
+import concurrent.futures
 import hashlib
 import json
 import sys
@@ -27,31 +29,43 @@ from . import mediainfo
 from .atomic import atomic_path
 
 RACY_SECONDS = 2.0
+AHEAD = 8  # paths looked up and handed to the threads before the first is yielded
 
 
 def described(describe: Callable[[Path], dict], images_dir: Path, paths: list[str],
-              cache_file: Path) -> Iterator[tuple[str, dict]]:
+              cache_file: Path, threads: int = 2) -> Iterator[tuple[str, dict]]:
     """(path, describe(images_dir / path)) for each of the sorted `paths`, taken from
     `cache_file` where the file is as it was then. The cache is rewritten as they go and
-    replaces the old one once every path was described."""
+    replaces the old one once every path was described.
+
+    Files are described `threads` at a time, a few paths ahead of the one yielded: most of a
+    description is waiting for ffmpeg or for the disk (on a fresh build of 40 animations the
+    bundle took 2.0 s with one thread, 1.4 s with two).
+    """
     header = _header(images_dir, describe)
     kept = _kept(cache_file, header)
     pending = next(kept, None)
     now = time.time()
-    with atomic_path(cache_file) as temporary, open(temporary, "w", encoding="utf-8") as out:
+    ahead = collections.deque()  # (path, stamp, entry or its Future), in order
+    with atomic_path(cache_file) as temporary, open(temporary, "w", encoding="utf-8") as out, \
+            concurrent.futures.ThreadPoolExecutor(threads) as pool:
         out.write(json.dumps(header) + "\n")
-        for path in paths:
-            info = (images_dir / path).stat()
-            stamp = [info.st_size, info.st_ino, info.st_mtime_ns, info.st_ctime_ns]
-            while pending is not None and pending[0] < path:
-                pending = next(kept, None)
-            if pending is not None and pending[0] == path and pending[1] == stamp:
-                entry = pending[2]
-            else:
-                entry = describe(images_dir / path)
-            if now - info.st_mtime_ns / 1e9 >= RACY_SECONDS:
-                out.write(json.dumps([path, stamp, entry], ensure_ascii=False) + "\n")
-            yield path, entry
+        for index in range(len(paths) + AHEAD):
+            if index < len(paths):
+                path = paths[index]
+                info = (images_dir / path).stat()
+                stamp = [info.st_size, info.st_ino, info.st_mtime_ns, info.st_ctime_ns]
+                while pending is not None and pending[0] < path:
+                    pending = next(kept, None)
+                hit = pending is not None and pending[0] == path and pending[1] == stamp
+                ahead.append((path, stamp, pending[2] if hit else pool.submit(describe, images_dir / path)))
+            if index >= AHEAD and ahead:
+                path, stamp, entry = ahead.popleft()
+                if isinstance(entry, concurrent.futures.Future):
+                    entry = entry.result()
+                if now - stamp[2] / 1e9 >= RACY_SECONDS:
+                    out.write(json.dumps([path, stamp, entry], ensure_ascii=False) + "\n")
+                yield path, entry
     kept.close()
 
 
