@@ -1,8 +1,8 @@
 """Build one animation file: load the frame sequence, hand it to that format's encoder.
 
 Every encoder module has the same interface, `write_<fmt>(frames, target, settings, timing,
-matte)`; this table is the one place they are named. WebM and MP4 asked for together are
-written by `video.write_videos` in one go. (What their bytes depend on, for the
+matte)`, named in the table below. WebM and MP4 asked for together are written by
+`video.write_videos` in one go. (What their bytes depend on, for the
 up-to-date checks, is in `versions`.)
 """
 from __future__ import annotations
@@ -47,7 +47,7 @@ def encode_animation(animation: Animation, outputs: list[tuple[str, Path]], sett
         _writing(target, ENCODERS[fmt], frames, Path(target), getattr(settings, fmt), timing, matte)
 
 
-def _writing(target, write: Callable, *args) -> None:
+def _writing(target: object, write: Callable, *args) -> None:
     """`write(*args)`, an OSError turned into a PipelineError naming `target`."""
     try:
         write(*args)

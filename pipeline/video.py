@@ -127,7 +127,8 @@ def _encode(frames, outputs: list[tuple[Path, list[str]]], timing: Timing, matte
                 process.wait()
         if process.returncode != 0:
             said = [line for line in errors.decode(errors="replace").strip().splitlines()
-                    if not line.startswith("Svt[info]")]  # SVT-AV1 prints its banner at any log level
-            relevant = hint and any(word in line for line in said for word in ("Svt", "svt", "Unknown encoder"))
+                    if not line.startswith(("Svt[info]", "Svt[warn]"))]  # SVT-AV1 talks at any log level
+            # the hint is about SVT-AV1: only when it refused, or ffmpeg has no such encoder
+            relevant = hint and any(line.startswith("Svt[error]") or "libsvtav1" in line for line in said)
             raise PipelineError(f"{names}: ffmpeg failed ({process.returncode}): " + "\n".join(said)
                                 + (f"\n{hint}" if relevant else ""))
