@@ -24,7 +24,8 @@ MIME_TYPES = {
 VIDEO_SUFFIXES = (".webm", ".mp4")
 _VIDEO_SIZE = re.compile(r"Stream #\S+.*?: Video: .*?, (\d{1,5})x(\d{1,5})[ ,\[]")
 _DURATION = re.compile(r"^\s*Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)", re.MULTILINE)
-_COUNTED = re.compile(r"^frame=\s*(\d+) .*?time=\s*(\d+):(\d\d):(\d\d(?:\.\d+)?)", re.MULTILINE)
+_FRAMES = re.compile(r"^frame=\s*(\d+)")
+_TIME = re.compile(r"time=\s*(\d+):(\d\d):(\d\d(?:\.\d+)?)")
 
 
 class MediaInfo(NamedTuple):
@@ -93,21 +94,28 @@ def _video_info(path: Path, mime: str) -> MediaInfo:
     by decoding took as long as a start of ffmpeg, and that was a second run)."""
     import imageio_ffmpeg
 
-    result = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostats", "-i", str(path),
+    result = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path),
                              "-map", "0:v:0", "-c", "copy", "-f", "null", "-"],
-                            capture_output=True, text=True, errors="replace")
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace")
+    said = "; ".join(result.stderr.strip().splitlines()[-2:])[-300:]  # its last words: why
+    if result.returncode != 0:
+        raise PipelineError(f"{path}: ffmpeg cannot read it ({result.returncode}): {said}")
     size = _VIDEO_SIZE.search(result.stderr)
-    counted = _COUNTED.search(result.stderr)
-    if size is None or result.returncode != 0:
-        raise PipelineError(f"{path}: no video stream found: {result.stderr.strip()[-300:]}")
-    if counted is None:
-        raise PipelineError(f"{path}: cannot count the frames: {result.stderr.strip()[-300:]}")
+    if size is None:
+        raise PipelineError(f"{path}: no video stream found: {said}")
+    # progress lines end in a carriage return; the last one counts every packet
+    progress = [line for line in re.split(r"[\r\n]", result.stderr) if _FRAMES.match(line)]
+    if not progress:
+        raise PipelineError(f"{path}: cannot count the frames: {said}")
     # the container's running time; the copy's last timestamp falls short of it when frames
     # are stored out of order (H.264's B-frames), so it only stands in when there is none
-    duration = _DURATION.search(result.stderr) or counted
-    hours, minutes, seconds = duration.groups()[-3:]
-    return MediaInfo(mime, int(size[1]), int(size[2]), int(counted[1]),
-                     round(int(hours) * 3600 + int(minutes) * 60 + float(seconds), 3), video_codecs(path))
+    duration = _DURATION.search(result.stderr) or _TIME.search(progress[-1])
+    seconds = None
+    if duration is not None:
+        hours, minutes, secs = duration.groups()
+        seconds = round(int(hours) * 3600 + int(minutes) * 60 + float(secs), 3)
+    return MediaInfo(mime, int(size[1]), int(size[2]), int(_FRAMES.match(progress[-1])[1]), seconds,
+                     video_codecs(path))
 
 
 def video_codecs(path: Path) -> str | None:

@@ -1,3 +1,5 @@
+import subprocess
+
 import imageio_ffmpeg
 import pytest
 
@@ -28,5 +30,15 @@ def test_a_video_is_described_as_decoding_it_counts(tmp_path, webm):
 def test_a_file_that_is_no_video_names_itself(tmp_path):
     fake = tmp_path / "x.mp4"
     fake.write_bytes(b"not a video at all")
-    with pytest.raises(PipelineError, match=r"x\.mp4: no video stream found"):
+    with pytest.raises(PipelineError, match=r"x\.mp4: ffmpeg cannot read it \(\d+\): .*Invalid data found"):
         media_info(fake)
+
+
+def test_a_video_after_an_audio_stream_is_the_one_described(tmp_path):
+    timing = Timing(tuple(range(8)), 8.0, 0)
+    write_videos(turntable_frames(8, (32, 24)), [("mp4", tmp_path / "x.mp4", Mp4Settings())], timing, WHITE)
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "anullsrc=d=1",
+                    "-i", str(tmp_path / "x.mp4"), "-map", "0:a", "-map", "1:v", "-c:v", "copy",
+                    str(tmp_path / "y.mp4")], check=True, stdin=subprocess.DEVNULL)
+    info = media_info(tmp_path / "y.mp4")
+    assert (info.width, info.height, info.frames) == (32, 24, 8)
