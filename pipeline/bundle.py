@@ -8,13 +8,14 @@ permissions, so the same files always give the same bytes.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
-from . import assetcache
+from . import assetcache, mediainfo
 from .atomic import atomic_path, write_bytes_atomic
 from .catalog import Animation, Catalog
 from .jekyll import animation_entries, described_paths
@@ -103,8 +104,20 @@ def bundle_problems(catalog: Catalog, images_dir: Path, plan: BundlePlan,
 def describe(images_dir: Path, paths: list[str], cache_file: Path) -> Iterator[dict]:
     """The asset-manifest entries of the sorted `paths`, in order, one at a time; a file as it
     was at the last run is not read again (`assetcache`)."""
-    for path, entry in assetcache.described(describe_file, images_dir, paths, cache_file):
+    for path, entry in assetcache.described(describe_file, images_dir, paths, cache_file, _describer()):
         yield {"path": path, **entry}
+
+
+def _describer() -> list:
+    """What a file's entry depends on besides the file: the code that reads it (this module
+    and mediainfo.py), Pillow and the ffmpeg binary (its path names its version)."""
+    import imageio_ffmpeg
+    import PIL
+
+    code = hashlib.sha1()
+    for module in (__file__, mediainfo.__file__):
+        code.update(Path(module).read_bytes())
+    return [code.hexdigest(), PIL.__version__, imageio_ffmpeg.get_ffmpeg_exe()]
 
 
 def describe_file(file: Path) -> dict:

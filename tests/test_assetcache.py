@@ -23,9 +23,16 @@ def write(folder, name, text, when=OLD):
     os.replace(temporary, path)  # as the pipeline writes its outputs: a new file under the name
 
 
-def run(folder, cache, calls, paths=None):
+def run(folder, cache, calls, paths=None, depends_on=("code 1",)):
     paths = sorted(p.name for p in folder.iterdir()) if paths is None else paths
-    return dict(assetcache.described(describe_counting(calls), folder, paths, cache))
+    return dict(assetcache.described(describe_counting(calls), folder, paths, cache, list(depends_on)))
+
+
+@pytest.fixture(autouse=True)
+def no_racy_window(monkeypatch):
+    """Files written by a test were all just changed (renaming sets their status-change
+    time): only the tests of the rule itself keep its two seconds."""
+    monkeypatch.setattr(assetcache, "RACY_SECONDS", 0.0)
 
 
 @pytest.fixture
@@ -59,14 +66,53 @@ def test_a_rewritten_added_or_removed_file_is_described_again_or_dropped(images,
     assert sorted(entries) == ["a.png", "ab.webp", "b.gif"]
 
 
-def test_a_file_modified_just_now_is_not_kept(images, tmp_path):
+def test_a_file_changed_within_the_racy_window_is_not_kept(images, tmp_path, monkeypatch):
     """Two changes within the file system's time resolution cannot be told apart."""
+    monkeypatch.setattr(assetcache, "RACY_SECONDS", 2.0)
     cache, calls = tmp_path / ".assets-cache", []
-    write(images, "b.gif", "fresh", when=time.time())
+    write(images, "b.gif", "fresh", when=time.time() + 60)  # modified "later" than the cache
     run(images, cache, calls)
     calls.clear()
     run(images, cache, calls)
-    assert calls == ["b.gif"]
+    assert "b.gif" in calls
+
+
+def test_a_file_replaced_with_an_old_modification_time_is_not_kept_at_once(tmp_path, monkeypatch):
+    """`cp -p` or rsync keep the modification time; the status-change time is the new one."""
+    monkeypatch.setattr(assetcache, "RACY_SECONDS", 3600.0)
+    folder = tmp_path / "copied"
+    folder.mkdir()
+    write(folder, "a.png", "kept from two hours ago", when=time.time() - 7200)
+    cache, calls = tmp_path / ".assets-cache", []
+    run(folder, cache, calls)
+    calls.clear()
+    run(folder, cache, calls)
+    assert calls == ["a.png"]  # its status-change time is of just now
+
+
+def test_many_files_keep_their_order_and_entries(tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    names = [f"f{n:02d}.png" for n in range(30)]
+    for name in names:
+        write(folder, name, name)
+    cache, calls = tmp_path / ".assets-cache", []
+    first = list(assetcache.described(describe_counting(calls), folder, names, cache, []))
+    assert [path for path, _ in first] == names
+    assert [entry["text"] for _, entry in first] == names
+    write(folder, "f17.png", "new")
+    calls.clear()
+    second = list(assetcache.described(describe_counting(calls), folder, names, cache, []))
+    assert calls == ["f17.png"]
+    assert [entry["text"] for _, entry in second] == names[:17] + ["new"] + names[18:]
+
+
+def test_other_code_or_versions_describe_everything_again(images, tmp_path):
+    cache, calls = tmp_path / ".assets-cache", []
+    run(images, cache, calls, depends_on=["code 1", "Pillow 12"])
+    calls.clear()
+    run(images, cache, calls, depends_on=["code 1", "Pillow 13"])
+    assert calls == ["a.png", "b.gif", "c.mp4"]
 
 
 def test_a_cache_for_another_folder_or_damaged_is_not_used(images, tmp_path):
@@ -96,6 +142,6 @@ def test_a_failure_midway_keeps_the_old_cache_and_leaves_no_temporary(images, tm
     def failing(file):
         raise OSError(5, "Input/output error")
     with pytest.raises(OSError):
-        list(assetcache.described(failing, images, sorted(p.name for p in images.iterdir()), cache))
+        list(assetcache.described(failing, images, sorted(p.name for p in images.iterdir()), cache, ["code 1"]))
     assert cache.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [".assets-cache", "images"]

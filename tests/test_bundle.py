@@ -241,6 +241,23 @@ def test_descriptions_written_entry_by_entry_read_as_json_dumps_of_the_whole(bui
     assert sorted(out.iterdir()) == sorted([data_file, manifest_file])  # no temporaries left
 
 
+def test_a_second_bundle_describes_from_the_cache_the_same_entries(built, monkeypatch):
+    from pipeline import assetcache
+
+    monkeypatch.setattr(assetcache, "RACY_SECONDS", 0.0)  # the files were all written just now
+    site = built.site()
+    bundle.make_bundle(site.catalog, site.settings)
+    manifest, data = built.build / "asset-manifest.json", built.build / "_data" / "assets.json"
+    first = manifest.read_bytes(), data.read_bytes()
+
+    def not_again(file):
+        raise AssertionError(f"{file} described again")
+    monkeypatch.setattr(bundle, "describe_file", not_again)
+    bundle.make_bundle(site.catalog, site.settings)
+    assert (manifest.read_bytes(), data.read_bytes()) == first
+    assert len(json.loads(first[0])["files"]) > 40
+
+
 def test_include_plays_a_muted_looping_video_with_fallbacks_and_reduced_motion(built):
     text = (built.build / "_includes" / "atlas-animation.html").read_text()
     assert text == jekyll.INCLUDE
