@@ -409,15 +409,19 @@ def encoder_seconds(catalog, settings, out: Path) -> float:
     for animation in catalog.animations:
         frames = load_sequence(animation, images)
         timing = timing_for(len(frames), settings.animation)
-        videos = [(fmt, out / f"x.{fmt}", getattr(settings, fmt)) for fmt in ("webm", "mp4")]
-        for usage, encode in ((resource.RUSAGE_SELF, lambda: ENCODERS["webp"](
-                                  frames, out / "x.webp", settings.webp, timing, matte)),
-                              (resource.RUSAGE_CHILDREN, lambda: write_videos(frames, videos, timing, matte))):
-            before = resource.getrusage(usage)
-            encode()
-            after = resource.getrusage(usage)
-            seconds += after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+        before = cpu_seconds(resource.RUSAGE_SELF)
+        ENCODERS["webp"](frames, out / "x.webp", settings.webp, timing, matte)
+        seconds += cpu_seconds(resource.RUSAGE_SELF) - before
+        before = cpu_seconds(resource.RUSAGE_CHILDREN)
+        write_videos(frames, [(fmt, out / f"x.{fmt}", getattr(settings, fmt)) for fmt in ("webm", "mp4")],
+                     timing, matte)
+        seconds += cpu_seconds(resource.RUSAGE_CHILDREN) - before
     return seconds
+
+
+def cpu_seconds(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
 
 
 def encode_site(site: Path, *, count: int, frames: int, size: int) -> None:
