@@ -115,7 +115,7 @@ class ProgressReporter:
     def complete_run(self):
         self._clear_status()
         if self.failed:
-            self.write(f"failed: {', '.join(self.failed)}\n")
+            self.write(failed_line(self.failed) + "\n")
         if self.runtime_errors:
             self.write("Execution aborted.\n" + "\n".join(self.runtime_errors) + "\n")
         self.write(self.summary() + "\n")
@@ -254,3 +254,11 @@ def format_seconds(seconds: float) -> str:
         return f"{seconds:.1f} s"
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes} min {rest:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def failed_line(names: list[str], shown: int = 10) -> str:
+    """The closing list of failed tasks: the first `shown` of them, then how many more (a
+    site whose frames are all missing fails hundreds, each already shown with its message)."""
+    more = len(names) - shown
+    listed = ", ".join(names[:shown])
+    return f"failed: {listed}" + (f" and {more} more, each shown above" if more > 0 else "")
