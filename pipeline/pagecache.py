@@ -4,8 +4,9 @@ Reading 300 pages' front matter is a tenth of a second, the largest single cost 
 that has nothing to do. Each parsed page is kept with its file's size, inode, modification and
 status-change times, in `<build>/.pages-cache`; a page whose file differs in any is parsed
 again (a copy that keeps the modification time still gets a new status-change time). A page
-modified less than two seconds before it was read is never kept, since a second change within
-the file system's time resolution could not be told apart (git's "racily clean" rule).
+modified or replaced (by its modification or status-change time) less than two seconds before
+it was read is never kept, since a second change within the file system's time resolution
+could not be told apart (git's "racily clean" rule).
 
 The file holds `marshal` data: plain tuples of strings and numbers, no code. One written for
 another pages folder, by another Python or PyYAML, or by other source code of the parser
@@ -47,7 +48,7 @@ def read_pages(pages_dir: Path, cache_file: Path) -> tuple[Page, ...]:
         else:
             changed = True
             page = manifests.parse_page(file.read_bytes(), name)
-        if now - info.st_mtime_ns / 1e9 >= RACY_SECONDS:
+        if now - max(info.st_mtime_ns, info.st_ctime_ns) / 1e9 >= RACY_SECONDS:
             fresh[name] = (stamp, None if page is None else _plain(page))
         else:
             changed = True  # not kept this time: the next run parses it again

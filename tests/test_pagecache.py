@@ -2,10 +2,19 @@
 import os
 import time
 
+import pytest
+
 from conftest import page_text
 from pipeline import manifests, pagecache
 
 OLD = time.time() - 3600  # an hour ago: well outside the racy window
+
+
+@pytest.fixture(autouse=True)
+def no_racy_window(monkeypatch):
+    """Pages written by a test were all just changed (their status-change time is now, whatever
+    their modification time): only the tests of the rule itself keep its two seconds."""
+    monkeypatch.setattr(pagecache, "RACY_SECONDS", 0.0)
 
 
 def write_page(path, title, *, mtime=OLD):
@@ -62,9 +71,10 @@ def test_one_cache_file_shared_by_two_pages_folders_gives_each_its_own_pages(tmp
     assert [p.title for p in pagecache.read_pages(tmp_path / "two", cache)] == ["two"]
 
 
-def test_a_page_changed_within_the_racy_window_is_never_kept(tmp_path):
+def test_a_page_changed_within_the_racy_window_is_never_kept(tmp_path, monkeypatch):
+    monkeypatch.setattr(pagecache, "RACY_SECONDS", 2.0)
     pages, cache = tmp_path / "pages", tmp_path / ".pages-cache"
-    now = time.time()
+    now = time.time() + 60  # "later" than any reading: never out of the window, however slow the test
     write_page(pages / "a.md", "Alpha", mtime=now)
     assert [p.title for p in pagecache.read_pages(pages, cache)] == ["Alpha"]
     write_page(pages / "a.md", "Omega", mtime=now)  # same size, same time: only re-reading tells
@@ -77,3 +87,15 @@ def test_a_damaged_or_foreign_cache_is_ignored(tmp_path):
     for junk in (b"", b"not marshal data", __import__("marshal").dumps(((0, "other python", "x"), {"a.md": 1}))):
         cache.write_bytes(junk)
         assert [p.title for p in pagecache.read_pages(pages, cache)] == ["Alpha"]
+
+
+def test_a_page_replaced_with_an_old_modification_time_is_not_kept_at_once(tmp_path, monkeypatch):
+    """`cp -p`, rsync or an unpacked archive keep the modification time; the status-change
+    time is the new one."""
+    monkeypatch.setattr(pagecache, "RACY_SECONDS", 3600.0)
+    pages, cache = tmp_path / "pages", tmp_path / ".pages-cache"
+    write_page(pages / "a.md", "Alpha", mtime=time.time() - 7200)
+    parsed = count_parses(monkeypatch)
+    pagecache.read_pages(pages, cache)
+    pagecache.read_pages(pages, cache)
+    assert parsed == ["a.md", "a.md"]
