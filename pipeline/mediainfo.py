@@ -70,6 +70,8 @@ def _image_info(path: Path, mime: str) -> MediaInfo:
                 total = 0
                 for index in range(frames):
                     image.seek(index)
+                    if "duration" not in image.info:
+                        image.load()  # AVIF: Pillow knows a frame's duration once it is decoded
                     total += image.info.get("duration", 0)
             return MediaInfo(mime, image.width, image.height, frames, round(total / 1000, 3))
     except Exception as exc:  # Pillow raises many kinds for broken data

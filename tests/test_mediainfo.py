@@ -6,7 +6,8 @@ import pytest
 from conftest import turntable_frames
 from pipeline.mediainfo import media_info
 from pipeline.problems import PipelineError
-from pipeline.settings import Mp4Settings, WebmSettings
+from pipeline.avif import write_avif
+from pipeline.settings import AvifSettings, Mp4Settings, WebmSettings
 from pipeline.timing import Timing
 from pipeline.video import write_videos
 
@@ -42,3 +43,11 @@ def test_a_video_after_an_audio_stream_is_the_one_described(tmp_path):
                     str(tmp_path / "y.mp4")], check=True, stdin=subprocess.DEVNULL)
     info = media_info(tmp_path / "y.mp4")
     assert (info.width, info.height, info.frames) == (32, 24, 8)
+
+
+def test_an_animated_avif_has_its_running_time(tmp_path):
+    """Pillow gives an AVIF frame's duration only once the frame is decoded."""
+    write_avif(turntable_frames(4, (32, 24)), tmp_path / "x.avif", AvifSettings(),
+               Timing((0, 1, 2, 3, 2, 1), 8.0, 0), WHITE)
+    info = media_info(tmp_path / "x.avif")
+    assert (info.mime, info.width, info.height, info.frames, info.duration) == ("image/avif", 32, 24, 6, 0.75)
