@@ -27,7 +27,7 @@ from .settings import Settings
 from .verify import ImageRoot, verify_catalog
 from .zipwriter import ZipWriter
 
-VERSION = 3  # bump when the bundle's files change for the same inputs
+VERSION = 4  # bump when the bundle's files change for the same inputs
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold
 ASSETS_CACHE = ".assets-cache"  # in the build folder: see assetcache.py
 STORED_SUFFIXES = {".png", ".gif", ".webp", ".avif", ".webm", ".mp4", ".jpg", ".jpeg"}
