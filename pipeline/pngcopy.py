@@ -1,6 +1,6 @@
 """Full-size gallery PNGs for the bundle: re-compressed losslessly, never larger than the source.
 
-A few exact re-encodings are tried (the same mode at libdeflate's level 10, a palette when the frame
+A few exact re-encodings are tried (the same mode at libdeflate's level 10 or `[frames] level`, a palette when the frame
 has at most 256 colours, RGB when the alpha channel is all opaque, grey when R = G = B), each
 written by Pillow and by `pngencode` (one filter for all rows); the smallest one is kept only if it is smaller than the source and decodes to the very same RGBA
 pixels. Otherwise the source bytes are copied unchanged. Files Pillow cannot re-encode
@@ -26,8 +26,9 @@ from .problems import PipelineError
 _KEEP_SOURCE_CHUNKS = {b"gAMA", b"cHRM", b"sBIT"}
 
 
-def recompressed(data: bytes) -> bytes:
-    """The smallest exact PNG encoding of `data` (a PNG file): `data` itself if nothing beats it."""
+def recompressed(data: bytes, level: int = pngencode.LEVEL) -> bytes:
+    """The smallest exact PNG encoding of `data` (a PNG file), deflated at libdeflate's
+    `level`: `data` itself if nothing beats it."""
     if not data.startswith(PNG_SIGNATURE):
         raise PipelineError("not a PNG file (bad signature)")
     if _bit_depth(data) == 16 or _KEEP_SOURCE_CHUNKS & set(_chunk_types(data)):
@@ -38,18 +39,19 @@ def recompressed(data: bytes) -> bytes:
         icc = image.info.get("icc_profile")
     best = data
     for candidate in _candidates(pixels):
-        encoded = pngencode.smallest(candidate, icc)
+        encoded = pngencode.smallest(candidate, icc, level)
         if len(encoded) < len(best) and _same_pixels(encoded, pixels):
             best = encoded
     return best
 
 
-def copy_frame(source: Path, target: Path) -> None:
-    """Write `source` to `target` (atomically): a PNG losslessly re-compressed, others as they are."""
+def copy_frame(source: Path, target: Path, level: int = pngencode.LEVEL) -> None:
+    """Write `source` to `target` (atomically): a PNG losslessly re-compressed at libdeflate's
+    `level`, others as they are."""
     data = source.read_bytes()
     if source.suffix.lower() == ".png":
         try:
-            data = recompressed(data)
+            data = recompressed(data, level)
         except PipelineError as exc:
             raise PipelineError(f"{source}: {exc}") from None
     write_bytes_atomic(target, data)

@@ -23,7 +23,7 @@ LEVEL = 10  # libdeflate: 1 (fast) .. 12 (smallest); 11 and 12 took 1.6 and 3 ti
 COLOUR_TYPE = {"L": 0, "RGB": 2, "P": 3, "RGBA": 6}
 
 
-def smallest(image: Image.Image, icc_profile: bytes | None = None) -> bytes:
+def smallest(image: Image.Image, icc_profile: bytes | None = None, level: int = LEVEL) -> bytes:
     """This writer's PNG of `image`; for a palette image, the smaller of it and Pillow's
     optimized one (zlib), which packs a palette of 16 colours or fewer into 4, 2 or 1 bits a
     pixel.
@@ -31,7 +31,7 @@ def smallest(image: Image.Image, icc_profile: bytes | None = None) -> bytes:
     Pillow's own encode of a truecolour image is not tried: its heuristic filtering is also a
     candidate here, and at 800 px the encode cost a third of a frame copy's time.
     """
-    ours = encode_image(image, icc_profile)
+    ours = encode_image(image, icc_profile, level)
     if image.mode != "P":
         return ours
     out = io.BytesIO()
@@ -39,18 +39,18 @@ def smallest(image: Image.Image, icc_profile: bytes | None = None) -> bytes:
     return ours if len(ours) <= len(out.getvalue()) else out.getvalue()
 
 
-def encode_image(image: Image.Image, icc_profile: bytes | None = None) -> bytes:
+def encode_image(image: Image.Image, icc_profile: bytes | None = None, level: int = LEVEL) -> bytes:
     """`encode` for a Pillow image in mode L, RGB, RGBA or P."""
     pixels = np.asarray(image)
     palette = None
     if image.mode == "P":
         palette = np.frombuffer(bytes(image.getpalette(rawmode="RGBA")), np.uint8).reshape(-1, 4)
         palette = palette[: int(pixels.max(initial=0)) + 1]
-    return encode(pixels, image.mode, palette=palette, icc_profile=icc_profile)
+    return encode(pixels, image.mode, palette=palette, icc_profile=icc_profile, level=level)
 
 
 def encode(pixels: np.ndarray, mode: str, *, palette: np.ndarray | None = None,
-           icc_profile: bytes | None = None) -> bytes:
+           icc_profile: bytes | None = None, level: int = LEVEL) -> bytes:
     """PNG bytes of (h, w) or (h, w, c) uint8 `pixels` in `mode` ('L', 'RGB', 'RGBA', 'P').
 
     For 'P', `palette` is (n, 3) or (n, 4) uint8; a fourth column becomes the tRNS chunk.
@@ -67,20 +67,20 @@ def encode(pixels: np.ndarray, mode: str, *, palette: np.ndarray | None = None,
             alpha = palette[:, 3]
             last = int(np.nonzero(alpha < 255)[0].max()) + 1  # trailing opaque entries are implied
             chunks.append(_chunk(b"tRNS", alpha[:last].tobytes()))
-    chunks.append(_chunk(b"IDAT", smallest_idat(rows, channels)))
+    chunks.append(_chunk(b"IDAT", smallest_idat(rows, channels, level)))
     chunks.append(_chunk(b"IEND", b""))
     return SIGNATURE + b"".join(chunks)
 
 
-def smallest_idat(rows: np.ndarray, bpp: int) -> bytes:
+def smallest_idat(rows: np.ndarray, bpp: int, level: int = LEVEL) -> bytes:
     """The smallest deflated filtered scanlines of `rows` ((h, w * bpp) uint8), as far as a
-    sample tells (see `_best_by_sample`)."""
+    sample tells (see `_best_by_sample`), deflated at libdeflate's `level`."""
     filtered = np.stack(_filterings(rows, bpp))
     # libpng's heuristic: per row, the filter of least sum of absolute values of the bytes read as signed
     heuristic = np.abs(filtered.view(np.int8)).view(np.uint8).sum(axis=2, dtype=np.uint32).argmin(axis=0)
     candidates = [np.full(len(rows), kind) for kind in range(5)] + [heuristic]
     every_row = np.arange(len(rows))
-    return deflate.zlib_compress(_scanlines(filtered, _best_by_sample(candidates, filtered), every_row), LEVEL)
+    return deflate.zlib_compress(_scanlines(filtered, _best_by_sample(candidates, filtered), every_row), level)
 
 
 def _best_by_sample(candidates: list[np.ndarray], filtered: np.ndarray, band: int = 16,

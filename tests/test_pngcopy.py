@@ -12,7 +12,7 @@ from pipeline import pngcopy
 from pipeline.frames import to_rgba
 from pipeline.verify import ImageRoot
 from pipeline.settings import settings_from_dict
-from pipeline.tasks.thumbnails import frame_tasks, run_frame_copies
+from pipeline.tasks.thumbnails import frame_tasks, run_frame_copies, thumbnail_tasks
 from tests.conftest import draw_frame
 
 
@@ -33,6 +33,24 @@ def test_poorly_compressed_png_gets_smaller_with_identical_pixels():
     result = pngcopy.recompressed(source)
     assert len(result) < len(source) / 2
     assert np.array_equal(pixels(result), pixels(source))
+
+
+def test_a_lower_level_is_faster_and_as_exact_never_smaller_than_the_default():
+    source = png(draw_frame(160, 120, 0.4), compress_level=0)
+    fast, default = pngcopy.recompressed(source, level=1), pngcopy.recompressed(source)
+    assert len(default) <= len(fast) < len(source)
+    assert np.array_equal(pixels(fast), pixels(source)) and np.array_equal(pixels(default), pixels(source))
+
+
+def test_the_frames_level_redoes_the_frame_copies_and_nothing_else(small_site):
+    def uptodate_values(extra):
+        small_site.write_settings(extra)
+        site = small_site.site()
+        return {**{("thumbnails", t["name"]): t["uptodate"][0].config for t in thumbnail_tasks(site)},
+                **{("frames", t["name"]): t["uptodate"][0].config for t in frame_tasks(site)}}
+
+    before, after = uptodate_values(""), uptodate_values("[frames]\nlevel = 7\n")
+    assert {name for name in before if before[name] != after[name]} == {k for k in before if k[0] == "frames"}
 
 
 def test_already_optimal_png_keeps_its_bytes():

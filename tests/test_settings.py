@@ -25,6 +25,7 @@ def test_defaults_fill_every_key(tmp_path):
     assert settings.paths.pages == "raw/pages"
     assert settings.verify.strict is False
     assert settings.thumbnails.width == 200
+    assert settings.frames.level == 10
 
 
 @pytest.mark.parametrize("text, message", [
@@ -34,6 +35,7 @@ def test_defaults_fill_every_key(tmp_path):
     ("[thumbnails]\nwidths = [200, 'x']\n", "pipeline.toml: [thumbnails] widths[1]: expected an integer, got 'x'"),
     ("[paths]\npages = 3\n", "pipeline.toml: [paths] pages: expected a string, got 3"),
     ("paths = 3\n", "pipeline.toml: 'paths' must be a table [paths]"),
+    ("[frames]\nlevel = 13\n", "pipeline.toml: [frames] level = 13: must be from 1 to 12"),
 ])
 def test_wrong_keys_and_types_name_the_key(tmp_path, text, message):
     with pytest.raises(PipelineError) as error:

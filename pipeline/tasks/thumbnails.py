@@ -49,7 +49,7 @@ def run_frame_copies(frames: list[str], settings, sources: ImageRoot, changed: l
     from .. import pngcopy
 
     def make(source: Path, outputs):
-        pngcopy.copy_frame(source, Path(outputs[0][0]))
+        pngcopy.copy_frame(source, Path(outputs[0][0]), settings.frames.level)
     return _run_batch(_frame_jobs(frames, settings), changed, make, sources)
 
 
@@ -147,7 +147,7 @@ def frame_tasks(site, groups: dict[str, list[str]] | None = None):
             "actions": [(run_frame_copies, [frames, settings, _source_root(settings)])],
             "file_dep": [intern(source_dir + frame) for frame in frames],
             "targets": [images + frame for frame in frames],
-            "uptodate": [settings_changed({"encoder": encoder})],
+            "uptodate": [settings_changed({"encoder": encoder, "level": settings.frames.level})],
             "clean": True,
         }
 
