@@ -26,6 +26,7 @@ from typing import Callable, Iterator
 
 from .atomic import atomic_path
 
+FORMAT = "atlas-pipeline asset cache 1"  # a new number when the lines change shape
 RACY_SECONDS = 2.0
 AHEAD = 8  # paths looked up and handed to the threads before the first is yielded
 
@@ -41,10 +42,10 @@ def described(describe: Callable[[Path], dict], images_dir: Path, paths: list[st
     description is waiting for ffmpeg or for the disk (on a fresh build of 40 animations the
     bundle took 2.0 s with one thread, 1.4 s with two).
     """
-    header = ["atlas-pipeline asset cache", str(images_dir), depends_on]
+    header = [FORMAT, str(images_dir), depends_on]
     with contextlib.ExitStack() as stack:
-        kept = stack.enter_context(contextlib.closing(_kept(cache_file, header)))
         temporary = stack.enter_context(atomic_path(cache_file))
+        kept = stack.enter_context(contextlib.closing(_kept(cache_file, header)))  # closed before the rename
         out = stack.enter_context(open(temporary, "w", encoding="utf-8"))
         pool = concurrent.futures.ThreadPoolExecutor(threads)
         stack.callback(pool.shutdown, wait=True, cancel_futures=True)  # on a failure: start no more

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
-from . import assetcache, mediainfo
+from . import assetcache, mediainfo, versions
 from .atomic import atomic_path, write_bytes_atomic
 from .catalog import Animation, Catalog
 from .jekyll import animation_entries, described_paths
@@ -104,20 +104,24 @@ def bundle_problems(catalog: Catalog, images_dir: Path, plan: BundlePlan,
 def describe(images_dir: Path, paths: list[str], cache_file: Path) -> Iterator[dict]:
     """The asset-manifest entries of the sorted `paths`, in order, one at a time; a file as it
     was at the last run is not read again (`assetcache`)."""
-    for path, entry in assetcache.described(describe_file, images_dir, paths, cache_file, _describer()):
+    for path, entry in assetcache.described(describe_file, images_dir, paths, cache_file,
+                                            _describer(cache_file.parent)):
         yield {"path": path, **entry}
 
 
-def _describer() -> list:
+def _describer(build_dir: Path) -> list:
     """What a file's entry depends on besides the file: the code that reads it (this module
-    and mediainfo.py), Pillow and the ffmpeg binary (its path names its version)."""
-    import imageio_ffmpeg
+    and mediainfo.py), Pillow's version and ffmpeg's (kept per binary in `build_dir`)."""
     import PIL
 
     code = hashlib.sha1()
     for module in (__file__, mediainfo.__file__):
         code.update(Path(module).read_bytes())
-    return [code.hexdigest(), PIL.__version__, imageio_ffmpeg.get_ffmpeg_exe()]
+    try:
+        ffmpeg = versions.ffmpeg_version(build_dir)
+    except (OSError, RuntimeError):  # no ffmpeg: describing a video fails on its own
+        ffmpeg = None
+    return [code.hexdigest(), PIL.__version__, ffmpeg]
 
 
 def describe_file(file: Path) -> dict:

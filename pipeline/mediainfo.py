@@ -69,7 +69,9 @@ def _image_info(path: Path, mime: str) -> MediaInfo:
             else:
                 total = 0
                 for index in range(frames):
-                    image.seek(index)
+                    if index:  # (frame 0 is the one open: a seek to it would change nothing)
+                        image.info.pop("duration", None)  # Pillow 11 kept the last one over a seek
+                        image.seek(index)
                     if "duration" not in image.info:
                         image.load()  # AVIF: Pillow knows a frame's duration once it is decoded
                     total += image.info.get("duration", 0)

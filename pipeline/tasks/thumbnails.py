@@ -25,6 +25,7 @@ from .uptodate import settings_changed
 from .. import versions
 from ..catalog import FRAME_NAME
 from ..plan import frame_outputs, thumbnail_format, thumbnail_outputs
+from ..settings import FrameSettings
 from ..problems import PipelineError
 from ..verify import ImageRoot
 
@@ -140,14 +141,16 @@ def frame_tasks(site, groups: dict[str, list[str]] | None = None):
     """One sub-task per frame sequence, copying its frames. `groups` as for `thumbnail_tasks`."""
     settings = site.settings
     source_dir, images = _folders(settings)
-    encoder = versions.encoder("frame-copy", settings.build_dir)
+    shaping = {"encoder": versions.encoder("frame-copy", settings.build_dir)}
+    if settings.frames.level != FrameSettings.level:  # at the default, builds made before the
+        shaping["level"] = settings.frames.level      # setting existed stay up to date
     for pattern, frames in (groups or gallery_sequences(site)).items():
         yield {
             "name": f"images/{pattern}",
             "actions": [(run_frame_copies, [frames, settings, _source_root(settings)])],
             "file_dep": [intern(source_dir + frame) for frame in frames],
             "targets": [images + frame for frame in frames],
-            "uptodate": [settings_changed({"encoder": encoder, "level": settings.frames.level})],
+            "uptodate": [settings_changed(shaping)],
             "clean": True,
         }
 
