@@ -76,6 +76,42 @@ def test_png_thumbnail_is_truecolour_when_no_palette_is_close_enough(tmp_path):
         assert (thumb.mode, thumb.size) == ("RGB", (200, 150))
 
 
+def palette_cases():
+    """(image, float reference) pairs: an opaque render and a transparent one, at 200 px."""
+    for background in ((255, 255, 255, 255), (0, 0, 0, 0)):
+        rgba = np.asarray(draw_frame(400, 300, 0.4, background=background))
+        pixels = thumbnails.resize(rgba, (200, 150), thumbnails.REDUCING_GAP)
+        image = thumbnails.to_image(pixels)
+        yield image, pixels[..., : len(image.mode)]
+
+
+@pytest.mark.parametrize("min_ssim", [0.97, 0.985, 0.99, 0.995, 0.999, 0.99999])
+def test_palette_search_finds_what_trying_every_size_finds(min_ssim):
+    for image, reference in palette_cases():
+        def score(palette):
+            return ssim(np.asarray(palette.convert(image.mode), dtype=np.float32), reference, np.float32)
+        passing = [n for n in thumbnails.PALETTE_SIZES if score(thumbnails.quantize(image, n)) >= min_ssim]
+        found = thumbnails._fewest_colours(image, reference, min_ssim)
+        if not passing:
+            assert found is None
+        else:
+            assert np.array_equal(np.asarray(found), np.asarray(thumbnails.quantize(image, passing[0])))
+
+
+def test_palette_search_skips_the_half_size_palette_its_error_predicts_to_fail(monkeypatch):
+    tried = []
+    quantize = thumbnails.quantize
+    monkeypatch.setattr(thumbnails, "quantize", lambda image, n: tried.append(n) or quantize(image, n))
+    image, reference = next(palette_cases())
+    score = ssim(np.asarray(quantize(image, 64).convert("RGB"), dtype=np.float32), reference, np.float32)
+    # an allowance the 64-colour palette meets, but not with the margin a half-size palette needs
+    thumbnails._fewest_colours(image, reference, 1 - (1 - score) * 1.2)
+    assert tried == [64]
+    tried.clear()
+    thumbnails._fewest_colours(image, reference, 1 - (1 - score) * 1.6)
+    assert tried[:2] == [64, 32]
+
+
 def soft_disc(size: int) -> Image.Image:
     """A flat red disc with a soft edge on transparent black: colour is constant where alpha > 0."""
     y, x = np.mgrid[0:size, 0:size].astype(np.float32)
