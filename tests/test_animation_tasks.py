@@ -99,6 +99,19 @@ def test_second_run_builds_nothing_and_webp_quality_rebuilds_only_webp(small_sit
     assert changed == ["Arm-Biceps.mp4", "Arm-Biceps.webm", "Leg-Soleus.mp4", "Leg-Soleus.webm"]
 
 
+def test_a_setting_added_later_keeps_older_builds_up_to_date_at_its_default(small_site):
+    def checks(extra):
+        small_site.write_settings(extra)
+        site = small_site.site()
+        return {t["name"]: t["uptodate"][0].config for t in animation_tasks(site, VIDEO, ImageRoot(small_site.images))}
+
+    default, tuned = checks(""), checks('[mp4]\ntune = "ssim"\n')
+    # the check at the default is the one builds made before `tune` existed have stored
+    assert all("tune" not in check["mp4"]["mp4"] and check["mp4"]["mp4"]["preset"] == "slower"
+               for check in default.values())
+    assert all(tuned[name] != default[name] for name in default)  # and tuning redoes the videos
+
+
 def test_missing_frame_fails_its_own_tasks_and_the_other_sequence_builds(small_site):
     (small_site.images / "muscles/png/Arm-Biceps-3.png").unlink()
     code, text = run(small_site, "--verbosity", "0", "gif", "webp", "video")
@@ -129,6 +142,7 @@ def test_action_reports_the_verify_message(small_site, fmt):
     ('[gif]\ndither = "atkinson"', "[gif] dither = 'atkinson': use 'none', 'ordered' or 'floyd-steinberg'"),
     ("[webp]\nquality = 101", "[webp] quality = 101: must be from 0 to 100"),
     ('[mp4]\npreset = "fastest"', "[mp4] preset = 'fastest': use one of ultrafast"),
+    ('[mp4]\ntune = "zerolatency"', "[mp4] tune = 'zerolatency': use one of none, ssim"),
 ])
 def test_animation_settings_are_checked_when_read(small_site, toml, message):
     small_site.write_settings(toml)

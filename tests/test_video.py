@@ -50,6 +50,16 @@ def test_opaque_sequence_plays_every_frame_at_its_rate(tmp_path, kind):
     assert [p.name for p in tmp_path.iterdir()] == [f"x.{fmt}"]
 
 
+@pytest.mark.parametrize("tune, psy", [("ssim", "psy=0"), ("none", "psy=1")])
+def test_the_x264_tune_setting_reaches_the_encoder(tmp_path, tune, psy):
+    """x264 writes its options into the stream: tuned for SSIM, its psychovisual
+    optimizations are off and its adaptive quantization is mode 2."""
+    target = tmp_path / "x.mp4"
+    write_mp4(turntable(count=2), target, Mp4Settings(tune=tune), Timing((0, 1), 8.0, 0), WHITE)
+    options = re.search(rb"options: ([^\x00]*)", target.read_bytes()).group(1).decode()
+    assert psy in options.split() and ("aq=2:" in options) == (tune == "ssim")
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_transparent_background_becomes_the_matte_and_odd_sizes_are_padded(tmp_path, kind):
     write, settings, _, fmt = WRITERS[kind]
