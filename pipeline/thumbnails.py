@@ -96,18 +96,19 @@ def _fewest_colours(image: Image.Image, reference: np.ndarray, min_ssim: float) 
     take one or two quantizations.
     """
     allowance = 1.0 - min_ssim
-    index = PALETTE_SIZES.index(128 if image.mode == "RGBA" else 64)
+    start = index = PALETTE_SIZES.index(128 if image.mode == "RGBA" else 64)
     best = None
     while 0 <= index < len(PALETTE_SIZES):
         palette = quantize(image, PALETTE_SIZES[index])
         error = 1.0 - ssim(np.asarray(palette.convert(image.mode), dtype=np.float32), reference, np.float32)
-        if error > allowance:
+        if not error <= allowance:  # a NaN score fails too
             if best is not None:
                 return best
             index += 1
             continue
         best = palette
-        if error * ERROR_GROWTH > allowance:
+        # above the start, the half size is the one that failed just before
+        if index > start or error * ERROR_GROWTH > allowance:
             return best
         index -= 1
     return best

@@ -110,6 +110,20 @@ def test_palette_search_skips_the_half_size_palette_its_error_predicts_to_fail(m
     tried.clear()
     thumbnails._fewest_colours(image, reference, 1 - (1 - score) * 1.6)
     assert tried[:2] == [64, 32]
+    tried.clear()
+    # an allowance 64 colours miss: up to 128, which passes, and not back down to 64
+    thumbnails._fewest_colours(image, reference, 1 - (1 - score) * 0.9)
+    assert tried == [64, 128]
+
+
+def test_palette_search_with_alpha_starts_at_128_colours(monkeypatch):
+    tried = []
+    quantize = thumbnails.quantize
+    monkeypatch.setattr(thumbnails, "quantize", lambda image, n: tried.append(n) or quantize(image, n))
+    image, reference = list(palette_cases())[1]
+    assert image.mode == "RGBA"
+    thumbnails._fewest_colours(image, reference, 0.99)
+    assert tried[0] == 128 and len(tried) == len(set(tried))
 
 
 def soft_disc(size: int) -> Image.Image:
