@@ -115,6 +115,8 @@ class WebmSettings:
 
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
                 "slower", "veryslow", "placebo")
+# x264's --tune values that suit a short turntable at constant quality ("zerolatency" is for
+# live streams), and "none"
 X264_TUNES = ("none", "ssim", "psnr", "film", "animation", "grain", "stillimage", "fastdecode")
 
 
@@ -122,7 +124,7 @@ X264_TUNES = ("none", "ssim", "psnr", "film", "animation", "grain", "stillimage"
 class Mp4Settings:
     crf: int = 24  # H.264 constant quality, 0 (lossless) .. 51
     preset: str = "slower"  # x264 speed/size trade-off
-    tune: str = "none"  # x264's tuning: "ssim" with preset "slow" and crf 25 is faster (README)
+    tune: str = "none"  # x264's --tune: none | ssim | psnr | film | animation | grain | ...
 
     def validate(self) -> str | None:
         if self.preset not in X264_PRESETS:

@@ -33,9 +33,9 @@ TIMING_KEYS = {
 }
 
 
-# Settings added after builds existed: left out of the up-to-date check while at these
-# values (which give the same files as before), so those builds are not redone for nothing
-ADDED_SETTINGS = {"mp4": {"tune": "none"}}
+# Settings added after builds existed: left out of the up-to-date check while at their
+# default (which gives the same files as before), so those builds are not redone for nothing
+ADDED_SETTINGS = {"mp4": ("tune",)}
 
 
 def run_encode(animation, outputs: list[tuple[str, Path]], settings):
@@ -99,8 +99,10 @@ def _name(outputs) -> str:
 def _shaping(settings, fmt: str, version: str) -> dict:
     """The settings that shape one format's files, and the encoder's version."""
     timing = {key: getattr(settings.animation, key) for key in TIMING_KEYS[fmt]}
-    own = dataclasses.asdict(getattr(settings, fmt))
-    for key, value in ADDED_SETTINGS.get(fmt, {}).items():
-        if own[key] == value:
+    section = getattr(settings, fmt)
+    own = dataclasses.asdict(section)
+    defaults = {field.name: field.default for field in dataclasses.fields(section)}
+    for key in ADDED_SETTINGS.get(fmt, ()):
+        if own[key] == defaults[key]:
             del own[key]
     return {"format": fmt, fmt: own, "animation": timing, "encoder": version}
