@@ -18,8 +18,8 @@ bench/corpus.py:
   and H.264, ImageMagick `-thumbnail` and `montage`) run through `xargs -P2`; each the best
   of --full-repeat runs, taken in turns. Then the CPU time of each part of the build on the
   same frames, in one process with every frame decoded once (one run), as a share of the
-  recipe's wall time on 2 cores: libwebp, SVT-AV1 and x264 alone are the floor that the
-  animation issue's settings put under the build; all the parts together, what sharing one
+  recipe's wall time on 2 cores: WebP and video encoding alone (libwebp, SVT-AV1, x264 and
+  feeding them) are the floor that the animation issue's settings put under the build; all the parts together, what sharing one
   decode of each frame between the tasks could reach at best.
 """
 from __future__ import annotations
@@ -389,24 +389,26 @@ def figure_full(work: Path, args) -> None:
     cores = min(2, os.cpu_count() or 1)
     print("  CPU seconds of each part, in one process, every frame decoded once: "
           + ", ".join(f"{name} {seconds:.1f}" for name, seconds in parts.items()), flush=True)
-    floor = parts["libwebp"] + parts["SVT-AV1 + x264"]
-    report(f"libwebp + SVT-AV1 + x264 alone ({floor:.1f} CPU-s / {cores} cores) / recipe",
+    floor = parts["libwebp"] + parts["videos"]
+    report(f"WebP and video encoding alone ({floor:.1f} CPU-s / {cores} cores) / recipe",
            f"{floor / cores / recipe_seconds:.2f}x", "", None)
     whole = sum(parts.values())
     report(f"every part, each frame decoded once ({whole:.1f} CPU-s / {cores} cores) / recipe",
            f"{whole / cores / recipe_seconds:.2f}x", "", None)
-    note("the third-party encoders at the animation issue's settings (its byte and SSIM targets) take "
+    note("libwebp, SVT-AV1 and x264 at the animation issue's settings (its byte and SSIM targets), fed "
+         "the decoded frames, take "
          f"{floor / cores / recipe_seconds:.2f}x of the recipe's time by themselves, with perfect use of "
          f"{cores} cores; all the build's work with every frame decoded once instead of once per task, "
          f"{whole / cores / recipe_seconds:.2f}x")
 
 
 def part_seconds(catalog, settings, out: Path) -> dict[str, float]:
-    """CPU seconds of each part of the build of `catalog`, as the pipeline's modules do it but
-    with every frame decoded once: decoding; the GIFs; libwebp (inside this process, with
-    Pillow's calls around it); SVT-AV1 and x264 in one ffmpeg child (with ffmpeg's RGB to YUV
-    conversion; the Python side that feeds them not counted); the thumbnails (PNG and WebP)
-    and the contact sheets from the decoded frames."""
+    """CPU seconds (this process and its children) of each part of the build of `catalog`, as
+    the pipeline's modules do it but with every frame decoded once: decoding; the GIFs; libwebp
+    (with Pillow's calls around it); the videos (SVT-AV1 and x264 in one ffmpeg, with its RGB
+    to YUV conversion and the Python side laying the frames over the matte and piping them);
+    the thumbnails at `width` (PNG and WebP) and each animation's contact sheet, from the
+    decoded frames. Files are written plainly, not atomically; no overview page."""
     from pipeline import contact, thumbnails
     from pipeline.encode import ENCODERS
     from pipeline.video import write_videos
@@ -416,12 +418,12 @@ def part_seconds(catalog, settings, out: Path) -> dict[str, float]:
 
     out.mkdir(parents=True, exist_ok=True)
     images, matte = ImageRoot(settings.images_dir), parse_colour(settings.animation.matte)
-    seconds = dict.fromkeys(("decoding", "GIF", "libwebp", "SVT-AV1 + x264", "thumbnails", "contact sheets"), 0.0)
+    seconds = dict.fromkeys(("decoding", "GIF", "libwebp", "videos", "thumbnails", "contact sheets"), 0.0)
 
-    def timed(part, work, who=resource.RUSAGE_SELF):
-        before = cpu_seconds(who)
+    def timed(part, work):
+        before = cpu_seconds(resource.RUSAGE_SELF) + cpu_seconds(resource.RUSAGE_CHILDREN)
         result = work()
-        seconds[part] += cpu_seconds(who) - before
+        seconds[part] += cpu_seconds(resource.RUSAGE_SELF) + cpu_seconds(resource.RUSAGE_CHILDREN) - before
         return result
 
     options = settings.thumbnails
@@ -430,9 +432,8 @@ def part_seconds(catalog, settings, out: Path) -> dict[str, float]:
         timing = timing_for(len(frames), settings.animation)
         timed("GIF", lambda: ENCODERS["gif"](frames, out / "x.gif", settings.gif, timing, matte))
         timed("libwebp", lambda: ENCODERS["webp"](frames, out / "x.webp", settings.webp, timing, matte))
-        timed("SVT-AV1 + x264", lambda: write_videos(
-            frames, [(fmt, out / f"x.{fmt}", getattr(settings, fmt)) for fmt in ("webm", "mp4")], timing, matte),
-            resource.RUSAGE_CHILDREN)
+        timed("videos", lambda: write_videos(
+            frames, [(fmt, out / f"x.{fmt}", getattr(settings, fmt)) for fmt in ("webm", "mp4")], timing, matte))
 
         def thumbs():
             for rgba in frames:
