@@ -82,3 +82,12 @@ def test_webm_defaults_follow_the_codec(tmp_path):
     assert (vp9.crf, vp9.speed) == (32, 0)
     mine = load_settings(write(tmp_path, "[webm]\ncodec = 'vp9'\ncrf = 30\n")).webm
     assert (mine.crf, mine.speed) == (30, 0)
+
+
+def test_an_added_setting_leaves_the_up_to_date_values_only_at_its_default():
+    from pipeline.settings import Mp4Settings
+    from pipeline.tasks.uptodate import section_values
+
+    assert section_values(Mp4Settings(), added=("tune",)) == {"crf": 24, "preset": "slower"}
+    assert section_values(Mp4Settings(tune="ssim"), added=("tune",))["tune"] == "ssim"
+    assert section_values(Mp4Settings())["tune"] == "none"  # only the fields named are left out

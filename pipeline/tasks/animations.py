@@ -7,14 +7,13 @@ has to check on every run, at the price of redoing both when the settings of one
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import posixpath
 from pathlib import Path
 from sys import intern  # one string per frame path, whichever sub-tasks name it
 
 from doit.exceptions import TaskFailed
-from .uptodate import settings_changed
+from .uptodate import section_values, settings_changed
 
 from .. import versions
 from ..plan import animation_outputs
@@ -33,8 +32,7 @@ TIMING_KEYS = {
 }
 
 
-# Settings added after builds existed: left out of the up-to-date check while at their
-# default (which gives the same files as before), so those builds are not redone for nothing
+# Settings added after builds existed (see `section_values`)
 ADDED_SETTINGS = {"mp4": ("tune",)}
 
 
@@ -99,10 +97,5 @@ def _name(outputs) -> str:
 def _shaping(settings, fmt: str, version: str) -> dict:
     """The settings that shape one format's files, and the encoder's version."""
     timing = {key: getattr(settings.animation, key) for key in TIMING_KEYS[fmt]}
-    section = getattr(settings, fmt)
-    own = dataclasses.asdict(section)
-    defaults = {field.name: field.default for field in dataclasses.fields(section)}
-    for key in ADDED_SETTINGS.get(fmt, ()):
-        if own[key] == defaults[key]:
-            del own[key]
+    own = section_values(getattr(settings, fmt), ADDED_SETTINGS.get(fmt, ()))
     return {"format": fmt, fmt: own, "animation": timing, "encoder": version}

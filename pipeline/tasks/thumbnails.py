@@ -20,12 +20,11 @@ from sys import intern  # one string per frame path, whichever sub-tasks name it
 from pathlib import Path
 
 from doit.exceptions import TaskFailed
-from .uptodate import settings_changed
+from .uptodate import section_values, settings_changed
 
 from .. import versions
 from ..catalog import FRAME_NAME
 from ..plan import frame_outputs, thumbnail_format, thumbnail_outputs
-from ..settings import FrameSettings
 from ..problems import PipelineError
 from ..verify import ImageRoot
 
@@ -141,9 +140,9 @@ def frame_tasks(site, groups: dict[str, list[str]] | None = None):
     """One sub-task per frame sequence, copying its frames. `groups` as for `thumbnail_tasks`."""
     settings = site.settings
     source_dir, images = _folders(settings)
-    shaping = {"encoder": versions.encoder("frame-copy", settings.build_dir)}
-    if settings.frames.level != FrameSettings.level:  # at the default, builds made before the
-        shaping["level"] = settings.frames.level      # setting existed stay up to date
+    # `level` came after builds existed: at its default they stay up to date
+    shaping = {"encoder": versions.encoder("frame-copy", settings.build_dir),
+               **section_values(settings.frames, added=("level",))}
     for pattern, frames in (groups or gallery_sequences(site)).items():
         yield {
             "name": f"images/{pattern}",

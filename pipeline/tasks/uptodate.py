@@ -6,6 +6,7 @@ twentieth of a second over the 1,600 sub-tasks of a 300-page site doing nothing.
 """
 from __future__ import annotations
 
+import dataclasses
 import inspect
 
 from doit.tools import config_changed
@@ -20,3 +21,14 @@ class settings_changed(config_changed):  # noqa: N801 (named like doit's own upt
     def __init__(self, config, encoder=None):
         super().__init__(config, encoder)
         self.__signature__ = _CALL  # what inspect.signature(self) returns, without working it out
+
+
+def section_values(section, added: tuple[str, ...] = ()) -> dict:
+    """A settings section as the plain dict its up-to-date check compares, less the `added`
+    fields (settings added after builds existed) while they are at their default, which gives
+    the files made before them: those builds are not redone for nothing."""
+    values = dataclasses.asdict(section)
+    for field in dataclasses.fields(section):
+        if field.name in added and values[field.name] == field.default:
+            del values[field.name]
+    return values
