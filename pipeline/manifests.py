@@ -59,11 +59,12 @@ class Page(NamedTuple):
     problems: tuple[Problem, ...]
 
 
-def find_page_files(pages_dir: Path) -> list[Path]:
-    """Every page file below `pages_dir`, sorted; hidden folders and files are skipped."""
+def find_page_files(pages_dir: Path, skip: frozenset[Path] = frozenset()) -> list[Path]:
+    """Every page file below `pages_dir`, sorted; hidden folders and files are skipped, and
+    so are the folders in `skip` (absolute: the build folder, when it is inside the pages)."""
     found = []
     for folder, subdirs, files in os.walk(pages_dir):
-        subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+        subdirs[:] = sorted(d for d in subdirs if not d.startswith(".") and Path(folder, d) not in skip)
         found.extend(
             Path(folder, name)
             for name in files

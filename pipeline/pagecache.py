@@ -29,8 +29,8 @@ from .problems import Problem
 RACY_SECONDS = 2.0
 
 
-def read_pages(pages_dir: Path, cache_file: Path) -> tuple[Page, ...]:
-    """`manifests.read_pages(pages_dir)`, reusing the pages in `cache_file` whose file is as
+def read_pages(pages_dir: Path, cache_file: Path, skip: frozenset[Path] = frozenset()) -> tuple[Page, ...]:
+    """`manifests.read_pages(pages_dir)` (leaving out the folders in `skip`), reusing the pages in `cache_file` whose file is as
     it was, and saving the cache again when any page was parsed."""
     header = _header(pages_dir)
     kept = _load(cache_file, header)
@@ -38,7 +38,7 @@ def read_pages(pages_dir: Path, cache_file: Path) -> tuple[Page, ...]:
     pages = []
     changed = False
     now = time.time()
-    for file in manifests.find_page_files(pages_dir):
+    for file in manifests.find_page_files(pages_dir, skip):
         name = file.relative_to(pages_dir).as_posix()
         info = file.stat()
         stamp = (info.st_size, info.st_ino, info.st_mtime_ns, info.st_ctime_ns)

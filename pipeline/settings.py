@@ -261,7 +261,26 @@ def settings_from_dict(data: dict, *, base: Path, source: Path | None = None) ->
         if not isinstance(values, dict):
             raise PipelineError(f"{name}: '{section}' must be a table [{section}]")
         sections[section] = _build_record(name, section, record, values)
-    return Settings(source=source, base=base, **sections)
+    settings = Settings(source=source, base=base, **sections)
+    overlap = folders_overlap(settings)
+    if overlap:
+        raise PipelineError(f"{name}: {overlap}")
+    return settings
+
+
+def folders_overlap(settings: Settings) -> str | None:
+    """Why the build folder cannot be where it is, if it cannot: outputs must never mix with
+    sources, or `clean` and the bundle's stale-file sweep would delete them. It may lie inside
+    the pages folder (a site's root), which is then searched without it."""
+    build = settings.build_dir
+    images, pages = settings.images_dir, settings.pages_dir
+    if build == images or build in images.parents or images in build.parents:
+        return (f"[paths] build ({build}) and [paths] images ({images}) overlap: the build folder "
+                "must be outside the image root, and the image root outside it")
+    if build == pages or build in pages.parents:
+        return (f"[paths] build ({build}) contains [paths] pages ({pages}): "
+                "the build folder must not hold the pages")
+    return None
 
 
 def _build_record(file_name: str, section: str, record: type, values: dict):

@@ -19,9 +19,11 @@ class Site(NamedTuple):
 
 def open_site(settings: Settings) -> Site:
     """Read every page under the configured pages folder into a catalog (parsing only the
-    pages that changed since the last run)."""
+    pages that changed since the last run). The build folder is not searched for pages."""
+    where = settings.source.name if settings.source else "the default settings"
     for folder, key in ((settings.pages_dir, "pages"), (settings.images_dir, "images")):
         if not folder.is_dir():
-            where = settings.source.name if settings.source else "the default settings"
             raise PipelineError(f"{folder}: folder not found ([paths] {key} in {where})")
-    return Site(settings, build_catalog(read_pages(settings.pages_dir, settings.build_dir / PAGES_CACHE)))
+    pages = read_pages(settings.pages_dir, settings.build_dir / PAGES_CACHE, frozenset([settings.build_dir]))
+    return Site(settings, build_catalog(pages))
+

@@ -75,6 +75,43 @@ def test_bad_settings_are_a_clear_error(raw_copy):
     assert result.stderr.strip() == "pipeline: pipeline.toml: [paths] imagez: unknown key; known keys: pages, images, build"
 
 
+
+@pytest.mark.parametrize("paths", [
+    "images = 'build/images'\nbuild = 'build'",  # the README's "drops onto the image root", taken literally
+    "images = 'raw/images'\nbuild = 'raw/images/out'",
+    "images = 'raw/images'\nbuild = 'raw'",
+])
+def test_a_build_folder_overlapping_the_image_root_is_refused_before_anything_is_deleted(raw_copy, paths):
+    images = raw_copy / "build" / "images"
+    shutil.copytree(raw_copy / "raw" / "images", images)
+    (raw_copy / "pipeline.toml").write_text(f"[paths]\npages = 'raw/pages'\n{paths}\n")
+    sources_before = {p: p.read_bytes() for p in raw_copy.rglob("*") if p.is_file()}
+
+    for command in (["clean"], ["frames"], ["bundle"]):
+        result = run([*pipeline_command(), *command], cwd=raw_copy)
+        assert result.returncode == 3, result.stderr
+        assert result.stderr.startswith("pipeline: pipeline.toml: [paths] build (")
+        assert "overlap: the build folder must be outside the image root" in result.stderr
+
+    assert {p: p.read_bytes() for p in raw_copy.rglob("*") if p.is_file()} == sources_before
+
+
+def test_a_build_folder_inside_the_pages_folder_is_not_searched_for_pages(raw_copy):
+    (raw_copy / "pipeline.toml").write_text("[paths]\npages = '.'\nimages = 'raw/images'\nbuild = 'out'\n")
+    (raw_copy / "out").mkdir()
+    (raw_copy / "out" / "stray.md").write_text("---\ngallery: [\n---\n")  # would be a YAML error
+
+    result = run([*pipeline_command(), "verify"], cwd=raw_copy)
+
+    assert result.returncode == 0, result.stderr
+    assert "stray.md" not in result.stderr
+    (raw_copy / "pipeline.toml").write_text("[paths]\npages = 'out/pages'\nimages = 'raw/images'\nbuild = 'out'\n")
+    (raw_copy / "out" / "pages").mkdir()
+    result = run([*pipeline_command(), "verify"], cwd=raw_copy)
+    assert result.returncode == 3
+    assert "pipeline: pipeline.toml: [paths] build (" in result.stderr
+    assert "contains [paths] pages (" in result.stderr
+
 def test_missing_settings_file(tmp_path):
     result = run([*pipeline_command(), "verify"], cwd=tmp_path)
     assert result.returncode == 3
