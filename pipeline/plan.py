@@ -10,7 +10,7 @@ import math
 import posixpath
 from typing import NamedTuple
 
-from .catalog import Animation, Catalog, thumbnail_name
+from .catalog import FRAME, Animation, Catalog, Reference, thumbnail_name
 from .safepaths import unsafe_reason
 from .settings import ContactSettings, Settings
 
@@ -54,14 +54,18 @@ def thumbnail_format(target_name: str) -> str:
     return {"jpg": "jpeg", "jpeg": "jpeg"}.get(suffix, suffix)
 
 
+def frame_listings(catalog: Catalog) -> list[Reference]:
+    """Every distinct, safe gallery frame, in page order, as the page and line that list it first."""
+    first: dict[str, Reference] = {}
+    for reference in catalog.references:
+        if reference.kind == FRAME and unsafe_reason(reference.path) is None:
+            first.setdefault(reference.path, reference)
+    return list(first.values())
+
+
 def frame_outputs(catalog: Catalog) -> list[str]:
     """Every distinct, safe gallery frame, in page order."""
-    seen = {}
-    for page in catalog.pages:
-        for entry in page.gallery:
-            if unsafe_reason(entry.image_url) is None:
-                seen.setdefault(entry.image_url, None)
-    return list(seen)
+    return [reference.path for reference in frame_listings(catalog)]
 
 
 def planned_outputs(catalog: Catalog, settings: Settings) -> list[Output]:

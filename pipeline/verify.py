@@ -163,12 +163,21 @@ def animation_problems(animation: Animation, images: ImageRoot) -> list[Problem]
         problems.append(Problem(animation.page, animation.line, animation.name, "missing",
                                 f"'{animation.name}' has no gallery frames to be made from"))
     for frame in animation.frames:
-        check, message = images.check(frame.image_url)
-        if check.problem:
-            problems.append(Problem(animation.page, frame.line, frame.image_url, check.problem, message))
-        elif not check.exists:
-            problems.append(_missing(frame.image_url, animation.page, frame.line, "gallery frame"))
+        problem = frame_problem(frame.image_url, animation.page, frame.line, images)
+        if problem:
+            problems.append(problem)
     return problems or check_frame_sizes(animation, images)
+
+
+def frame_problem(image_url: str, page: str, line: int, images: ImageRoot) -> Problem | None:
+    """Why the gallery frame `image_url`, listed at `page`:`line`, cannot be read, if it
+    cannot: unsafe, unreadable or missing, as verification reports it."""
+    check, message = images.check(image_url)
+    if check.problem:
+        return Problem(page, line, image_url, check.problem, message)
+    if not check.exists:
+        return _missing(image_url, page, line, "gallery frame")
+    return None
 
 
 def _check_reference(ref: Reference, images: ImageRoot, planned: set[str]) -> Problem | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -216,10 +217,29 @@ def test_bad_manifests(field, key, line, text):
 
 def test_failures_are_printed_with_page_and_line(field):
     site, pages, result, _problems, _same = field
-    output = result.stdout + result.stderr
-    for key, frame in (("truncated", "Truncated-4.png"), ("missing", "Missing-9.png")):
-        name = pages[key].relative_to(site.pages).as_posix()
-        assert f"{name}:{line_of(pages[key], frame)}: " in output
+    blocks = failed_blocks(result.stdout + result.stderr)
+    for key, frame, code in (("truncated", "Truncated-4.png", "unreadable"), ("missing", "Missing-9.png", "missing")):
+        where = f"{pages[key].relative_to(site.pages).as_posix()}:{line_of(pages[key], frame)}: {code}: "
+        sequence = frame.rsplit("-", 1)[0]
+        failed = {task: lines for task, lines in blocks.items() if f"/{sequence}." in task or f"/{sequence}-*" in task}
+        # the animation formats, the thumbnails, the frame copies and the contact sheet
+        assert {task.split(":")[0] for task in failed} >= {"gif", "webp", "video", "thumbnails", "frames", "contact"}
+        for task, lines in failed.items():
+            assert lines and all(line.startswith(where) for line in lines), (task, lines)
+
+
+def failed_blocks(output: str) -> dict[str, list[str]]:
+    """Each `FAILED <task>` line's task, with the indented lines printed under it."""
+    blocks, current = {}, None
+    for line in output.splitlines():
+        header = re.search(r"FAILED (\S+)", line)
+        if header:
+            current = blocks.setdefault(header[1], [])
+        elif current is not None and line.startswith("    "):
+            current.append(line[4:])
+        else:
+            current = None
+    return blocks
 
 
 @pytest.mark.parametrize("name", ["Good", "Alpha", "Modes", "Crlf", "Caption", "Twice", "Gap"])
@@ -237,7 +257,13 @@ def test_sound_sequences_still_build_in_every_format(field, name):
 def test_broken_sequences_build_nothing(field):
     site = field[0]
     for name in ("Empty", "Truncated", "Jpeg", "Text", "Size", "Bomb", "Missing"):
-        assert not (site.build / "images" / f"muscles/gif/{name}.gif").exists(), name
+        for suffix in (".gif", ".webp", ".webm", ".mp4"):
+            assert not (site.build / "images" / f"muscles/gif/{name}{suffix}").exists(), name + suffix
+        assert not (site.build / "contact" / f"{name}.png").exists(), name
+    # the broken frame has no thumbnail nor copy; its sound neighbours have both
+    png = site.build / "images" / "muscles" / "png"
+    assert not (png / "Truncated-4-thumb.png").exists() and not (png / "Truncated-4.png").exists()
+    assert (png / "Truncated-3-thumb.png").exists() and (png / "Truncated-3.png").exists()
 
 
 def test_caption_html_stays_text_in_the_report(field):

@@ -12,6 +12,7 @@ from pipeline import pngcopy
 from pipeline.frames import to_rgba
 from pipeline.verify import ImageRoot
 from pipeline.settings import settings_from_dict
+from pipeline.catalog import FRAME, Reference
 from pipeline.tasks.thumbnails import frame_tasks, run_frame_copies, thumbnail_tasks
 from tests.conftest import draw_frame
 
@@ -112,13 +113,16 @@ def test_frame_tasks_copy_every_gallery_frame(small_site):
 
 
 def test_non_png_frames_are_copied_byte_for_byte_and_broken_ones_fail(tmp_path):
-    jpeg = tmp_path / "F.jpg"
+    images = tmp_path / "images"
+    images.mkdir()
+    jpeg = images / "F.jpg"
     draw_frame(32, 32, 0.0).convert("RGB").save(jpeg, quality=80)
-    settings = settings_from_dict({"paths": {"images": ".", "build": "out"}}, base=tmp_path)
-    assert run_frame_copies(["F.jpg"], settings, ImageRoot(tmp_path), changed=[]) is None
+    settings = settings_from_dict({"paths": {"images": "images", "build": "out"}}, base=tmp_path)
+    listed = Reference("F.jpg", "a.md", 7, FRAME)
+    assert run_frame_copies([listed], settings, ImageRoot(images), changed=[]) is None
     assert (tmp_path / "out" / "images" / "F.jpg").read_bytes() == jpeg.read_bytes()
 
-    broken = tmp_path / "B.png"
+    broken = images / "B.png"
     broken.write_bytes(b"GIF89a not a png")
-    result = run_frame_copies(["B.png"], settings, ImageRoot(tmp_path), changed=[])
-    assert result is not None and "'B.png' is not a PNG file (it looks like GIF)" in str(result)
+    result = run_frame_copies([Reference("B.png", "a.md", 9, FRAME)], settings, ImageRoot(images), changed=[])
+    assert result.message == "a.md:9: unreadable: 'B.png' is not a PNG file (it looks like GIF)"

@@ -12,6 +12,7 @@ from pipeline.frames import load_rgba
 from pipeline.ssim import ssim
 from pipeline.verify import ImageRoot
 from pipeline.settings import settings_from_dict
+from pipeline.catalog import FRAME, Reference
 from pipeline.tasks.thumbnails import frame_tasks, run_thumbnails, thumbnail_tasks
 from tests.conftest import draw_frame, page_text
 
@@ -215,11 +216,16 @@ def test_thumbnail_settings_rebuild_thumbnails_and_never_frame_copies(small_site
 
 
 def test_unreadable_source_fails_its_task(tmp_path):
-    broken = tmp_path / "B.png"
-    broken.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
-    settings = settings_from_dict({"paths": {"images": ".", "build": "out"}}, base=tmp_path)
-    result = run_thumbnails(["B.png"], settings, ImageRoot(tmp_path), changed=[])
-    assert result is not None and "B.png" in str(result)
+    images = tmp_path / "images"
+    images.mkdir()
+    (images / "B.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    settings = settings_from_dict({"paths": {"images": "images", "build": "out"}}, base=tmp_path)
+    result = run_thumbnails([Reference("B.png", "a.md", 4, FRAME), Reference("C.png", "b.md", 12, FRAME)],
+                            settings, ImageRoot(images), changed=[])
+    assert result.message.splitlines() == [
+        "a.md:4: unreadable: 'B.png' is not a valid PNG (bad signature or header)",
+        "b.md:12: missing: gallery frame 'C.png' does not exist under the image root",
+    ]
     assert not list(tmp_path.rglob("B-thumb*"))
 
 
@@ -291,9 +297,10 @@ def test_bomb_and_outside_symlink_are_refused_unopened(small_site, tmp_path):
     os.symlink(outside, link)
     (task,) = [t for t in thumbnail_tasks(small_site.site()) if t["name"].endswith("Leg-Soleus-*.png")]
     func, args = task["actions"][0]
-    failure = str(func(*args, changed=[]))
-    assert "'muscles/png/Leg-Soleus-2.png' claims 100000x100000 pixels" in failure
-    assert "'muscles/png/Leg-Soleus-3.png' is a symlink that leads outside the image root" in failure
+    failure = func(*args, changed=[]).message.splitlines()
+    assert failure[0].startswith("muscles/muscle_leg-soleus.md:15: unreadable: 'muscles/png/Leg-Soleus-2.png' claims 100000x100000 pixels")
+    assert failure[1:] == ["muscles/muscle_leg-soleus.md:18: unsafe-path: 'muscles/png/Leg-Soleus-3.png' "
+                           "is a symlink that leads outside the image root; it is not opened"]
     missing = [Path(t).name for t in task["targets"] if not Path(t).exists()]
     assert missing == ["Leg-Soleus-2-thumb.png", "Leg-Soleus-2-thumb.webp", "Leg-Soleus-3-thumb.png", "Leg-Soleus-3-thumb.webp"]
 

@@ -23,17 +23,19 @@ from doit.exceptions import TaskFailed
 from .uptodate import section_values, settings_changed
 
 from .. import versions
-from ..catalog import FRAME_NAME
-from ..plan import frame_outputs, thumbnail_format, thumbnail_outputs
-from ..problems import PipelineError
-from ..verify import ImageRoot
+from ..catalog import FRAME_NAME, Reference
+from ..plan import frame_listings, thumbnail_format, thumbnail_outputs
+from ..problems import PipelineError, Problem
+from ..verify import ImageRoot, frame_problem
 
 
-def run_thumbnails(frames: list[str], settings, sources: ImageRoot, changed: list[str]):
-    """doit action: write the thumbnails of the `frames` (relative to the image root) whose
-    source changed or whose outputs are missing.
+def run_thumbnails(frames: list[Reference], settings, sources: ImageRoot, changed: list[str]):
+    """doit action: write the thumbnails of the `frames` (gallery references: a path relative
+    to the image root, and the page line that lists it) whose source changed or whose
+    outputs are missing.
 
-    Every frame is attempted; the sources that cannot be read fail the task together.
+    Every frame is attempted; the sources that cannot be read fail the task together, each
+    with verification's `page:line: code: message`.
     """
     from .. import thumbnails  # numpy and Pillow: only where an action runs
 
@@ -44,8 +46,9 @@ def run_thumbnails(frames: list[str], settings, sources: ImageRoot, changed: lis
     return _run_batch(_thumbnail_jobs(frames, settings), changed, make, sources)
 
 
-def run_frame_copies(frames: list[str], settings, sources: ImageRoot, changed: list[str]):
-    """doit action: copy the gallery `frames` that changed into the bundle, losslessly re-compressed."""
+def run_frame_copies(frames: list[Reference], settings, sources: ImageRoot, changed: list[str]):
+    """doit action: copy the gallery `frames` (as for `run_thumbnails`) that changed into the
+    bundle, losslessly re-compressed."""
     from .. import pngcopy
 
     def make(source: Path, outputs):
@@ -53,24 +56,24 @@ def run_frame_copies(frames: list[str], settings, sources: ImageRoot, changed: l
     return _run_batch(_frame_jobs(frames, settings), changed, make, sources)
 
 
-def _thumbnail_jobs(frames: list[str], settings) -> list[tuple[str, list[tuple[str, int, str]]]]:
-    """(source, [(target, width, format), ...]) of each frame. Worked out where the action
-    runs: held for every sequence while doit runs, they took 5 MiB at 250 animations."""
+def _thumbnail_jobs(frames: list[Reference], settings) -> list[tuple[Reference, str, list[tuple[str, int, str]]]]:
+    """(frame, source, [(target, width, format), ...]) of each frame. Worked out where the
+    action runs: held for every sequence while doit runs, they took 5 MiB at 250 animations."""
     source_dir, images = _folders(settings)
-    return [(source_dir + frame,
-             [(images + o.path, o.width, thumbnail_format(o.path)) for o in thumbnail_outputs(frame, settings)])
+    return [(frame, source_dir + frame.path,
+             [(images + o.path, o.width, thumbnail_format(o.path)) for o in thumbnail_outputs(frame.path, settings)])
             for frame in frames]
 
 
-def _frame_jobs(frames: list[str], settings) -> list[tuple[str, list[tuple[str]]]]:
-    """(source, [(target,)]) of each frame, as `_thumbnail_jobs`."""
+def _frame_jobs(frames: list[Reference], settings) -> list[tuple[Reference, str, list[tuple[str]]]]:
+    """(frame, source, [(target,)]) of each frame, as `_thumbnail_jobs`."""
     source_dir, images = _folders(settings)
-    return [(source_dir + frame, [(images + frame,)]) for frame in frames]
+    return [(frame, source_dir + frame.path, [(images + frame.path,)]) for frame in frames]
 
 
 def _folders(settings) -> tuple[str, str]:
     """The image root and `<build>/images`, each with a final slash: names from
-    frame_outputs are safe and relative, so they are joined as strings, 15,000 times."""
+    frame_listings are safe and relative, so they are joined as strings, 15,000 times."""
     return f"{settings.images_dir}/", f"{settings.build_dir / 'images'}/"
 
 
@@ -78,45 +81,55 @@ def _run_batch(jobs, changed, make, sources: ImageRoot):
     """Run `make(source, outputs)` for the jobs to redo: every job when nothing changed (the
     task runs because its settings did), else those whose source changed or whose outputs
     are missing. Each source is first checked as verify checks it (never opened when unsafe;
-    a bomb refused unread), and what fails is collected, naming the file."""
+    a bomb refused unread), and what fails is collected, naming the page line of the frame."""
     redo = set(changed)
     failures = []
-    for source, outputs in jobs:
+    for frame, source, outputs in jobs:
         if redo and source not in redo and all(os.path.exists(o[0]) for o in outputs):
             continue
-        check, message = sources.check(os.path.relpath(source, sources.root))
-        if check.problem or not check.exists:
-            failures.append(message or f"'{source}' does not exist")
+        problem = frame_problem(frame.path, frame.page, frame.line, sources)
+        if problem:
+            failures.append(str(problem))
             continue
         try:
             make(Path(source), outputs)
-        except (PipelineError, OSError, ValueError, SyntaxError) as exc:  # Pillow's decode errors
-            text = str(exc)
-            failures.append(text if text.startswith(source) else f"{source}: {text}")
+        except OSError as exc:
+            if exc.filename and exc.filename != source:  # writing an output, not reading the frame
+                failures.append(f"{frame.page}:{frame.line}: '{frame.path}': {exc}")
+            else:
+                failures.append(_undecodable(frame, exc))
+        except PipelineError as exc:  # a file the writer refuses; the message names it
+            failures.append(f"{frame.page}:{frame.line}: {exc}")
+        except (ValueError, SyntaxError) as exc:  # Pillow's decode errors
+            failures.append(_undecodable(frame, exc))
     return TaskFailed("\n".join(failures)) if failures else None
 
 
-def sequences(frames: list[str]) -> dict[str, list[str]]:
-    """Frames grouped by sequence: `muscles/png/Leg-Soleus-*` -> its frames, in order.
+def _undecodable(frame: Reference, exc: Exception) -> str:
+    return str(Problem(frame.page, frame.line, frame.path, "unreadable", f"'{frame.path}' cannot be decoded: {exc}"))
+
+
+def sequences(frames: list[Reference]) -> dict[str, list[Reference]]:
+    """Gallery frames grouped by sequence: `muscles/png/Leg-Soleus-*` -> its frames, in order.
 
     A frame not named `<base>-<N>.<ext>` is a sequence of its own.
     """
-    groups: dict[str, list[str]] = {}
+    groups: dict[str, list[Reference]] = {}
     for frame in frames:
-        folder, name = posixpath.split(frame)
+        folder, name = posixpath.split(frame.path)
         stem, ext = posixpath.splitext(name)
         match = FRAME_NAME.match(stem)
-        key = posixpath.join(folder, f"{match['base']}-*{ext}") if match else frame
+        key = posixpath.join(folder, f"{match['base']}-*{ext}") if match else frame.path
         groups.setdefault(key, []).append(frame)
     return groups
 
 
-def gallery_sequences(site) -> dict[str, list[str]]:
+def gallery_sequences(site) -> dict[str, list[Reference]]:
     """The site's gallery frames grouped by sequence (see `sequences`)."""
-    return sequences(frame_outputs(site.catalog))
+    return sequences(frame_listings(site.catalog))
 
 
-def thumbnail_tasks(site, groups: dict[str, list[str]] | None = None):
+def thumbnail_tasks(site, groups: dict[str, list[Reference]] | None = None):
     """One sub-task per frame sequence, writing every thumbnail of its frames (PNG, WebP,
     srcset widths) from one decode of each frame. `groups` are `gallery_sequences(site)`,
     when the caller has them already."""
@@ -129,14 +142,14 @@ def thumbnail_tasks(site, groups: dict[str, list[str]] | None = None):
         yield {
             "name": f"images/{pattern}",  # `thumbnails:images/X-*.png`: the thumbnails of that sequence
             "actions": [(run_thumbnails, [frames, settings, _source_root(settings)])],
-            "file_dep": [intern(source_dir + frame) for frame in frames],
-            "targets": [images + o.path for frame in frames for o in thumbnail_outputs(frame, settings)],
+            "file_dep": [intern(source_dir + frame.path) for frame in frames],
+            "targets": [images + o.path for frame in frames for o in thumbnail_outputs(frame.path, settings)],
             "uptodate": [settings_changed(shaping)],
             "clean": True,
         }
 
 
-def frame_tasks(site, groups: dict[str, list[str]] | None = None):
+def frame_tasks(site, groups: dict[str, list[Reference]] | None = None):
     """One sub-task per frame sequence, copying its frames. `groups` as for `thumbnail_tasks`."""
     settings = site.settings
     source_dir, images = _folders(settings)
@@ -147,8 +160,8 @@ def frame_tasks(site, groups: dict[str, list[str]] | None = None):
         yield {
             "name": f"images/{pattern}",
             "actions": [(run_frame_copies, [frames, settings, _source_root(settings)])],
-            "file_dep": [intern(source_dir + frame) for frame in frames],
-            "targets": [images + frame for frame in frames],
+            "file_dep": [intern(source_dir + frame.path) for frame in frames],
+            "targets": [images + frame.path for frame in frames],
             "uptodate": [settings_changed(shaping)],
             "clean": True,
         }
