@@ -121,11 +121,11 @@ def verify_catalog(catalog: Catalog, images: ImageRoot, *, orphans: bool = True,
     problems = list(catalog.problems)
     images.prefetch()
     planned = set(known_outputs)
-    reported: set[str] = set()
+    reported: set[tuple] = set()  # once per page: every page naming a broken file is told
     for ref in catalog.references:
         problem = _check_reference(ref, images, planned)
-        if problem and (problem.code, problem.reference) not in reported:
-            reported.add((problem.code, problem.reference))
+        if problem and (problem.page, problem.code, problem.reference) not in reported:
+            reported.add((problem.page, problem.code, problem.reference))
             problems.append(problem)
     for animation in catalog.animations:
         problems.extend(check_frame_sizes(animation, images))

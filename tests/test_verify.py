@@ -235,3 +235,15 @@ def test_a_video_the_site_plays_but_no_format_builds_is_missing(small_site):
     missing = [p for p in problems_of(small_site) if p.code == "missing"]
     assert {p.reference for p in missing} == {"muscles/gif/Leg-Soleus.webm", "muscles/gif/Arm-Biceps.webm"}
     assert all('add "webm" to [animation] formats' in p.message and p.line == 6 for p in missing)
+
+
+def test_a_broken_frame_named_by_two_pages_is_reported_on_each(small_site):
+    url = "muscles/png/Leg-Soleus-5.png"
+    (small_site.pages / "overview.md").write_text(page_text("Overview", [], [url]))
+    (small_site.images / url).unlink()
+    missing = [p for p in problems_of(small_site) if p.code == "missing"]
+    assert [(p.page, p.line, p.reference) for p in missing] == [
+        (PAGE, frame_line(small_site, url), url),
+        ("overview.md", 8, url),  # its gallery's first entry
+    ]
+
