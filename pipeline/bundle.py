@@ -20,7 +20,7 @@ from .atomic import atomic_path, write_bytes_atomic
 from .catalog import Animation, Catalog
 from .jekyll import animation_entries, described_paths
 from .mediainfo import media_info, sha256_of
-from .plan import planned_outputs
+from .plan import animations_by_name, planned_outputs
 from .problems import PipelineError, Problem
 from .safepaths import unsafe_reason
 from .settings import Settings
@@ -193,7 +193,7 @@ def make_bundle(catalog: Catalog, settings: Settings) -> None:
         raise PipelineError("\n".join(str(p) for p in problems))
     del plan  # a path per planned file: not needed while the largest part runs
     paths = bundle_files(images_dir)
-    write_descriptions(images_dir, paths, list(catalog.animations), settings.build_dir / "asset-manifest.json",
+    write_descriptions(images_dir, paths, list(animations_by_name(catalog).values()), settings.build_dir / "asset-manifest.json",
                        settings.build_dir / "_data" / "assets.json", settings.build_dir / ASSETS_CACHE)
     write_zip(images_dir, paths, settings.build_dir / "bundle.zip")
 

@@ -91,6 +91,7 @@ def build_catalog(pages: tuple[Page, ...]) -> Catalog:
         animations.extend(page_animations)
         problems.extend(matching_problems)
         references.extend(_page_references(page, page_animations))
+    problems.extend(_other_galleries(animations))
     return Catalog(tuple(pages), tuple(animations), tuple(references), tuple(problems))
 
 
@@ -197,6 +198,22 @@ def _ambiguous(page: Page, frame: GalleryEntry, entries: list[ImageEntry]) -> Pr
         "tell which (a frame goes to the only one in its own folder, else to the only one in a "
         "folder beside it: 'a/png/X-1.png' -> 'a/gif/X.gif'); move the frame or rename it",
     )
+
+
+def _other_galleries(animations: list[Animation]):
+    """`duplicate-reference` where a page gives an animation other frames than the first page
+    that gives it frames: one file cannot be both, and it is made from the first page's."""
+    first: dict[str, Animation] = {}
+    for animation in animations:
+        if not animation.frames:
+            continue
+        made_from = first.setdefault(animation.name, animation)
+        if [f.image_url for f in animation.frames] != [f.image_url for f in made_from.frames]:
+            yield Problem(
+                animation.page, animation.line, animation.name, "duplicate-reference",
+                f"'{animation.name}' is also made at {made_from.page}:{made_from.line}, from other "
+                "gallery frames; its files are made from that page's frames, not from these",
+            )
 
 
 def _duplicate_frames(page: Page):

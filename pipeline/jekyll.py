@@ -27,9 +27,10 @@ def described_paths(animations: list[Animation]) -> set[str]:
 def animation_entries(animations: list[Animation], files: dict[str, dict]) -> dict:
     """The `animations` part of `_data/assets.json`.
 
-    `files` maps bundled paths (at least those of `described_paths` that are bundled) to
-    their asset-manifest entries; per animation name (as pages write `image_name`) this
-    gives its size, frames, running time, poster and the path of each format present.
+    `animations`: one per name (`plan.animations_by_name`). `files` maps bundled paths (at
+    least those of `described_paths` that are bundled) to their asset-manifest entries; per
+    animation name (as pages write `image_name`) this gives its size, frames, running time,
+    poster and the path of each format present.
     """
     entries = {}
     for animation in animations:

@@ -24,6 +24,24 @@ class Output(NamedTuple):
     width: int | None = None  # for thumbnails: the width they are made at
 
 
+def animations_by_name(catalog: Catalog) -> dict[str, Animation]:
+    """One animation per name, as every part of the build takes it: the first page's with
+    gallery frames (those are what its files are made from), else the first page's (which
+    then ships the file as it is). Unsafe names are left out."""
+    chosen: dict[str, Animation] = {}
+    for animation in catalog.animations:
+        if unsafe_reason(animation.name) is not None:
+            continue
+        if animation.name not in chosen or animation.frames and not chosen[animation.name].frames:
+            chosen[animation.name] = animation
+    return chosen
+
+
+def built_animations(catalog: Catalog) -> list[Animation]:
+    """The animations the pipeline encodes: one per name, made from its gallery frames."""
+    return [a for a in animations_by_name(catalog).values() if a.frames]
+
+
 def animation_outputs(animation: Animation, settings: Settings) -> list[Output]:
     """One output per configured format, all made from the animation's frames."""
     frames = tuple(f.image_url for f in animation.frames)
@@ -71,9 +89,8 @@ def frame_outputs(catalog: Catalog) -> list[str]:
 def planned_outputs(catalog: Catalog, settings: Settings) -> list[Output]:
     """Every file the pipeline writes under <build>/images for this catalog."""
     outputs = []
-    for animation in catalog.animations:
-        if animation.frames and unsafe_reason(animation.name) is None:
-            outputs.extend(animation_outputs(animation, settings))
+    for animation in built_animations(catalog):
+        outputs.extend(animation_outputs(animation, settings))
     for frame in frame_outputs(catalog):
         outputs.append(Output(frame, "frame", (frame,)))
         outputs.extend(thumbnail_outputs(frame, settings))

@@ -23,7 +23,8 @@ from urllib.parse import quote
 from .atomic import atomic_path
 from .catalog import Animation
 from .manifests import GalleryEntry, Page
-from .plan import ANIMATION_SUFFIX, animation_outputs, overview_name, overview_page_count, sheet_names, thumbnail_outputs
+from .plan import (ANIMATION_SUFFIX, animation_outputs, animations_by_name, overview_name, overview_page_count,
+                   sheet_names, thumbnail_outputs)
 from .safepaths import unsafe_reason
 
 OK, WARNING, ERROR, NOT_BUILT = "ok", "warning", "error", "not built"
@@ -65,6 +66,7 @@ class AnimationView(NamedTuple):
     source_size: tuple[int, int]
     outputs: tuple[Shown, ...]
     contact: str | None  # relative to the build folder, when the sheet exists
+    built: bool  # False: no page gives it gallery frames, the page's own file is shipped
 
 
 class PageView(NamedTuple):
@@ -93,14 +95,14 @@ def gather(site, *, started: float | None = None) -> ReportData:
     for finding in findings:
         by_page.setdefault(finding.page, []).append(finding)
     sizes = _SizeCache()
-    sheets = sheet_names([a for a in site.catalog.animations
-                          if a.frames and unsafe_reason(a.name) is None])
+    chosen = animations_by_name(site.catalog)  # as the build takes them
+    sheets = sheet_names([a for a in chosen.values() if a.frames])
     pages = []
     for page in site.catalog.pages:
         animations = tuple(
-            _animation_view(a, settings, sizes, sheets.get(a.name))
+            _animation_view(a, bool(chosen[a.name].frames), settings, sizes, sheets.get(a.name))
             for a in site.catalog.animations
-            if a.page == page.path and unsafe_reason(a.name) is None
+            if a.page == page.path and a.name in chosen
         )
         thumbnails = tuple(
             (entry, _shown(thumbnail_outputs(entry.image_url, settings)[0], build, sizes))
@@ -166,7 +168,9 @@ def _image_size(path: Path) -> tuple[int, int]:
         return (0, 0)
 
 
-def _animation_view(animation: Animation, settings, sizes: _SizeCache, sheet: str | None) -> AnimationView:
+def _animation_view(animation: Animation, built: bool, settings, sizes: _SizeCache,
+                    sheet: str | None) -> AnimationView:
+    """What the report shows of one page's animation (`built`: see AnimationView)."""
     build = settings.build_dir
     sources = [settings.images_dir / f.image_url for f in animation.frames
                if unsafe_reason(f.image_url) is None]
@@ -174,9 +178,9 @@ def _animation_view(animation: Animation, settings, sizes: _SizeCache, sheet: st
     source_bytes = sum(p.stat().st_size for p in present)
     source_size = sizes(present[0]) if present else (0, 0)
     outputs = tuple(_shown(o, build, sizes, fallback=source_size)
-                    for o in animation_outputs(animation, settings))
+                    for o in animation_outputs(animation, settings)) if built else ()
     contact = f"contact/{sheet}" if sheet and (build / "contact" / sheet).is_file() else None
-    return AnimationView(animation, source_bytes, source_size, outputs, contact)
+    return AnimationView(animation, source_bytes, source_size, outputs, contact, built)
 
 
 def _shown(output, build: Path, sizes: _SizeCache, fallback=(0, 0)) -> Shown:
@@ -314,10 +318,11 @@ def _page_row(view: PageView) -> str:
 def _animation_block(view: AnimationView, thumbnails) -> str:
     animation = view.animation
     width, height = view.source_size
-    facts = [f"{len(animation.frames)} frames"]
-    if width:
-        facts.append(f"{width}×{height}")
-    facts.append(f"source frames {_bytes(view.source_bytes)}")
+    if view.built:
+        facts = [f"{len(animation.frames)} frames"] + ([f"{width}×{height}"] if width else [])
+        facts.append(f"source frames {_bytes(view.source_bytes)}")
+    else:
+        facts = ["no gallery frames: its own file is shipped as it is"]
     poster = next((t.path for e, t in thumbnails
                    if animation.frames and e.image_url == animation.frames[0].image_url
                    and t.bytes is not None), None)

@@ -97,3 +97,23 @@ def test_an_animation_named_on_two_pages_gets_one_sheet(small_site):
     names = [t["name"] for t in contact_tasks(small_site.site())]
     assert len(names) == len(set(names))
     assert names.count("contact/Leg-Soleus.png") == 1
+
+
+def test_a_reordered_gallery_draws_the_sheet_again(small_site):
+    from tests.test_animation_tasks import executed, run
+
+    assert run(small_site, "contact")[0] == 0
+    sheet = small_site.build / "contact" / "Leg-Soleus.png"
+    before = np.asarray(Image.open(sheet).convert("RGB"))
+    page = small_site.pages / "muscles" / "muscle_leg-soleus.md"
+    text = page.read_text()
+    page.write_text(text.replace("Leg-Soleus-1.png", "FIRST").replace("Leg-Soleus-2.png", "Leg-Soleus-1.png")
+                    .replace("FIRST", "Leg-Soleus-2.png"))  # same frames, first two swapped
+
+    code, log = run(small_site, "--reporter", "executed-only", "contact")
+
+    assert code == 0
+    assert "contact:contact/Leg-Soleus.png" in executed(log)
+    assert "contact:contact/Arm-Biceps.png" not in executed(log)
+    after = np.asarray(Image.open(sheet).convert("RGB"))
+    assert before.shape == after.shape and not np.array_equal(before, after)

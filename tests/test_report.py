@@ -16,7 +16,7 @@ from PIL import Image
 
 from conftest import page_text, write_frames
 from pipeline import report
-from pipeline.plan import planned_outputs
+from pipeline.plan import built_animations, planned_outputs
 from pipeline.tasks import doit_main, doit_namespace
 from pipeline.tasks.report import run_report
 
@@ -30,7 +30,7 @@ def build_outputs(folder, *, skip: tuple[str, ...] = ()) -> None:
     a contact sheet per animation, except the outputs whose path ends with one of `skip`."""
     site = folder.site()
     images_out = folder.build / "images"
-    for animation in site.catalog.animations:
+    for animation in built_animations(site.catalog):
         frames = [Image.open(folder.images / f.image_url).convert("RGBA") for f in animation.frames]
         outputs = {o.kind: images_out / o.path for o in planned_outputs(site.catalog, site.settings)
                    if o.path.startswith(animation.stem + ".")}
@@ -337,3 +337,29 @@ def test_the_report_is_checked_only_after_every_other_task_has_finished(tiny_sit
     others = [t for t in namespace["DOIT_CONFIG"]["default_tasks"] if t != "report"]
     assert wait["name"] == "wait" and not wait["actions"] and wait["setup"] == others
     assert write["name"] == "index.html" and write["task_dep"] == ["report:wait"] and "setup" not in write
+
+
+def test_an_animation_on_two_pages_links_the_one_sheet_the_build_draws(small_site):
+    frames = [f"muscles/png/Leg-Soleus-{k}.png" for k in range(1, 17)]
+    (small_site.pages / "overview.md").write_text(page_text("Overview", ["muscles/gif/Leg-Soleus.gif"], frames))
+    build_outputs(small_site)
+    write_verify_json(small_site, [])
+    data = report.gather(small_site.site())
+    views = [a for p in data.pages for a in p.animations if a.animation.name.endswith("Leg-Soleus.gif")]
+    assert len(views) == 2
+    assert [v.contact for v in views] == ["contact/Leg-Soleus.png"] * 2
+    assert all(v.built and {o.kind for o in v.outputs} == {"gif", "webp", "webm", "mp4"} for v in views)
+
+
+def test_a_ready_made_animation_is_not_shown_as_not_built(small_site):
+    (small_site.images / "muscles/gif").mkdir(parents=True)
+    for suffix in ("gif", "webm", "mp4"):
+        (small_site.images / f"muscles/gif/Ready.{suffix}").write_bytes(b"shipped as it is")
+    (small_site.pages / "ready.md").write_text(page_text("Ready", ["muscles/gif/Ready.gif"], []))
+    build_outputs(small_site)
+    write_verify_json(small_site, [])
+    data = report.gather(small_site.site())
+    (ready,) = [p for p in data.pages if p.page.path == "ready.md"]
+    (view,) = ready.animations
+    assert (view.built, view.outputs, ready.status) == (False, (), "ok")
+    assert "no gallery frames: its own file is shipped as it is" in report.render(data)

@@ -247,3 +247,13 @@ def test_a_broken_frame_named_by_two_pages_is_reported_on_each(small_site):
         ("overview.md", 8, url),  # its gallery's first entry
     ]
 
+
+def test_an_animation_given_other_frames_by_a_second_page_is_a_warning_there(small_site):
+    frames = [f"muscles/png/Leg-Soleus-{k}.png" for k in range(1, 9)]
+    (small_site.pages / "overview.md").write_text(page_text("Overview", ["muscles/gif/Leg-Soleus.gif"], frames))
+    (small_site.pages / "same.md").write_text(
+        page_text("Same", ["muscles/gif/Leg-Soleus.gif"], [f"muscles/png/Leg-Soleus-{k}.png" for k in range(1, 17)]))
+    problem = only(problems_of(small_site), "duplicate-reference")
+    assert (problem.page, problem.line, problem.severity) == ("overview.md", 6, "warning")
+    assert problem.message == ("'muscles/gif/Leg-Soleus.gif' is also made at muscles/muscle_leg-soleus.md:6, "
+                               "from other gallery frames; its files are made from that page's frames, not from these")

@@ -16,7 +16,7 @@ from doit.exceptions import TaskFailed
 from .uptodate import section_values, settings_changed
 
 from .. import versions
-from ..plan import animation_outputs
+from ..plan import animation_outputs, built_animations
 from ..problems import PipelineError
 from ..safepaths import unsafe_reason
 from ..verify import ImageRoot
@@ -62,14 +62,8 @@ def animation_tasks(site, formats: tuple[str, ...], sources: ImageRoot):
         return
     shaping = {fmt: _shaping(settings, fmt, versions.encoder(fmt, settings.build_dir)) for fmt in wanted}
     source_dir, output_dir = f"{settings.images_dir}/", f"{settings.build_dir / 'images'}/"
-    seen = set()
-    for animation in site.catalog.animations:
-        if not animation.frames or unsafe_reason(animation.name) is not None:
-            continue
-        outputs = [o for o in animation_outputs(animation, settings) if o.kind in wanted and o.path not in seen]
-        if not outputs:
-            continue
-        seen.update(o.path for o in outputs)
+    for animation in built_animations(site.catalog):
+        outputs = [o for o in animation_outputs(animation, settings) if o.kind in wanted]
         frames = [f.image_url for f in animation.frames]
         # only frames that exist: a missing one fails the action with the verify message
         # (a missing file_dep would fail with doit's own), and a failed task runs again

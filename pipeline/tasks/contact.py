@@ -42,21 +42,19 @@ def contact_tasks(site):
     images = ImageRoot(settings.images_dir, max_pixels=settings.verify.max_pixels)
     shaping = {**dataclasses.asdict(options), "encoder": versions.encoder("contact", settings.build_dir)}
     titles = {page.path: page.title for page in site.catalog.pages}
-    unique = {}  # an animation named on two pages gets one sheet, with the first page's title
-    for animation in site.catalog.animations:
-        if animation.frames and unsafe_reason(animation.name) is None:
-            unique.setdefault(animation.name, animation)
-    animations = list(unique.values())
+    animations = plan.built_animations(site.catalog)  # one sheet per name, from the page it is built from
     names = plan.sheet_names(animations)
     for animation in animations:
         target = folder / names[animation.name]
         title = titles.get(animation.page) or animation.title
+        frames = [f.image_url for f in animation.frames]
         yield {
             "name": f"contact/{names[animation.name]}",
             "actions": [(run_sheet, [animation, images, target, options, title])],
-            "file_dep": _sources(settings, [f.image_url for f in animation.frames]),
+            "file_dep": _sources(settings, frames),
             "targets": [str(target)],
-            "uptodate": [settings_changed({**shaping, "title": title})],
+            # file_dep is a set to doit: a reordered gallery changes the sheet, so the order is here
+            "uptodate": [settings_changed({**shaping, "title": title, "frames": frames})],
             "clean": True,
         }
     per_page = options.overview_columns * options.overview_rows
@@ -69,8 +67,8 @@ def contact_tasks(site):
             "actions": [(run_overview, [chunk, images, target, options, page, pages])],
             "file_dep": _sources(settings, [a.frames[0].image_url for a in chunk]),
             "targets": [str(target)],
-            "uptodate": [settings_changed({**shaping, "pages": pages,
-                                         "titles": [a.title for a in chunk]})],
+            "uptodate": [settings_changed({**shaping, "pages": pages, "titles": [a.title for a in chunk],
+                                         "first_frames": [a.frames[0].image_url for a in chunk]})],
             "clean": True,
         }
 
