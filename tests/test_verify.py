@@ -257,3 +257,18 @@ def test_an_animation_given_other_frames_by_a_second_page_is_a_warning_there(sma
     assert (problem.page, problem.line, problem.severity) == ("overview.md", 6, "warning")
     assert problem.message == ("'muscles/gif/Leg-Soleus.gif' is also made at muscles/muscle_leg-soleus.md:6, "
                                "from other gallery frames; its files are made from that page's frames, not from these")
+
+
+def test_a_clean_pass_runs_again_when_the_planned_formats_change(small_site):
+    from tests.test_animation_tasks import executed, run
+
+    assert run(small_site, "verify")[0] == 0
+    code, log = run(small_site, "--reporter", "executed-only", "verify")
+    assert (code, executed(log)) == (0, [])  # remembered
+    small_site.write_settings('[animation]\nformats = ["gif"]\n')
+
+    code, _ = run(small_site, "verify")
+
+    assert code != 0  # Y.webm and Y.mp4, which the site plays, are built no more
+    found = json.loads((small_site.build / "verify.json").read_text())
+    assert {(p["code"], p["reference"]) for p in found} >= {("missing", "muscles/gif/Leg-Soleus.webm")}

@@ -3,7 +3,7 @@
 It is up to date while the pages, the image root (by a fingerprint of names, sizes and
 modification times: see treestate.py) and the settings are as they were at its last clean
 pass, so a run with nothing to do does not re-read thousands of image headers. A pass that
-found errors is never up to date. `pipeline verify -a` looks again regardless.
+found errors is never up to date. `pipeline -a verify` looks again regardless.
 """
 from __future__ import annotations
 
@@ -43,11 +43,18 @@ def verify_task(site) -> dict:
         "params": [{"name": "deep", "long": "deep", "type": bool, "default": False,
                     "help": "decode every image fully instead of reading headers"}],
         "uptodate": [settings_changed({"verify": repr(settings.verify), "paths": repr(settings.paths),
-                                     "version": verification.VERSION}),
+                                     "version": verification.VERSION, **_planning(settings)}),
                      (unchanged_since_last_pass, [_watched(site)])],
         "clean": True,
         "verbosity": 2,
     }
+
+
+def _planning(settings) -> dict:
+    """The settings that decide which outputs are planned: a derived name (`Y.webm`) is fine
+    when it is, and a planned file in the image root is no orphan, so they change the verdict."""
+    return {"formats": list(settings.animation.formats),
+            "thumbnail_widths": [settings.thumbnails.width, *settings.thumbnails.widths]}
 
 
 def _watched(site) -> list[str]:
