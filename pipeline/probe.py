@@ -26,7 +26,7 @@ MAGIC = (
 )
 EXPECTED_FORMAT = {
     ".png": "PNG", ".gif": "GIF", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WebP",
-    ".webm": "WebM", ".mp4": "MP4", ".avif": "AVIF",
+    ".webm": "WebM", ".mp4": "MP4", ".avif": "AVIF", ".svg": "SVG",
 }
 
 
@@ -53,6 +53,8 @@ def probe(path: Path, *, deep: bool = False, max_pixels: int = 89_478_485) -> Im
         raise Unreadable(f"cannot be read: {exc.strerror}") from None
     if size == 0:
         raise Unreadable("is empty (0 bytes)")
+    if expected == "SVG":
+        return _svg(head, tail)
     found = _format_of(head)
     if expected and found != expected:
         raise Unreadable(f"is not a {expected} file" + (f" (it looks like {found})" if found else ""))
@@ -68,6 +70,16 @@ def probe(path: Path, *, deep: bool = False, max_pixels: int = 89_478_485) -> Im
     if deep or info is None:
         info = _decode(path, found, max_pixels) if found not in ("WebM", "MP4") else info
     return info or ImageInfo(found, 0, 0)
+
+
+def _svg(head: bytes, tail: bytes) -> ImageInfo:
+    """SVG is markup that is shipped, never decoded (not even with `deep`): it must start like
+    markup and end with its closing tag. Its size is left at 0x0: it scales."""
+    if not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        raise Unreadable("is not an SVG file (it does not start with markup)")
+    if b"</svg>" not in tail:
+        raise Unreadable("is truncated: the closing </svg> tag is missing")
+    return ImageInfo("SVG", 0, 0)
 
 
 def _format_of(head: bytes) -> str | None:

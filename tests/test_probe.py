@@ -73,3 +73,19 @@ def test_gif_webp_and_jpeg(tmp_path):
         (tmp_path / name).write_bytes((tmp_path / name).read_bytes()[:-3])
         with pytest.raises(Unreadable, match="truncated"):
             probe(tmp_path / name)
+
+
+SVG = b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"><rect width="8" height="8"/></svg>\n'
+
+
+@pytest.mark.parametrize("deep", [False, True])
+def test_svg_is_checked_as_markup_and_never_decoded(tmp_path, deep):
+    path = tmp_path / "logo.svg"
+    path.write_bytes(SVG)
+    assert probe(path, deep=deep) == ("SVG", 0, 0)
+    path.write_bytes(SVG[:-10])
+    with pytest.raises(Unreadable, match=r"^is truncated: the closing </svg> tag is missing$"):
+        probe(path)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + SVG)
+    with pytest.raises(Unreadable, match=r"^is not an SVG file \(it does not start with markup\)$"):
+        probe(path)

@@ -272,3 +272,16 @@ def test_a_clean_pass_runs_again_when_the_planned_formats_change(small_site):
     assert code != 0  # Y.webm and Y.mp4, which the site plays, are built no more
     found = json.loads((small_site.build / "verify.json").read_text())
     assert {(p["code"], p["reference"]) for p in found} >= {("missing", "muscles/gif/Leg-Soleus.webm")}
+
+
+def test_an_svg_the_page_names_is_fine_and_a_cut_one_is_unreadable(small_site):
+    page = small_site.pages / "diagram.md"
+    page.write_text(page_text("Diagram", ["diagrams/leg.svg"], []))
+    (small_site.images / "diagrams").mkdir()
+    svg = small_site.images / "diagrams/leg.svg"
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"><circle r="4"/></svg>\n')
+    assert problems_of(small_site) == []
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"><circle r="4"/>')
+    problem = only(problems_of(small_site), "unreadable")
+    assert (problem.page, problem.line) == ("diagram.md", 6)
+    assert problem.message == "'diagrams/leg.svg' is truncated: the closing </svg> tag is missing"
