@@ -37,6 +37,11 @@ class VerifySettings:
 ANIMATION_FORMATS = ("gif", "webp", "webm", "mp4", "avif")
 
 
+def _is_colour(text: str) -> bool:
+    """'#rrggbb' or '#rgb' (the '#' may be left out): what frames.parse_colour reads."""
+    return re.fullmatch(r"#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})", text.strip()) is not None
+
+
 def _outside(name: str, value, low, high) -> str | None:
     return None if low <= value <= high else f"{name} = {value!r}: must be from {low} to {high}"
 
@@ -55,7 +60,7 @@ class AnimationSettings:
             return f"formats: unknown format {unknown[0]!r}; known: {', '.join(ANIMATION_FORMATS)}"
         if not 0 < self.fps <= 100:
             return f"fps = {self.fps!r}: must be above 0 and at most 100"
-        if not re.fullmatch(r"#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})", self.matte.strip()):
+        if not _is_colour(self.matte):
             return f"matte = {self.matte!r}: write a colour as '#rrggbb'"
         return _outside("loop", self.loop, 0, 65535)
 
@@ -174,6 +179,8 @@ class ContactSettings:
         for key in ("columns", "cell_width", "overview_columns", "overview_rows", "font_size"):
             if getattr(self, key) < 1:
                 return f"{key} must be at least 1, got {getattr(self, key)}"
+        if not _is_colour(self.background):
+            return f"background = {self.background!r}: write a colour as '#rrggbb'"
         return None
 
 

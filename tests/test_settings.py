@@ -36,6 +36,8 @@ def test_defaults_fill_every_key(tmp_path):
     ("[paths]\npages = 3\n", "pipeline.toml: [paths] pages: expected a string, got 3"),
     ("paths = 3\n", "pipeline.toml: 'paths' must be a table [paths]"),
     ("[frames]\nlevel = 13\n", "pipeline.toml: [frames] level = 13: must be from 1 to 12"),
+    ("[contact]\nbackground = 'white'\n", "pipeline.toml: [contact] background = 'white': write a colour as '#rrggbb'"),
+    ("[animation]\nmatte = '#ffff'\n", "pipeline.toml: [animation] matte = '#ffff': write a colour as '#rrggbb'"),
 ])
 def test_wrong_keys_and_types_name_the_key(tmp_path, text, message):
     with pytest.raises(PipelineError) as error:
