@@ -93,3 +93,22 @@ def test_interrupted_atomic_write_leaves_neither_target_nor_temporary(tmp_path):
         assert temporary.suffix == ".png" and temporary.parent == tmp_path
         temporary.write_bytes(b"whole")
     assert target.read_bytes() == b"whole" and list(tmp_path.iterdir()) == [target]
+
+
+def test_an_atomic_write_reaches_the_disk_before_its_rename(tmp_path, monkeypatch):
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(descriptor):
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{descriptor}")))
+        real_fsync(descriptor)
+
+    def replace(source, target):
+        events.append(("replace", str(source)))
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    with atomic_path(tmp_path / "out.webp") as temporary:
+        temporary.write_bytes(b"whole")  # written and closed by another writer, as Pillow does
+    assert events == [("fsync", str(temporary)), ("replace", str(temporary))]
