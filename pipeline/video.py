@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
+import tempfile
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -114,20 +115,25 @@ def _encode(frames, outputs: list[tuple[Path, list[str]]], timing: Timing, matte
         for index, ((_, codec), temporary) in enumerate(zip(outputs, temporaries)):
             # per output: no audio, and no random WebM segment id (same frames, same bytes)
             command += ["-map", f"[v{index}]", "-an", *codec, "-fflags", "+bitexact", str(temporary)]
+        # ffmpeg's messages go to a file: a pipe nobody reads while the frames are written
+        # would stall both sides once it filled up (64 KiB), and SVT-AV1 talks at any log level
+        errors_file = stack.enter_context(tempfile.TemporaryFile())
         process = subprocess.Popen(command, stdin=subprocess.PIPE,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                   stdout=subprocess.DEVNULL, stderr=errors_file)
         try:
             try:
                 for rgb in shown:
                     process.stdin.write(rgb.data)  # contiguous: no copy
             except BrokenPipeError:
                 pass  # ffmpeg stopped early; its message below says why
-            _, errors = process.communicate()
+            process.communicate()
         finally:
             if process.poll() is None:  # interrupted while writing: do not leave ffmpeg behind
                 process.kill()
                 process.wait()
         if process.returncode != 0:
+            errors_file.seek(0)
+            errors = errors_file.read()
             said = [line for line in errors.decode(errors="replace").strip().splitlines()
                     if not line.startswith(("Svt[info]", "Svt[warn]"))]  # SVT-AV1 talks at any log level
             # the hint is about SVT-AV1: only when it refused, or ffmpeg has no such encoder
