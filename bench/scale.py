@@ -414,7 +414,7 @@ def part_seconds(catalog, settings, out: Path) -> dict[str, float]:
     from pipeline.video import write_videos
     from pipeline.frames import load_sequence, parse_colour
     from pipeline.timing import timing_for
-    from pipeline.verify import ImageRoot
+    from pipeline.imageroot import ImageRoot
 
     out.mkdir(parents=True, exist_ok=True)
     images, matte = ImageRoot(settings.images_dir), parse_colour(settings.animation.matte)

@@ -24,7 +24,8 @@ from .plan import animations_by_name, planned_outputs
 from .problems import PipelineError, Problem
 from .safepaths import unsafe_reason
 from .settings import Settings
-from .verify import ImageRoot, verify_catalog
+from .imageroot import ImageRoot
+from .verify import verify_catalog
 from .zipwriter import ZipWriter
 
 VERSION = 4  # bump when the bundle's files change for the same inputs

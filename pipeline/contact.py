@@ -21,7 +21,7 @@ from .frames import load_rgba, load_sequence, parse_colour
 from .settings import ContactSettings
 from .thumbnails import thumbnail_size
 from .problems import PipelineError
-from .verify import ImageRoot
+from .imageroot import ImageRoot
 
 MARGIN = 12
 GAP = 8

@@ -16,7 +16,7 @@ from .frames import load_sequence, parse_colour
 from .problems import PipelineError
 from .settings import Settings
 from .timing import timing_for
-from .verify import ImageRoot
+from .imageroot import ImageRoot
 
 
 ENCODERS: dict[str, Callable] = {

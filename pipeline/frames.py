@@ -13,7 +13,8 @@ from PIL import Image
 
 from .catalog import Animation
 from .problems import PipelineError
-from .verify import ImageRoot, animation_problems
+from .imageroot import ImageRoot
+from .verify import animation_problems
 
 
 def parse_colour(text: str) -> tuple[int, int, int]:

@@ -6,108 +6,16 @@ verifies in about a second.
 """
 from __future__ import annotations
 
-import functools
-import json
-import os
 import posixpath
-import sys
-from pathlib import Path
-from typing import Iterable, NamedTuple
+from typing import Iterable
 
 from . import catalog as cat
-from .atomic import write_text_atomic
 from .catalog import Animation, Catalog, Reference
-from .probe import ImageInfo, Unreadable, probe
+from .imageroot import ImageRoot
 from .problems import Problem
-from .safepaths import resolve_inside, unsafe_reason
+from .safepaths import unsafe_reason
 
 VERSION = 2  # bump when the same files would be judged differently
-
-
-class FileCheck(NamedTuple):
-    """What verification learnt about one referenced path."""
-
-    exists: bool
-    info: ImageInfo | None  # None when missing, unsafe or unreadable
-    problem: str | None  # the code of the problem reported for it, if any
-
-
-class ImageRoot:
-    """Looks at files under the image root once each, remembering what it found."""
-
-    def __init__(self, root: Path, *, deep: bool = False, max_pixels: int = 89_478_485):
-        self.root = root.resolve()
-        self.deep = deep
-        self.max_pixels = max_pixels
-        self._checked: dict[str, tuple[FileCheck, str]] = {}
-
-    @functools.cached_property
-    def _listing(self) -> tuple[set[str], bool]:
-        return _list_files(self.root)
-
-    @functools.cached_property
-    def files(self) -> set[str]:
-        """Every file under the root (relative paths), from one walk of the tree."""
-        return self._listing[0]
-
-    def prefetch(self) -> None:
-        """Walk the tree once now, so later checks need no system call for missing files."""
-        self._listing  # noqa: B018 -- computes and caches the listing
-
-    @functools.cached_property
-    def _frames_by_base(self) -> dict[tuple[str, str, str], list[str]]:
-        """(folder, base, extension) -> names of the files `<base>-<N><extension>` there."""
-        index: dict[tuple[str, str, str], list[str]] = {}
-        for path in self.files:
-            folder, _, name = path.rpartition("/")
-            stem, ext = posixpath.splitext(name)
-            match = cat.FRAME_NAME.match(stem)
-            if match:
-                index.setdefault((folder, match["base"], ext), []).append(name)
-        return index
-
-    def check(self, reference: str) -> tuple[FileCheck, str]:
-        """(result, message) for `reference`; the message explains the problem, if any."""
-        if reference not in self._checked:
-            self._checked[reference] = self._check(reference)
-        return self._checked[reference]
-
-    def frames_named(self, folder: str, base: str, ext: str) -> list[str]:
-        """Names of the files `<base>-<N><ext>` directly in `folder`, in frame order."""
-        names = self._frames_by_base.get((folder, base, ext), ())
-        return sorted(names, key=lambda name: int(cat.FRAME_NAME.match(posixpath.splitext(name)[0])["number"]))
-
-    def _check(self, reference: str) -> tuple[FileCheck, str]:
-        reason = unsafe_reason(reference)
-        if reason:
-            return FileCheck(False, None, "unsafe-path"), f"'{reference}' {reason}; it is not opened"
-        path = self._existing_path(reference)
-        if path is None:
-            return FileCheck(False, None, None), ""
-        if path is _OUTSIDE:
-            return FileCheck(True, None, "unsafe-path"), (
-                f"'{reference}' is a symlink that leads outside the image root; it is not opened"
-            )
-        try:
-            return FileCheck(True, probe(path, deep=self.deep, max_pixels=self.max_pixels), None), ""
-        except Unreadable as exc:
-            return FileCheck(True, None, "unreadable"), f"'{reference}' {exc}"
-
-    def _existing_path(self, reference: str):
-        """The file `reference` names, None when there is none, `_OUTSIDE` when symlinks lead out."""
-        if "_listing" in self.__dict__:
-            files, has_symlinks = self._listing
-            if not has_symlinks:  # the walk saw every file: no system call needed
-                return self.root / reference if reference in files else None
-        if not os.path.lexists(os.path.join(self.root, reference)):
-            return None
-        real = resolve_inside(self.root, reference)
-        if real is None:
-            return _OUTSIDE
-        return real if real.is_file() else None
-
-
-_OUTSIDE = Path("/")  # marker: a path that resolves outside the image root
 
 
 def verify_catalog(catalog: Catalog, images: ImageRoot, *, orphans: bool = True,
@@ -248,30 +156,6 @@ def _problem_order(problem: Problem):
     return (problem.page is None, problem.page or "", problem.line or 0, problem.reference, problem.code)
 
 
-def _list_files(root: Path) -> tuple[set[str], bool]:
-    """(relative paths of the files under `root`, whether any symlink was seen on the way)."""
-    found, symlinks = set(), False
-    pending = [("", str(root))]
-    while pending:
-        prefix, folder = pending.pop()
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
-                symlinks = symlinks or entry.is_symlink()
-                if entry.is_dir(follow_symlinks=False):
-                    pending.append((f"{prefix}{entry.name}/", entry.path))
-                else:
-                    found.add(prefix + entry.name)
-    return found, symlinks
-
-
-def write_report(problems: list[Problem], path: Path) -> None:
-    """Write `verify.json`: a list of problem objects, atomically."""
-    text = json.dumps([p.as_json() for p in problems], indent=2, ensure_ascii=False)
-    write_text_atomic(path, text + "\n")
-
-
 def verify_site(site, *, deep: bool = False) -> list[Problem]:
     """All problems of `site` (a `Site`), against its image root."""
     from .plan import planned_outputs  # the plan names what the pipeline itself writes
@@ -281,14 +165,3 @@ def verify_site(site, *, deep: bool = False) -> list[Problem]:
                        max_pixels=settings.verify.max_pixels)
     known = {output.path for output in planned_outputs(site.catalog, settings)}
     return verify_catalog(site.catalog, images, orphans=settings.verify.orphans, known_outputs=known)
-
-
-def report_problems(site, problems: list[Problem]) -> str:
-    """Print `problems` on stderr, write `<build>/verify.json`, and return a one-line summary."""
-    write_report(problems, site.settings.build_dir / "verify.json")
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    errors = sum(p.is_error for p in problems)
-    frames = sum(len(p.gallery) for p in site.catalog.pages)
-    return (f"verify: {len(site.catalog.pages)} pages, {frames} gallery frames: "
-            f"{errors} errors, {len(problems) - errors} warnings")

@@ -7,7 +7,7 @@ from PIL import Image
 
 from pipeline.problems import PipelineError
 from pipeline.tasks import doit_main, doit_namespace
-from pipeline.verify import ImageRoot
+from pipeline.imageroot import ImageRoot
 from pipeline.tasks.animations import animation_tasks, run_encode
 
 STEMS = ("muscles/gif/Leg-Soleus", "muscles/gif/Arm-Biceps")

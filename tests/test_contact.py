@@ -5,7 +5,7 @@ from PIL import Image
 
 from pipeline import contact
 from pipeline.settings import ContactSettings
-from pipeline.verify import ImageRoot
+from pipeline.imageroot import ImageRoot
 from pipeline.tasks.contact import contact_tasks, run_sheet
 
 

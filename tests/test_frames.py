@@ -4,7 +4,7 @@ from PIL import Image
 
 from pipeline.frames import composite, has_alpha, load_rgba, load_sequence, parse_colour
 from pipeline.problems import PipelineError
-from pipeline.verify import ImageRoot
+from pipeline.imageroot import ImageRoot
 
 
 def test_sixteen_bit_grey_is_scaled_not_clipped(tmp_path):

@@ -10,7 +10,7 @@ from PIL import Image
 
 from pipeline import pngcopy
 from pipeline.frames import to_rgba
-from pipeline.verify import ImageRoot
+from pipeline.imageroot import ImageRoot
 from pipeline.settings import settings_from_dict
 from pipeline.catalog import FRAME, Reference
 from pipeline.tasks.thumbnails import frame_tasks, run_frame_copies, thumbnail_tasks

@@ -19,7 +19,7 @@ from .checker import SourceStatCache
 from ..progress import ProgressReporter
 from ..settings import Settings, load_settings
 from ..site import Site, open_site
-from ..verify import ImageRoot
+from ..imageroot import ImageRoot
 from . import animations, bundle, contact, report, thumbnails, verify
 
 DEFAULT_TASKS = ["verify", "gif", "webp", "video", "avif", "thumbnails", "frames", "contact", "bundle", "report"]  # report stays last: it shows what the others made

@@ -19,7 +19,7 @@ from .. import versions
 from ..plan import animation_outputs, built_animations
 from ..problems import PipelineError
 from ..safepaths import unsafe_reason
-from ..verify import ImageRoot
+from ..imageroot import ImageRoot
 
 # Which [animation] settings shape a format: GIF and video are laid over the matte, only
 # GIF and WebP store a loop count (AVIF always loops, video loops in the page).

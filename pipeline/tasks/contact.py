@@ -10,7 +10,7 @@ from .uptodate import settings_changed
 from .. import plan, versions
 from ..problems import PipelineError
 from ..safepaths import unsafe_reason
-from ..verify import ImageRoot
+from ..imageroot import ImageRoot
 
 
 def run_sheet(animation, images: ImageRoot, target: Path, settings, page_title: str):

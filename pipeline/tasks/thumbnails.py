@@ -26,7 +26,8 @@ from .. import versions
 from ..catalog import FRAME_NAME, Reference
 from ..plan import frame_listings, thumbnail_format, thumbnail_outputs
 from ..problems import PipelineError, Problem
-from ..verify import ImageRoot, frame_problem
+from ..imageroot import ImageRoot
+from ..verify import frame_problem
 
 
 def run_thumbnails(frames: list[Reference], settings, sources: ImageRoot, changed: list[str]):

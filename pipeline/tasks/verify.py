@@ -7,14 +7,17 @@ found errors is never up to date. `pipeline -a verify` looks again regardless.
 """
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
 
 from doit.exceptions import TaskFailed
 from .uptodate import settings_changed
 
 from .. import treestate
 from .. import verify as verification
-from ..problems import problems_failed
+from ..atomic import write_text_atomic
+from ..problems import Problem, problems_failed
 
 
 def run_verify(site, deep: bool = False):
@@ -22,7 +25,7 @@ def run_verify(site, deep: bool = False):
     watched = _watched(site)
     before = treestate.fingerprint(watched)  # taken first: a change during the pass is seen next time
     problems = verification.verify_site(site, deep=deep)
-    summary = verification.report_problems(site, problems)
+    summary = _print_and_save(site, problems)
     if problems_failed(problems, site.settings.verify.strict):
         return TaskFailed(summary)
     print(summary, file=sys.stderr)
@@ -59,3 +62,20 @@ def _planning(settings) -> dict:
 
 def _watched(site) -> list[str]:
     return [str(site.settings.pages_dir), str(site.settings.images_dir)]
+
+
+def _print_and_save(site, problems: list[Problem]) -> str:
+    """Print `problems` on stderr, write `<build>/verify.json`, and return a one-line summary."""
+    _write_verify_json(problems, site.settings.build_dir / "verify.json")
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    errors = sum(p.is_error for p in problems)
+    frames = sum(len(p.gallery) for p in site.catalog.pages)
+    return (f"verify: {len(site.catalog.pages)} pages, {frames} gallery frames: "
+            f"{errors} errors, {len(problems) - errors} warnings")
+
+
+def _write_verify_json(problems: list[Problem], path: Path) -> None:
+    """Write `verify.json`: a list of problem objects, atomically."""
+    text = json.dumps([p.as_json() for p in problems], indent=2, ensure_ascii=False)
+    write_text_atomic(path, text + "\n")

@@ -1,0 +1,122 @@
+"""The image root as the pipeline reads it: every file looked at once, from headers and tails.
+
+Verification, the encoders, thumbnails, contact sheets and the bundle all ask the same
+questions of a referenced path (is it there, is it safe to open, what format and size is it),
+and each is answered once per run. Unsafe names and symlinks leading outside the root are
+never opened.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import posixpath
+from pathlib import Path
+from typing import NamedTuple
+
+from .catalog import FRAME_NAME
+from .probe import ImageInfo, Unreadable, probe
+from .safepaths import resolve_inside, unsafe_reason
+
+
+class FileCheck(NamedTuple):
+    """What verification learnt about one referenced path."""
+
+    exists: bool
+    info: ImageInfo | None  # None when missing, unsafe or unreadable
+    problem: str | None  # the code of the problem reported for it, if any
+
+
+class ImageRoot:
+    """Looks at files under the image root once each, remembering what it found."""
+
+    def __init__(self, root: Path, *, deep: bool = False, max_pixels: int = 89_478_485):
+        self.root = root.resolve()
+        self.deep = deep
+        self.max_pixels = max_pixels
+        self._checked: dict[str, tuple[FileCheck, str]] = {}
+
+    @functools.cached_property
+    def _listing(self) -> tuple[set[str], bool]:
+        return _list_files(self.root)
+
+    @functools.cached_property
+    def files(self) -> set[str]:
+        """Every file under the root (relative paths), from one walk of the tree."""
+        return self._listing[0]
+
+    def prefetch(self) -> None:
+        """Walk the tree once now, so later checks need no system call for missing files."""
+        self._listing  # noqa: B018 -- computes and caches the listing
+
+    @functools.cached_property
+    def _frames_by_base(self) -> dict[tuple[str, str, str], list[str]]:
+        """(folder, base, extension) -> names of the files `<base>-<N><extension>` there."""
+        index: dict[tuple[str, str, str], list[str]] = {}
+        for path in self.files:
+            folder, _, name = path.rpartition("/")
+            stem, ext = posixpath.splitext(name)
+            match = FRAME_NAME.match(stem)
+            if match:
+                index.setdefault((folder, match["base"], ext), []).append(name)
+        return index
+
+    def check(self, reference: str) -> tuple[FileCheck, str]:
+        """(result, message) for `reference`; the message explains the problem, if any."""
+        if reference not in self._checked:
+            self._checked[reference] = self._check(reference)
+        return self._checked[reference]
+
+    def frames_named(self, folder: str, base: str, ext: str) -> list[str]:
+        """Names of the files `<base>-<N><ext>` directly in `folder`, in frame order."""
+        names = self._frames_by_base.get((folder, base, ext), ())
+        return sorted(names, key=lambda name: int(FRAME_NAME.match(posixpath.splitext(name)[0])["number"]))
+
+    def _check(self, reference: str) -> tuple[FileCheck, str]:
+        reason = unsafe_reason(reference)
+        if reason:
+            return FileCheck(False, None, "unsafe-path"), f"'{reference}' {reason}; it is not opened"
+        path = self._existing_path(reference)
+        if path is None:
+            return FileCheck(False, None, None), ""
+        if path is _OUTSIDE:
+            return FileCheck(True, None, "unsafe-path"), (
+                f"'{reference}' is a symlink that leads outside the image root; it is not opened"
+            )
+        try:
+            return FileCheck(True, probe(path, deep=self.deep, max_pixels=self.max_pixels), None), ""
+        except Unreadable as exc:
+            return FileCheck(True, None, "unreadable"), f"'{reference}' {exc}"
+
+    def _existing_path(self, reference: str):
+        """The file `reference` names, None when there is none, `_OUTSIDE` when symlinks lead out."""
+        if "_listing" in self.__dict__:
+            files, has_symlinks = self._listing
+            if not has_symlinks:  # the walk saw every file: no system call needed
+                return self.root / reference if reference in files else None
+        if not os.path.lexists(os.path.join(self.root, reference)):
+            return None
+        real = resolve_inside(self.root, reference)
+        if real is None:
+            return _OUTSIDE
+        return real if real.is_file() else None
+
+
+_OUTSIDE = Path("/")  # marker: a path that resolves outside the image root
+
+
+def _list_files(root: Path) -> tuple[set[str], bool]:
+    """(relative paths of the files under `root`, whether any symlink was seen on the way)."""
+    found, symlinks = set(), False
+    pending = [("", str(root))]
+    while pending:
+        prefix, folder = pending.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                symlinks = symlinks or entry.is_symlink()
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append((f"{prefix}{entry.name}/", entry.path))
+                else:
+                    found.add(prefix + entry.name)
+    return found, symlinks
