@@ -7,10 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from .atomic import atomic_path
-from .frames import has_alpha
+from .frames import images_in_play_order
 from .settings import AvifSettings
 from .timing import Timing
 
@@ -21,8 +20,7 @@ def write_avif(frames: list[np.ndarray], target: Path, settings: AvifSettings, t
 
     `matte` is unused: AVIF keeps the alpha channel.
     """
-    mode = "RGBA" if has_alpha(frames) else "RGB"
-    images = [Image.fromarray(np.ascontiguousarray(frames[i][..., : len(mode)]), mode) for i in timing.order]
+    images = images_in_play_order(frames, timing.order)
     with atomic_path(target) as temporary:
         images[0].save(temporary, "AVIF", save_all=True, append_images=images[1:],
                        duration=timing.durations(), quality=settings.quality, speed=settings.speed)

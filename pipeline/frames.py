@@ -69,6 +69,13 @@ def has_alpha(frames: list[np.ndarray]) -> bool:
     return any(frame[..., 3].min() < 255 for frame in frames)
 
 
+def images_in_play_order(frames: list[np.ndarray], order: tuple[int, ...]) -> list[Image.Image]:
+    """Pillow images of RGBA `frames` in `order`, for the formats that keep alpha (WebP,
+    AVIF): RGBA when any pixel is transparent, else RGB (no alpha plane to store)."""
+    mode = "RGBA" if has_alpha(frames) else "RGB"
+    return [Image.fromarray(np.ascontiguousarray(frames[i][..., : len(mode)]), mode) for i in order]
+
+
 def load_sequence(animation: Animation, images: ImageRoot) -> list[np.ndarray]:
     """The frames of `animation` as RGBA arrays, in manifest order.
 

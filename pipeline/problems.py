@@ -47,9 +47,7 @@ class Problem(NamedTuple):
         return self.severity == ERROR
 
     def location(self) -> str:
-        if self.page is None:
-            return self.reference
-        return f"{self.page}:{self.line}" if self.line else self.page
+        return location(self.page, self.line, self.reference)
 
     def __str__(self) -> str:
         return f"{self.location()}: {self.code}: {self.message}"
@@ -63,6 +61,13 @@ class Problem(NamedTuple):
             "severity": self.severity,
             "message": self.message,
         }
+
+
+def location(page: str | None, line: int | None, reference: str) -> str:
+    """Where a problem is: `page:line`, the page alone, or the image file when no page names it."""
+    if page is None:
+        return reference
+    return f"{page}:{line}" if line else page
 
 
 def problems_failed(problems, strict: bool = False) -> bool:

@@ -20,6 +20,7 @@ import sys
 import time
 
 from doit.exceptions import TaskFailed, UnmetDependency
+from .readable import format_bytes, format_seconds
 
 CLEAR_LINE = "\r\x1b[K"
 REDRAW_EVERY = 0.1  # seconds between redraws of the status line
@@ -237,23 +238,6 @@ def display_path(path: str) -> str:
     except ValueError:  # another drive on Windows
         return path
     return path if relative.startswith("..") else relative
-
-
-def format_bytes(count: int) -> str:
-    if count < 1000:
-        return f"{count} B"
-    for unit in ("kB", "MB", "GB"):
-        count /= 1000
-        if count < 1000 or unit == "GB":
-            return f"{count:.1f} {unit}"
-    raise AssertionError("unreachable")
-
-
-def format_seconds(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def failed_line(names: list[str], shown: int = 10) -> str:

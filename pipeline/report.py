@@ -25,6 +25,8 @@ from .catalog import Animation
 from .manifests import GalleryEntry, Page
 from .plan import (ANIMATION_SUFFIX, animation_outputs, animations_by_name, overview_name, overview_page_count,
                    sheet_names, thumbnail_outputs)
+from .problems import location
+from .readable import format_bytes, format_seconds
 from .safepaths import unsafe_reason
 
 OK, WARNING, ERROR, NOT_BUILT = "ok", "warning", "error", "not built"
@@ -35,7 +37,8 @@ STRIP_HEIGHT = 72  # height of a thumbnail in the strip
 
 
 class Finding(NamedTuple):
-    """One entry of verify.json."""
+    """One entry of verify.json as read back: like a `Problem`, but with the severity written
+    there, so an entry of a code this version does not know still shows."""
 
     page: str | None
     line: int | None
@@ -45,9 +48,7 @@ class Finding(NamedTuple):
     message: str
 
     def location(self) -> str:
-        if self.page is None:
-            return self.reference
-        return f"{self.page}:{self.line}" if self.line else self.page
+        return location(self.page, self.line, self.reference)
 
 
 class Shown(NamedTuple):
@@ -250,7 +251,7 @@ def _summary(data: ReportData) -> str:
         f'<div class="fact"><b>{n}</b><span>{escape(label)}</span></div>' for label, n in facts
     )
     built = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(data.finished))
-    took = (f" in {_duration(data.finished - data.started)} (this run, from loading the tasks "
+    took = (f" in {format_seconds(data.finished - data.started)} (this run, from loading the tasks "
             "to writing this page)") if data.started else ""
     sheets = "".join(f' <a href="{_href("../" + s)}">{escape(posixpath.basename(s))}</a>'
                      for s in data.overview_sheets)
@@ -272,14 +273,14 @@ def _format_table(views: list[AnimationView], pages) -> str:
         saved = src_bytes - out_bytes
         rows.append(
             f"<tr><th>{escape(kind.upper())}</th><td>{len(built)} of {len(pairs)}</td>"
-            f"<td>{_bytes(out_bytes)}</td><td>{_bytes(src_bytes)}</td>"
-            f"<td>{_bytes(saved) if built else '–'}</td><td>{_ratio(out_bytes, src_bytes)}</td></tr>"
+            f"<td>{format_bytes(out_bytes)}</td><td>{format_bytes(src_bytes)}</td>"
+            f"<td>{format_bytes(saved) if built else '–'}</td><td>{_ratio(out_bytes, src_bytes)}</td></tr>"
         )
     thumbnails = {shown.path: shown for p in pages for _, shown in p.thumbnails}  # one per frame
     if thumbnails:
         built_thumbs = [t.bytes for t in thumbnails.values() if t.bytes is not None]
         rows.append(f"<tr><th>thumbnails</th><td>{len(built_thumbs)} of {len(thumbnails)}</td>"
-                    f"<td>{_bytes(sum(built_thumbs))}</td><td>–</td><td>–</td><td>–</td></tr>")
+                    f"<td>{format_bytes(sum(built_thumbs))}</td><td>–</td><td>–</td><td>–</td></tr>")
     if not rows:
         return ""
     return ('<table class="formats-total"><thead><tr><th>format</th><th>built</th><th>bytes</th>'
@@ -320,7 +321,7 @@ def _animation_block(view: AnimationView, thumbnails) -> str:
     width, height = view.source_size
     if view.built:
         facts = [f"{len(animation.frames)} frames"] + ([f"{width}×{height}"] if width else [])
-        facts.append(f"source frames {_bytes(view.source_bytes)}")
+        facts.append(f"source frames {format_bytes(view.source_bytes)}")
     else:
         facts = ["no gallery frames: its own file is shipped as it is"]
     poster = next((t.path for e, t in thumbnails
@@ -355,7 +356,7 @@ def _figure(output: Shown, view: AnimationView, poster: str | None) -> str:
     else:
         media = f'<img src="{src}" width="{width}" height="{height}" loading="lazy" alt="{alt}">'
     ratio = _ratio(output.bytes, view.source_bytes)
-    return (f'<figure class="fmt">{media}<figcaption><b>{label}</b> {_bytes(output.bytes)}'
+    return (f'<figure class="fmt">{media}<figcaption><b>{label}</b> {format_bytes(output.bytes)}'
             f' · {ratio} of frames</figcaption></figure>')
 
 
@@ -409,25 +410,8 @@ def _href(relative: str) -> str:
     return escape(quote(relative, safe="/"), quote=True)
 
 
-def _bytes(count: int) -> str:
-    if abs(count) < 1000:
-        return f"{count} B"
-    for unit in ("kB", "MB", "GB"):
-        count /= 1000
-        if abs(count) < 1000 or unit == "GB":
-            return f"{count:.1f} {unit}"
-    raise AssertionError("unreachable")
-
-
 def _ratio(part: int, whole: int) -> str:
     return f"{100 * part / whole:.0f}%" if whole else "–"
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, seconds = divmod(round(seconds), 60)
-    return f"{minutes} min {seconds:02d} s"
 
 
 # the page's own icon, inline: browsers ask for one, and a static server has none to give

@@ -4,10 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from .atomic import atomic_path
-from .frames import has_alpha
+from .frames import images_in_play_order
 from .settings import WebpSettings
 from .timing import Timing
 
@@ -18,8 +17,7 @@ def write_webp(frames: list[np.ndarray], target: Path, settings: WebpSettings, t
 
     `matte` is unused: WebP keeps the alpha channel, the page shows through.
     """
-    mode = "RGBA" if has_alpha(frames) else "RGB"
-    images = [Image.fromarray(np.ascontiguousarray(frames[i][..., : len(mode)]), mode) for i in timing.order]
+    images = images_in_play_order(frames, timing.order)
     with atomic_path(target) as temporary:
         images[0].save(
             temporary, "WEBP", save_all=True, append_images=images[1:],

@@ -14,7 +14,8 @@ from doit.exceptions import TaskFailed
 from doit.loader import load_tasks
 from doit.tools import config_changed
 
-from pipeline.progress import CLEAR_LINE, ProgressReporter, failed_line, format_bytes, format_seconds, tasks_to_count
+from pipeline.readable import format_bytes
+from pipeline.progress import CLEAR_LINE, ProgressReporter, failed_line, tasks_to_count
 from pipeline.tasks import doit_namespace
 
 SIZES = {"a.bin": 100, "b.bin": 2_500, "c.bin": 3_000_000}
@@ -161,11 +162,6 @@ def test_time_left_follows_the_rate_so_far():
     reporter.done = 10
     assert reporter.time_left() is None
 
-
-def test_formats():
-    assert [format_bytes(n) for n in (0, 999, 1000, 2_500_000, 7 * 10**9)] == [
-        "0 B", "999 B", "1.0 kB", "2.5 MB", "7.0 GB"]
-    assert [format_seconds(s) for s in (0.04, 59.94, 61, 3725)] == ["0.0 s", "59.9 s", "1 min 01 s", "1 h 02 min"]
 
 
 def test_hundreds_of_failures_close_with_the_first_ten_and_a_count():

@@ -16,6 +16,7 @@ from PIL import Image
 
 from conftest import page_text, write_frames
 from pipeline import report
+from pipeline.readable import format_bytes
 from pipeline.plan import built_animations, planned_outputs
 from pipeline.tasks import doit_main, doit_namespace
 from pipeline.tasks.report import run_report
@@ -209,10 +210,10 @@ def test_summary_totals_bytes_per_format_and_saving(small_site):
     assert "<b>2</b><span>animations</span>" in text
     assert "<b>32</b><span>gallery frames</span>" in text
     gif_row = next(line for line in text.split("<tr>") if line.startswith("<th>GIF</th>"))
-    assert f"<td>2 of 2</td><td>{report._bytes(gif_bytes)}</td><td>{report._bytes(source_bytes)}</td>" in gif_row
-    assert report._bytes(source_bytes - gif_bytes) in gif_row
+    assert f"<td>2 of 2</td><td>{format_bytes(gif_bytes)}</td><td>{format_bytes(source_bytes)}</td>" in gif_row
+    assert format_bytes(source_bytes - gif_bytes) in gif_row
     thumbnail_bytes = sum(p.stat().st_size for p in (small_site.build / "images").rglob("*-thumb.png"))
-    assert f"<th>thumbnails</th><td>32 of 32</td><td>{report._bytes(thumbnail_bytes)}</td>" in text
+    assert f"<th>thumbnails</th><td>32 of 32</td><td>{format_bytes(thumbnail_bytes)}</td>" in text
     assert " in 1 min 15 s (this run" in text
 
 
