@@ -4,7 +4,7 @@
 
 Reads `./pipeline.toml` unless `--config` names another file. Everything after the options
 goes to doit unchanged (`list`, `info`, `clean`, `forget`, task names, `-n 2`, ...). A plain
-run uses every core unless `-n` says otherwise.
+run uses every core, up to 8, unless `-n` says otherwise.
 """
 from __future__ import annotations
 
@@ -29,10 +29,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         print("\nThen any doit command or task; 'pipeline help' lists doit's commands.")
         return 0
-    if not os.path.isfile(options.config):
-        print(f"pipeline: {options.config}: settings file not found "
-              "(run in the folder of a pipeline.toml or pass --config FILE)", file=sys.stderr)
-        return 3
     try:
         namespace = doit_namespace(options.config)
     except PipelineError as exc:
@@ -48,6 +44,7 @@ def with_default_processes(doit_args: list[str], commands: set[str]) -> list[str
     chosen = any(a in ("-n", "--process") or a.startswith(("-n", "--process=")) for a in doit_args)
     if not is_run or chosen:
         return doit_args
+    # at most 8: each worker holds a whole sequence's frames, and memory must stay bounded
     processes = ["-n", str(max(1, min(os.cpu_count() or 1, 8)))]
     if doit_args[:1] == ["run"]:
         return ["run", *processes, *doit_args[1:]]

@@ -4,7 +4,7 @@ A few exact re-encodings are tried (the same mode at libdeflate's level 10 or `[
 has at most 256 colours, RGB when the alpha channel is all opaque, grey when R = G = B), each
 written by Pillow and by `pngencode` (one filter for all rows); the smallest one is kept only if it is smaller than the source and decodes to the very same RGBA
 pixels. Otherwise the source bytes are copied unchanged. Files Pillow cannot re-encode
-exactly (16-bit channels) or whose colour chunks Pillow would drop (gAMA, cHRM) are copied
+exactly (16-bit channels) or whose colour chunks Pillow would drop (gAMA, cHRM, sBIT) are copied
 unchanged too.
 """
 from __future__ import annotations

@@ -131,7 +131,7 @@ def read_findings(path: Path) -> tuple[list[Finding], bool]:
         return [], False
     except (OSError, ValueError) as exc:
         return [Finding(None, None, path.name, "unreadable", "error",
-                        f"verify.json cannot be read ({exc}); run 'doit verify'")], True
+                        f"verify.json cannot be read ({exc}); run 'pipeline verify'")], True
     fields = Finding._fields
     return [Finding(**{k: entry.get(k) for k in fields}) for entry in entries
             if isinstance(entry, dict)], True
@@ -291,7 +291,7 @@ def _format_table(views: list[AnimationView], pages) -> str:
 def _problem_table(data: ReportData) -> str:
     findings = [f for p in data.pages for f in p.findings] + list(data.site_findings)
     if not data.verified:
-        return '<p class="note">verify.json was not found: run <code>doit verify</code> to list problems.</p>'
+        return '<p class="note">verify.json was not found: run <code>pipeline verify</code> to list problems.</p>'
     if not findings:
         return '<p class="note ok-note">verify found no problems.</p>'
     counts = Counter((f.severity, f.code) for f in findings)

@@ -241,12 +241,14 @@ class Settings:
         return (self.base / self.paths.build).resolve()
 
 
-def load_settings(path: str | Path | None = None, *, required: bool = False) -> Settings:
-    """Read settings from `path` (default `./pipeline.toml`); defaults when it is absent."""
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Read settings from `path`; without one, from `./pipeline.toml`, or the defaults when
+    there is none. A `path` that is not there is an error."""
     file = Path(path) if path is not None else Path(DEFAULT_FILE)
     if not file.is_file():
-        if required or path is not None:
-            raise PipelineError(f"{file}: settings file not found")
+        if path is not None:
+            raise PipelineError(f"{file}: settings file not found (run in the folder of a "
+                                "pipeline.toml, or name one: pipeline --config FILE, doit config=FILE)")
         return settings_from_dict({}, base=Path.cwd(), source=None)
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"))

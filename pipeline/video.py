@@ -1,9 +1,9 @@
 """WebM (AV1 or VP9) and MP4 (H.264) through the ffmpeg binary that imageio-ffmpeg ships.
 
-Video has no alpha that every browser plays, so frames are laid over the matte in numpy
-(the usual ffmpeg recipe turns a transparent background black), padded with the matte to
-even dimensions (4:2:0 chroma needs them; nothing is stretched) and fed to ffmpeg's stdin
-as raw RGB: no temporary frame files.
+Video has no alpha that every browser plays, so frames are laid over the matte
+(`frames.composite`; the usual ffmpeg recipe turns a transparent background black), padded
+with the matte to even dimensions (4:2:0 chroma needs them; nothing is stretched) and fed
+to ffmpeg's stdin as raw RGB: no temporary frame files.
 """
 from __future__ import annotations
 
