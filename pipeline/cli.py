@@ -14,7 +14,7 @@ import sys
 
 from .problems import PipelineError
 from .settings import DEFAULT_FILE
-from .tasks import doit_main, doit_namespace
+from .tasks import READ_ONLY_COMMANDS, doit_main, doit_namespace
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\nThen any doit command or task; 'pipeline help' lists doit's commands.")
         return 0
     try:
-        namespace = doit_namespace(options.config)
+        namespace = doit_namespace(options.config, read_only=bool(doit_args) and doit_args[0] in READ_ONLY_COMMANDS)
     except PipelineError as exc:
         print(f"pipeline: {exc}", file=sys.stderr)
         return 3

@@ -154,3 +154,23 @@ def test_doit_with_bad_settings_says_why_without_a_traceback(raw_copy, tmp_path)
     assert result.returncode != 0
     assert "pipeline: pipeline.toml: [webp] quality: expected an integer, got 'high'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_list_and_info_do_not_wait_for_a_running_build_nor_touch_its_files(raw_copy):
+    hold = ("import sys, time\nfrom pathlib import Path\nfrom pipeline.buildlock import BuildLock\n"
+            "lock = BuildLock(Path(sys.argv[1]))\nprint('locked', flush=True)\ntime.sleep(60)\n")
+    (raw_copy / "build").mkdir()
+    temporary = raw_copy / "build" / ".Leg-Soleus.abc.tmp.gif"  # a running build's file in progress
+    temporary.write_bytes(b"half")
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(raw_copy / "build")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        for command in (["list"], ["info", "verify"]):  # the holder sleeps 60 s: these must not wait
+            result = subprocess.run([*pipeline_command(), *command], cwd=raw_copy, capture_output=True,
+                                    text=True, timeout=30)
+            assert "verify" in result.stdout, result.stderr
+            assert "another build is running" not in result.stderr
+        assert temporary.read_bytes() == b"half"  # not swept as a stale temporary
+    finally:
+        holder.kill()
+        holder.wait()

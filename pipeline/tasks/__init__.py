@@ -58,15 +58,23 @@ def doit_main(namespace: dict) -> DoitMain:
 SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-def doit_namespace(config: str | os.PathLike | None = None) -> dict:
-    """DOIT_CONFIG and the task generators for the site described by `config`."""
+# doit commands that only read (the tasks, the dependency database): they need not wait for a
+# running build, and must not sweep its temporary files
+READ_ONLY_COMMANDS = frozenset({"list", "info", "help", "dumpdb", "tabcompletion"})
+
+
+def doit_namespace(config: str | os.PathLike | None = None, *, read_only: bool = False) -> dict:
+    """DOIT_CONFIG and the task generators for the site described by `config`; `read_only`
+    for a command of READ_ONLY_COMMANDS."""
     for name, value in SINGLE_THREADED.items():
         os.environ.setdefault(name, value)
     settings = load_settings(Path(config) if config else None)
-    # Held while the namespace lives, i.e. for the whole doit run; a second build waits here,
-    # before it reads the pages (and writes their cache).
-    lock = BuildLock(settings.build_dir)
-    remove_stale_temporaries(settings.build_dir)
+    lock = None
+    if not read_only:
+        # Held while the namespace lives, i.e. for the whole doit run; a second build waits
+        # here, before it reads the pages (and writes their cache).
+        lock = BuildLock(settings.build_dir)
+        remove_stale_temporaries(settings.build_dir)
     site = open_site(settings)
     return {"DOIT_CONFIG": doit_config(site.settings), "build_lock": lock, **generators(site)}
 
