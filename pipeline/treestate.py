@@ -12,21 +12,23 @@ import os
 from pathlib import Path
 
 
-def folder_digest(folder: str) -> str:
-    """Names, sizes and mtimes of everything under `folder`, as one digest."""
+def folder_digest(folder: str, skip: frozenset[str] = frozenset()) -> str:
+    """Names, sizes and mtimes of everything under `folder` but the folders in `skip`
+    (absolute: the build folder, when it lies inside the pages), as one digest."""
     digest = hashlib.sha1()
-    for line in sorted(_entries(folder)):
+    for line in sorted(_entries(folder, skip)):
         digest.update(line.encode())
     return digest.hexdigest()
 
 
-def fingerprint(folders: list[str], files: list[str] = (), known: dict[str, str] | None = None) -> str:
+def fingerprint(folders: list[str], files: list[str] = (), known: dict[str, str] | None = None,
+                skip: frozenset[str] = frozenset()) -> str:
     """The `folder_digest` of each of `folders` (taken from `known` when it has one: a digest
     of that folder taken earlier in the run that nothing has written to since), and the bytes
     of `files`."""
     digest = hashlib.sha1()
     for folder in folders:
-        part = (known or {}).get(folder) or folder_digest(folder)
+        part = (known or {}).get(folder) or folder_digest(folder, skip)
         digest.update(f"[{folder}]{part}".encode())
     for file in files:
         digest.update(f"<{file}>".encode())
@@ -37,12 +39,13 @@ def fingerprint(folders: list[str], files: list[str] = (), known: dict[str, str]
     return digest.hexdigest()
 
 
-def unchanged(task, values, folders: list[str], files: list[str] = (), known: dict[str, str] | None = None) -> bool:
+def unchanged(task, values, folders: list[str], files: list[str] = (), known: dict[str, str] | None = None,
+              skip: frozenset[str] = frozenset()) -> bool:
     """doit `uptodate` callable: True when the fingerprint equals the one the action returned."""
-    return values.get("fingerprint") == fingerprint(folders, files, known)
+    return values.get("fingerprint") == fingerprint(folders, files, known, skip)
 
 
-def _entries(root: str):
+def _entries(root: str, skip: frozenset[str]):
     pending = [root]
     while pending:
         folder = pending.pop()
@@ -55,7 +58,8 @@ def _entries(root: str):
                 if entry.name.startswith("."):
                     continue  # temporaries, the lock and doit's database
                 if entry.is_dir(follow_symlinks=False):
-                    pending.append(entry.path)
+                    if entry.path not in skip:
+                        pending.append(entry.path)
                 else:
                     info = entry.stat(follow_symlinks=False)
                     yield f"{entry.path}\t{info.st_size}\t{info.st_mtime_ns}\n"

@@ -105,6 +105,8 @@ def test_a_build_folder_inside_the_pages_folder_is_not_searched_for_pages(raw_co
 
     assert result.returncode == 0, result.stderr
     assert "stray.md" not in result.stderr
+    again = run([*pipeline_command(), "verify"], cwd=raw_copy)  # what verify wrote there is no page change
+    assert "0 built, 1 up to date" in again.stdout, again.stdout + again.stderr
     (raw_copy / "pipeline.toml").write_text("[paths]\npages = 'out/pages'\nimages = 'raw/images'\nbuild = 'out'\n")
     (raw_copy / "out" / "pages").mkdir()
     result = run([*pipeline_command(), "verify"], cwd=raw_copy)

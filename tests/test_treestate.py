@@ -29,3 +29,17 @@ def test_unchanged_compares_with_what_the_action_returned(tmp_path):
     assert not unchanged(None, {}, [str(tmp_path)])
     (tmp_path / "new.gif").write_bytes(b"GIF")
     assert not unchanged(None, values, [str(tmp_path)])
+
+
+def test_a_skipped_folder_inside_does_not_count(tmp_path):
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "pages" / "a.md").write_text("---\n---\n")
+    build = tmp_path / "pages" / "build"
+    build.mkdir()
+    skip = frozenset([str(build)])
+    first = fingerprint([str(tmp_path / "pages")], skip=skip)
+    (build / "verify.json").write_text("[]")
+    assert fingerprint([str(tmp_path / "pages")], skip=skip) == first
+    assert fingerprint([str(tmp_path / "pages")]) != first  # without the skip it counts
+    (tmp_path / "pages" / "b.md").write_text("---\n---\n")
+    assert fingerprint([str(tmp_path / "pages")], skip=skip) != first

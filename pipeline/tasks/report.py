@@ -25,7 +25,7 @@ def run_report(site, started: float, shown: tuple):
     """doit action: write the report page; reading a half-built folder is fine."""
     target = report.write_report(site, started=started)
     print(f"report: {target}", file=sys.stderr)
-    return {"fingerprint": treestate.fingerprint(*shown)}
+    return {"fingerprint": treestate.fingerprint(*shown, skip=frozenset([str(site.settings.build_dir)]))}
 
 
 def report_tasks(site, after: list[str], seen: dict[str, str]):
@@ -42,6 +42,7 @@ def report_tasks(site, after: list[str], seen: dict[str, str]):
         "task_dep": ["report:wait"],
         "targets": [str(build / "report" / "index.html")],
         "uptodate": [settings_changed({"settings": repr(site.settings)}),
-                     (treestate.unchanged, [*shown, seen])],
+                     # the build folder is shown by its parts: left out where the pages hold it
+                     (treestate.unchanged, [*shown, seen, frozenset([str(build)])])],
         "clean": True,
     }

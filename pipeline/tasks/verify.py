@@ -23,7 +23,8 @@ from ..problems import Problem, problems_failed
 def run_verify(site, deep: bool = False):
     """doit action: verify `site`; the task fails on errors (or on warnings when strict)."""
     watched = _watched(site)
-    before = treestate.fingerprint(watched)  # taken first: a change during the pass is seen next time
+    # taken first: a change during the pass is seen next time
+    before = treestate.fingerprint(watched, skip=_not_watched(site))
     problems = verification.verify_site(site, deep=deep)
     summary = _print_and_save(site, problems)
     if problems_failed(problems, site.settings.verify.strict):
@@ -32,10 +33,10 @@ def run_verify(site, deep: bool = False):
     return {"fingerprint": before, "deep": deep}
 
 
-def unchanged_since_last_pass(task, values, folders: list[str]) -> bool:
+def unchanged_since_last_pass(task, values, folders: list[str], skip: frozenset[str] = frozenset()) -> bool:
     """doit `uptodate`: nothing watched changed, and `--deep` is not asked for anew."""
     wants_deep = bool((task.options or {}).get("deep"))
-    return (values.get("deep") or not wants_deep) and treestate.unchanged(task, values, folders)
+    return (values.get("deep") or not wants_deep) and treestate.unchanged(task, values, folders, skip=skip)
 
 
 def verify_task(site) -> dict:
@@ -47,7 +48,7 @@ def verify_task(site) -> dict:
                     "help": "decode every image fully instead of reading headers"}],
         "uptodate": [settings_changed({"verify": repr(settings.verify), "paths": repr(settings.paths),
                                      "version": verification.VERSION, **_planning(settings)}),
-                     (unchanged_since_last_pass, [_watched(site)])],
+                     (unchanged_since_last_pass, [_watched(site), _not_watched(site)])],
         "clean": True,
         "verbosity": 2,
     }
@@ -62,6 +63,11 @@ def _planning(settings) -> dict:
 
 def _watched(site) -> list[str]:
     return [str(site.settings.pages_dir), str(site.settings.images_dir)]
+
+
+def _not_watched(site) -> frozenset[str]:
+    """The build folder, which may lie inside the pages folder: verify writes into it."""
+    return frozenset([str(site.settings.build_dir)])
 
 
 def _print_and_save(site, problems: list[Problem]) -> str:
