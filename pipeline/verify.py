@@ -15,7 +15,7 @@ from .imageroot import ImageRoot
 from .problems import Problem
 from .safepaths import unsafe_reason
 
-VERSION = 2  # bump when the same files would be judged differently
+VERSION = 3  # bump when the same files would be judged differently
 
 
 def verify_catalog(catalog: Catalog, images: ImageRoot, *, orphans: bool = True,
@@ -77,18 +77,29 @@ def animation_problems(animation: Animation, images: ImageRoot) -> list[Problem]
     return problems or check_frame_sizes(animation, images)
 
 
+# what a gallery image can be: the formats its thumbnail is written in (plan.thumbnail_format)
+FRAME_FORMATS = ("PNG", "JPEG", "WebP", "GIF")
+
+
 def frame_problem(image_url: str, page: str, line: int, images: ImageRoot) -> Problem | None:
     """Why the gallery frame `image_url`, listed at `page`:`line`, cannot be read, if it
-    cannot: unsafe, unreadable or missing, as verification reports it."""
+    cannot: unsafe, unreadable (or of a format frames cannot be) or missing, as verification
+    reports it."""
     check, message = images.check(image_url)
     if check.problem:
         return Problem(page, line, image_url, check.problem, message)
     if not check.exists:
         return _missing(image_url, page, line, "gallery frame")
+    if check.info.format not in FRAME_FORMATS:
+        return Problem(page, line, image_url, "unreadable",
+                       f"'{image_url}' is {check.info.format}; gallery images must be "
+                       f"{', '.join(FRAME_FORMATS[:-1])} or {FRAME_FORMATS[-1]}")
     return None
 
 
 def _check_reference(ref: Reference, images: ImageRoot, planned: set[str]) -> Problem | None:
+    if ref.kind == cat.FRAME:
+        return frame_problem(ref.path, ref.page, ref.line, images)
     check, message = images.check(ref.path)
     if check.problem:
         if ref.source and images.check(ref.source)[0].problem == check.problem == "unsafe-path":

@@ -285,3 +285,14 @@ def test_an_svg_the_page_names_is_fine_and_a_cut_one_is_unreadable(small_site):
     problem = only(problems_of(small_site), "unreadable")
     assert (problem.page, problem.line) == ("diagram.md", 6)
     assert problem.message == "'diagrams/leg.svg' is truncated: the closing </svg> tag is missing"
+
+
+def test_a_gallery_frame_must_be_a_still_image_the_pipeline_decodes(small_site):
+    url = "muscles/png/Leg-Soleus-5.png"
+    svg = url.replace(".png", ".svg")
+    (small_site.images / svg).write_text('<svg xmlns="http://www.w3.org/2000/svg"><circle r="4"/></svg>\n')
+    page = small_site.pages / PAGE
+    page.write_text(page.read_text().replace(url, svg))
+    problem = only(problems_of(small_site), "unreadable")
+    assert (problem.page, problem.line, problem.reference) == (PAGE, frame_line(small_site, svg), svg)
+    assert problem.message == f"'{svg}' is SVG; gallery images must be PNG, JPEG, WebP or GIF"

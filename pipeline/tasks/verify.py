@@ -57,8 +57,7 @@ def verify_task(site) -> dict:
 def _planning(settings) -> dict:
     """The settings that decide which outputs are planned: a derived name (`Y.webm`) is fine
     when it is, and a planned file in the image root is no orphan, so they change the verdict."""
-    return {"formats": list(settings.animation.formats),
-            "thumbnail_widths": [settings.thumbnails.width, *settings.thumbnails.widths]}
+    return {"formats": list(settings.animation.formats), "srcset_widths": list(settings.thumbnails.widths)}
 
 
 def _watched(site) -> list[str]:
