@@ -107,8 +107,10 @@ def _check_reference(ref: Reference, images: ImageRoot, planned: set[str]) -> Pr
         return Problem(ref.page, ref.line, ref.path, check.problem, message)
     if check.exists:
         return None
-    if ref.source is not None and (ref.kind == cat.THUMBNAIL or ref.path in planned):
-        return None  # made from its sources, whose own problems are reported where they are named
+    if ref.path in planned or ref.source is not None and ref.kind == cat.THUMBNAIL:
+        # made from its sources, whose own problems are reported where they are named; an
+        # animation may be made from the frames another page gives it (plan.animations_by_name)
+        return None
     if ref.source is not None:
         suffix = ref.path.rpartition(".")[2]
         return Problem(ref.page, ref.line, ref.path, "missing",

@@ -296,3 +296,11 @@ def test_a_gallery_frame_must_be_a_still_image_the_pipeline_decodes(small_site):
     problem = only(problems_of(small_site), "unreadable")
     assert (problem.page, problem.line, problem.reference) == (PAGE, frame_line(small_site, svg), svg)
     assert problem.message == f"'{svg}' is SVG; gallery images must be PNG, JPEG, WebP or GIF"
+
+
+def test_an_animation_a_page_names_without_frames_is_fine_when_another_page_gives_it_frames(small_site):
+    (small_site.pages / "a_first.md").write_text(page_text("Overview", ["muscles/gif/Leg-Soleus.gif"], []))
+    assert problems_of(small_site) == []
+    (small_site.pages / "a_first.md").write_text(page_text("Overview", ["muscles/gif/Lonely.gif"], []))
+    assert {(p.code, p.page, p.reference) for p in problems_of(small_site)} == {
+        ("missing", "a_first.md", f"muscles/gif/Lonely.{suffix}") for suffix in ("gif", "webm", "mp4")}
