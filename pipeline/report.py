@@ -62,12 +62,17 @@ class Shown(NamedTuple):
 
 
 class AnimationView(NamedTuple):
-    animation: Animation
+    animation: Animation  # as this page names it
+    made_from: Animation  # as the build takes it (plan.animations_by_name): its frames
     source_bytes: int
     source_size: tuple[int, int]
     outputs: tuple[Shown, ...]
     contact: str | None  # relative to the build folder, when the sheet exists
-    built: bool  # False: no page gives it gallery frames, the page's own file is shipped
+
+    @property
+    def built(self) -> bool:
+        """False when no page gives it gallery frames: the page's own file is shipped."""
+        return bool(self.made_from.frames)
 
 
 class PageView(NamedTuple):
@@ -101,7 +106,7 @@ def gather(site, *, started: float | None = None) -> ReportData:
     pages = []
     for page in site.catalog.pages:
         animations = tuple(
-            _animation_view(a, bool(chosen[a.name].frames), settings, sizes, sheets.get(a.name))
+            _animation_view(a, chosen[a.name], settings, sizes, sheets.get(a.name))
             for a in site.catalog.animations
             if a.page == page.path and a.name in chosen
         )
@@ -169,19 +174,20 @@ def _image_size(path: Path) -> tuple[int, int]:
         return (0, 0)
 
 
-def _animation_view(animation: Animation, built: bool, settings, sizes: _SizeCache,
+def _animation_view(animation: Animation, made_from: Animation, settings, sizes: _SizeCache,
                     sheet: str | None) -> AnimationView:
-    """What the report shows of one page's animation (`built`: see AnimationView)."""
+    """What the report shows of one page's animation, whose files are made from the frames
+    of `made_from` (the same animation, from the page that gives it frames first)."""
     build = settings.build_dir
-    sources = [settings.images_dir / f.image_url for f in animation.frames
+    sources = [settings.images_dir / f.image_url for f in made_from.frames
                if unsafe_reason(f.image_url) is None]
     present = [p for p in sources if p.is_file()]
     source_bytes = sum(p.stat().st_size for p in present)
     source_size = sizes(present[0]) if present else (0, 0)
     outputs = tuple(_shown(o, build, sizes, fallback=source_size)
-                    for o in animation_outputs(animation, settings)) if built else ()
+                    for o in animation_outputs(made_from, settings)) if made_from.frames else ()
     contact = f"contact/{sheet}" if sheet and (build / "contact" / sheet).is_file() else None
-    return AnimationView(animation, source_bytes, source_size, outputs, contact, built)
+    return AnimationView(animation, made_from, source_bytes, source_size, outputs, contact)
 
 
 def _shown(output, build: Path, sizes: _SizeCache, fallback=(0, 0)) -> Shown:
@@ -266,7 +272,8 @@ def _format_table(views: list[AnimationView], pages) -> str:
     rows = []
     kinds = [k for k in ANIMATION_SUFFIX if any(o.kind == k for a in views for o in a.outputs)]
     for kind in kinds:
-        pairs = [(o, a) for a in views for o in a.outputs if o.kind == kind]
+        # one per file: an animation two pages name is one set of files
+        pairs = list({o.path: (o, a) for a in views for o in a.outputs if o.kind == kind}.values())
         built = [(o, a) for o, a in pairs if o.bytes is not None]
         out_bytes = sum(o.bytes for o, _ in built)
         src_bytes = sum(a.source_bytes for _, a in built)
@@ -319,14 +326,16 @@ def _page_row(view: PageView) -> str:
 def _animation_block(view: AnimationView, thumbnails) -> str:
     animation = view.animation
     width, height = view.source_size
-    if view.built:
-        facts = [f"{len(animation.frames)} frames"] + ([f"{width}×{height}"] if width else [])
-        facts.append(f"source frames {format_bytes(view.source_bytes)}")
-    else:
+    frames = view.made_from.frames
+    if not view.built:
         facts = ["no gallery frames: its own file is shipped as it is"]
+    else:
+        facts = [f"{len(frames)} frames"] + ([f"{width}×{height}"] if width else [])
+        facts.append(f"source frames {format_bytes(view.source_bytes)}")
+        if view.made_from.page != animation.page:
+            facts.append(f"made from the gallery of {view.made_from.page}")
     poster = next((t.path for e, t in thumbnails
-                   if animation.frames and e.image_url == animation.frames[0].image_url
-                   and t.bytes is not None), None)
+                   if frames and e.image_url == frames[0].image_url and t.bytes is not None), None)
     figures = "".join(_figure(o, view, poster) for o in view.outputs)
     sheet = (f' <a class="sheet" href="{_href("../" + view.contact)}">contact sheet</a>'
              if view.contact else ' <span class="muted">no contact sheet</span>')
