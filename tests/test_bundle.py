@@ -204,8 +204,21 @@ def test_bundle_runs_after_every_producer_and_is_stale_when_any_file_changes(bui
     assert not check(task, values, *args) and seen == {}  # a target is missing: it runs too
     values = func(*action_args)
     assert check(task, values, *args)
-    fewer = plan_digest(sorted(bundle.bundle_plan(site.catalog, site.settings).files)[:-1])
+    fewer = plan_digest(sorted(bundle.bundle_plan(site.catalog, site.settings).files)[:-1], site.catalog)
     assert not check(task, values, args[0], fewer, *args[2:])  # a planned file fewer: stale files to remove
+
+
+def test_a_new_title_on_the_page_is_written_into_the_data_file(small_site):
+    from tests.test_animation_tasks import run
+
+    assert run(small_site, "bundle")[0] == 0  # everything the bundle needs is built first
+    page = small_site.pages / "muscles" / "muscle_leg-soleus.md"
+    text = page.read_text()
+    assert "image_title: 'The Leg-Soleus muscle'" in text
+    page.write_text(text.replace("image_title: 'The Leg-Soleus muscle'", "image_title: 'Soleus, new'"))
+    assert run(small_site, "bundle")[0] == 0  # no file changed: only what the page says
+    data = json.loads((small_site.build / "_data" / "assets.json").read_text())
+    assert data["animations"]["muscles/gif/Leg-Soleus.gif"]["title"] == "Soleus, new"
 
 
 def test_data_file_gives_templates_sizes_formats_and_poster(built):

@@ -12,6 +12,7 @@ from doit.exceptions import TaskFailed
 from .uptodate import settings_changed
 
 from .. import bundle, jekyll, treestate
+from ..plan import animations_by_name
 from ..atomic import write_text_atomic
 from ..problems import PipelineError
 
@@ -64,9 +65,13 @@ def bundle_unchanged(task, values, images: str, plan: str, seen: dict[str, str])
     return same
 
 
-def plan_digest(files) -> str:
-    """What the bundle's task and its check carry instead of the thousands of planned names."""
-    return hashlib.sha1(json.dumps([bundle.VERSION, *sorted(files)]).encode()).hexdigest()
+def plan_digest(files, catalog) -> str:
+    """What the bundle's task and its check carry instead of the thousands of planned names,
+    with what `_data/assets.json` takes from the pages: each animation's title, alt text and
+    poster frame (`jekyll.animation_entries`)."""
+    described = [(a.name, a.title, a.alt, a.frames[0].image_url if a.frames else None)
+                 for a in animations_by_name(catalog).values()]
+    return hashlib.sha1(json.dumps([bundle.VERSION, *sorted(files), described]).encode()).hexdigest()
 
 
 def bundle_tasks(site, after: list[str], seen: dict[str, str]):
@@ -93,7 +98,7 @@ def bundle_tasks(site, after: list[str], seen: dict[str, str]):
         "clean": True,
     }
     targets = bundle.bundle_targets(settings)
-    digest = plan_digest(plan.files)
+    digest = plan_digest(plan.files, site.catalog)
     yield {
         "name": "asset-manifest.json",
         "actions": [(run_bundle, [site.catalog, settings, digest])],
