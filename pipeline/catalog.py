@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from .manifests import GalleryEntry, ImageEntry, Page
 from .problems import Problem
+from .safepaths import unsafe_reason
 
 FRAME_NAME = re.compile(r"^(?P<base>.+)-(?P<number>\d+)$")
 
@@ -205,8 +206,8 @@ def _other_galleries(animations: list[Animation]):
     that gives it frames: one file cannot be both, and it is made from the first page's."""
     first: dict[str, Animation] = {}
     for animation in animations:
-        if not animation.frames:
-            continue
+        if not animation.frames or unsafe_reason(animation.name):
+            continue  # an unsafe name is reported as such, and never built
         made_from = first.setdefault(animation.name, animation)
         if [f.image_url for f in animation.frames] != [f.image_url for f in made_from.frames]:
             yield Problem(

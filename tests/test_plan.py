@@ -1,5 +1,5 @@
 """Output names: what the site's templates ask for, and the contact sheets' names."""
-from conftest import page_text
+from conftest import page_text, write_frames
 from pipeline import plan
 from pipeline.settings import ContactSettings
 
@@ -59,3 +59,19 @@ def test_overview_pages_hold_columns_times_rows_sheets():
     settings = ContactSettings(overview_columns=3, overview_rows=2)
     assert [plan.overview_page_count(n, settings) for n in (0, 1, 6, 7, 12, 13)] == [1, 1, 1, 2, 2, 3]
     assert plan.overview_name(2) == "overview-2.png"
+
+
+def test_one_animation_per_name_the_first_page_with_frames(site_folder):
+    frames = write_frames(site_folder.images, "Leg-Soleus", count=4)
+    site_folder.pages.joinpath("a.md").write_text(page_text("A", ["muscles/gif/Leg-Soleus.gif"], []))
+    site_folder.pages.joinpath("b.md").write_text(page_text("B", ["muscles/gif/Leg-Soleus.gif"], frames[:2]))
+    site_folder.pages.joinpath("c.md").write_text(page_text("C", ["muscles/gif/Leg-Soleus.gif", "../Up.gif",
+                                                                  "muscles/gif/Ready.gif"], frames))
+    catalog = site_folder.site().catalog
+    chosen = plan.animations_by_name(catalog)
+    assert list(chosen) == ["muscles/gif/Leg-Soleus.gif", "muscles/gif/Ready.gif"]  # the unsafe name is left out
+    assert chosen["muscles/gif/Leg-Soleus.gif"].page == "b.md"  # a.md gives it no frames
+    assert chosen["muscles/gif/Ready.gif"].frames == ()  # its frames are Leg-Soleus's: shipped as it is
+    assert [a.name for a in plan.built_animations(catalog)] == ["muscles/gif/Leg-Soleus.gif"]
+    outputs = [o.path for o in plan.planned_outputs(catalog, site_folder.settings()) if o.kind == "gif"]
+    assert outputs == ["muscles/gif/Leg-Soleus.gif"]
