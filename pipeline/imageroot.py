@@ -2,7 +2,7 @@
 
 Verification, the encoders, thumbnails, contact sheets and the bundle all ask the same
 questions of a referenced path (is it there, is it safe to open, what format and size is it),
-and each is answered once per run. Unsafe names and symlinks leading outside the root are
+and one ImageRoot answers each once (every task, in its own process, has its own). Unsafe names and symlinks leading outside the root are
 never opened.
 """
 from __future__ import annotations

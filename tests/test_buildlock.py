@@ -95,7 +95,7 @@ def test_interrupted_atomic_write_leaves_neither_target_nor_temporary(tmp_path):
     assert target.read_bytes() == b"whole" and list(tmp_path.iterdir()) == [target]
 
 
-def test_an_atomic_write_reaches_the_disk_before_its_rename(tmp_path, monkeypatch):
+def test_an_atomic_write_reaches_the_disk_before_its_rename_and_the_rename_after(tmp_path, monkeypatch):
     events = []
     real_fsync, real_replace = os.fsync, os.replace
 
@@ -111,4 +111,4 @@ def test_an_atomic_write_reaches_the_disk_before_its_rename(tmp_path, monkeypatc
     monkeypatch.setattr(os, "replace", replace)
     with atomic_path(tmp_path / "out.webp") as temporary:
         temporary.write_bytes(b"whole")  # written and closed by another writer, as Pillow does
-    assert events == [("fsync", str(temporary)), ("replace", str(temporary))]
+    assert events == [("fsync", str(temporary)), ("replace", str(temporary)), ("fsync", str(tmp_path))]
