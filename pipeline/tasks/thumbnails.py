@@ -36,7 +36,8 @@ def run_thumbnails(frames: list[Reference], settings, sources: ImageRoot, change
     outputs are missing.
 
     Every frame is attempted; the sources that cannot be read fail the task together, each
-    with verification's `page:line: code: message`.
+    with verification's `page:line: code: message` (an output that cannot be written: with
+    the page line and the system's error).
     """
     from .. import thumbnails  # numpy and Pillow: only where an action runs
 
@@ -99,14 +100,14 @@ def _run_batch(jobs, changed, make, sources: ImageRoot):
                 failures.append(f"{frame.page}:{frame.line}: '{frame.path}': {exc}")
             else:
                 failures.append(_undecodable(frame, exc))
-        except PipelineError as exc:  # a file the writer refuses; the message names it
-            failures.append(f"{frame.page}:{frame.line}: {exc}")
+        except PipelineError as exc:  # a file the writer refuses: not one verify lets through
+            failures.append(_undecodable(frame, str(exc).removeprefix(f"{source}: ")))
         except (ValueError, SyntaxError) as exc:  # Pillow's decode errors
             failures.append(_undecodable(frame, exc))
     return TaskFailed("\n".join(failures)) if failures else None
 
 
-def _undecodable(frame: Reference, exc: Exception) -> str:
+def _undecodable(frame: Reference, exc: Exception | str) -> str:
     return str(Problem(frame.page, frame.line, frame.path, "unreadable", f"'{frame.path}' cannot be decoded: {exc}"))
 
 
