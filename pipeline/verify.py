@@ -49,9 +49,9 @@ def check_frame_sizes(animation: Animation, images: ImageRoot) -> list[Problem]:
     """`inconsistent-frames` for the first frame whose size differs from the first frame's."""
     sizes = []
     for frame in animation.frames:
-        check, _ = images.check(frame.image_url)
-        if check.info is not None:
-            sizes.append((frame, (check.info.width, check.info.height)))
+        if frame_problem(frame.image_url, animation.page, frame.line, images) is None:
+            info = images.check(frame.image_url)[0].info  # reported otherwise: not compared
+            sizes.append((frame, (info.width, info.height)))
     for frame, size in sizes[1:]:
         if size != sizes[0][1]:
             first, first_size = sizes[0]
@@ -77,23 +77,24 @@ def animation_problems(animation: Animation, images: ImageRoot) -> list[Problem]
     return problems or check_frame_sizes(animation, images)
 
 
-# what a gallery image can be: the formats its thumbnail is written in (plan.thumbnail_format)
-FRAME_FORMATS = ("PNG", "JPEG", "WebP", "GIF")
+# what a gallery image can be named: its thumbnail is written in the format its name says
+# (plan.thumbnail_format), and probe has checked that the content is what the name says
+FRAME_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif")
 
 
 def frame_problem(image_url: str, page: str, line: int, images: ImageRoot) -> Problem | None:
     """Why the gallery frame `image_url`, listed at `page`:`line`, cannot be read, if it
-    cannot: unsafe, unreadable (or of a format frames cannot be) or missing, as verification
-    reports it."""
+    cannot: unsafe, unreadable (or not a PNG, JPEG, WebP or GIF by name) or missing, as
+    verification reports it."""
     check, message = images.check(image_url)
     if check.problem:
         return Problem(page, line, image_url, check.problem, message)
     if not check.exists:
         return _missing(image_url, page, line, "gallery frame")
-    if check.info.format not in FRAME_FORMATS:
+    if not image_url.lower().endswith(FRAME_SUFFIXES):
         return Problem(page, line, image_url, "unreadable",
-                       f"'{image_url}' is {check.info.format}; gallery images must be "
-                       f"{', '.join(FRAME_FORMATS[:-1])} or {FRAME_FORMATS[-1]}")
+                       f"'{image_url}' is not named as a gallery image can be: PNG, JPEG, WebP or "
+                       f"GIF, as {', '.join(FRAME_SUFFIXES)}")
     return None
 
 

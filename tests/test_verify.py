@@ -293,9 +293,16 @@ def test_a_gallery_frame_must_be_a_still_image_the_pipeline_decodes(small_site):
     (small_site.images / svg).write_text('<svg xmlns="http://www.w3.org/2000/svg"><circle r="4"/></svg>\n')
     page = small_site.pages / PAGE
     page.write_text(page.read_text().replace(url, svg))
-    problem = only(problems_of(small_site), "unreadable")
-    assert (problem.page, problem.line, problem.reference) == (PAGE, frame_line(small_site, svg), svg)
-    assert problem.message == f"'{svg}' is SVG; gallery images must be PNG, JPEG, WebP or GIF"
+    errors = [p for p in problems_of(small_site) if p.is_error]  # no inconsistent-frames besides
+    assert [(p.page, p.line, p.reference, p.code) for p in errors] == [
+        (PAGE, frame_line(small_site, svg), svg, "unreadable")]
+    assert errors[0].message == (f"'{svg}' is not named as a gallery image can be: PNG, JPEG, WebP or GIF, "
+                                 "as .png, .jpg, .jpeg, .webp, .gif")
+    jfif = url.replace(".png", ".jfif")  # a JPEG under a name its thumbnail cannot be written by
+    Image.open(small_site.images / url).convert("RGB").save(small_site.images / jfif, "JPEG")
+    page.write_text(page.read_text().replace(svg, jfif))
+    errors = [p for p in problems_of(small_site) if p.is_error]
+    assert [(p.reference, p.code) for p in errors] == [(jfif, "unreadable")]
 
 
 def test_an_animation_a_page_names_without_frames_is_fine_when_another_page_gives_it_frames(small_site):

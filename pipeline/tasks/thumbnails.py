@@ -100,14 +100,15 @@ def _run_batch(jobs, changed, make, sources: ImageRoot):
                 failures.append(f"{frame.page}:{frame.line}: '{frame.path}': {exc}")
             else:
                 failures.append(_undecodable(frame, exc))
-        except PipelineError as exc:  # a file the writer refuses: not one verify lets through
-            failures.append(_undecodable(frame, str(exc).removeprefix(f"{source}: ")))
+        except PipelineError as exc:  # a file the writer refuses (verify lets none through): its words
+            text = str(exc).removeprefix(f"{source}: ")
+            failures.append(str(Problem(frame.page, frame.line, frame.path, "unreadable", f"'{frame.path}': {text}")))
         except (ValueError, SyntaxError) as exc:  # Pillow's decode errors
             failures.append(_undecodable(frame, exc))
     return TaskFailed("\n".join(failures)) if failures else None
 
 
-def _undecodable(frame: Reference, exc: Exception | str) -> str:
+def _undecodable(frame: Reference, exc: Exception) -> str:
     return str(Problem(frame.page, frame.line, frame.path, "unreadable", f"'{frame.path}' cannot be decoded: {exc}"))
 
 
