@@ -8,6 +8,7 @@ cannot leave an empty or an old file under the name either.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -31,18 +32,25 @@ def atomic_path(target: Path):
         os.chmod(temporary, 0o644)
         _flush_to_disk(temporary)  # both: 0.5 ms a file here, a fraction of a thumbnail's encoding
         os.replace(temporary, target)
-        _flush_to_disk(str(target.parent))
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+    # the file is in place: a folder that cannot be flushed (some network and FUSE file
+    # systems refuse) is no failure of the write
+    with contextlib.suppress(OSError):
+        _flush_to_disk(str(target.parent))
 
 
 def _flush_to_disk(path: str) -> None:
-    """fsync a file that another tool (Pillow, ffmpeg) wrote and closed, or a folder."""
+    """fsync a file that another tool (Pillow, ffmpeg) wrote and closed, or a folder; a file
+    system that cannot fsync at all (EINVAL, ENOTSUP) is taken as it is."""
     descriptor = os.open(path, os.O_RDONLY)
     try:
         os.fsync(descriptor)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
     finally:
         os.close(descriptor)
 

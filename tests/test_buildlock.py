@@ -112,3 +112,24 @@ def test_an_atomic_write_reaches_the_disk_before_its_rename_and_the_rename_after
     with atomic_path(tmp_path / "out.webp") as temporary:
         temporary.write_bytes(b"whole")  # written and closed by another writer, as Pillow does
     assert events == [("fsync", str(temporary)), ("replace", str(temporary)), ("fsync", str(tmp_path))]
+
+
+def test_a_file_system_that_cannot_fsync_does_not_fail_the_write(tmp_path, monkeypatch):
+    import errno
+
+    def refuse(descriptor):
+        raise OSError(errno.EINVAL, "Invalid argument")
+
+    monkeypatch.setattr(os, "fsync", refuse)
+    with atomic_path(tmp_path / "out.png") as temporary:
+        temporary.write_bytes(b"whole")
+    assert (tmp_path / "out.png").read_bytes() == b"whole" and list(tmp_path.iterdir()) == [tmp_path / "out.png"]
+
+    def fail(descriptor):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", fail)  # a real failure of the file's data still fails it
+    with pytest.raises(OSError, match="Input/output error"):
+        with atomic_path(tmp_path / "other.png") as temporary:
+            temporary.write_bytes(b"whole")
+    assert not (tmp_path / "other.png").exists() and list(tmp_path.iterdir()) == [tmp_path / "out.png"]
