@@ -68,6 +68,7 @@ class AnimationView(NamedTuple):
     source_size: tuple[int, int]
     outputs: tuple[Shown, ...]
     contact: str | None  # relative to the build folder, when the sheet exists
+    poster: str | None  # the first frame's thumbnail, relative to <build>/images, when it exists
 
     @property
     def built(self) -> bool:
@@ -187,7 +188,11 @@ def _animation_view(animation: Animation, made_from: Animation, settings, sizes:
     outputs = tuple(_shown(o, build, sizes, fallback=source_size)
                     for o in animation_outputs(made_from, settings)) if made_from.frames else ()
     contact = f"contact/{sheet}" if sheet and (build / "contact" / sheet).is_file() else None
-    return AnimationView(animation, made_from, source_bytes, source_size, outputs, contact)
+    poster = None
+    if made_from.frames and unsafe_reason(made_from.frames[0].image_url) is None:
+        thumbnail = thumbnail_outputs(made_from.frames[0].image_url, settings)[0].path
+        poster = thumbnail if (build / "images" / thumbnail).is_file() else None
+    return AnimationView(animation, made_from, source_bytes, source_size, outputs, contact, poster)
 
 
 def _shown(output, build: Path, sizes: _SizeCache, fallback=(0, 0)) -> Shown:
@@ -250,7 +255,7 @@ def _summary(data: ReportData) -> str:
     statuses = Counter(p.status for p in data.pages)
     facts = [
         ("pages", len(data.pages)),
-        ("animations", len(views)),
+        ("animations", len({v.animation.name for v in views})),  # one named on two pages: once
         ("gallery frames", frames),
     ] + [(status, statuses[status]) for status in STATUSES if statuses[status]]
     facts_html = "".join(
@@ -313,7 +318,7 @@ def _page_row(view: PageView) -> str:
     page = view.page
     words = [page.title, page.path, view.status] + [a.animation.name for a in view.animations]
     status_class = view.status.replace(" ", "-")
-    animations = "".join(_animation_block(a, view.thumbnails) for a in view.animations)
+    animations = "".join(_animation_block(a) for a in view.animations)
     return (
         f'<section class="row {status_class}" data-status="{escape(view.status)}" '
         f'data-text="{escape(" ".join(words).lower())}">'
@@ -323,7 +328,7 @@ def _page_row(view: PageView) -> str:
     )
 
 
-def _animation_block(view: AnimationView, thumbnails) -> str:
+def _animation_block(view: AnimationView) -> str:
     animation = view.animation
     width, height = view.source_size
     frames = view.made_from.frames
@@ -334,9 +339,7 @@ def _animation_block(view: AnimationView, thumbnails) -> str:
         facts.append(f"source frames {format_bytes(view.source_bytes)}")
         if view.made_from.page != animation.page:
             facts.append(f"made from the gallery of {view.made_from.page}")
-    poster = next((t.path for e, t in thumbnails
-                   if frames and e.image_url == frames[0].image_url and t.bytes is not None), None)
-    figures = "".join(_figure(o, view, poster) for o in view.outputs)
+    figures = "".join(_figure(o, view, view.poster) for o in view.outputs)
     sheet = (f' <a class="sheet" href="{_href("../" + view.contact)}">contact sheet</a>'
              if view.contact else ' <span class="muted">no contact sheet</span>')
     return (

@@ -354,6 +354,8 @@ def test_an_animation_on_two_pages_is_shown_as_the_one_set_of_files_the_build_ma
     html = report.render(data)
     assert "16 frames · 64×48" in html and "made from the gallery of muscles/muscle_leg-soleus.md" in html
     assert "<th>GIF</th><td>2 of 2</td>" in html  # Arm-Biceps and Leg-Soleus: each file once
+    assert '<div class="fact"><b>2</b><span>animations</span>' in html
+    assert views[0].poster == views[1].poster == "muscles/png/Leg-Soleus-1-thumb.png"
 
 
 def test_a_ready_made_animation_is_not_shown_as_not_built(small_site):
