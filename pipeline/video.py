@@ -62,7 +62,7 @@ def _webm_codec(settings: WebmSettings) -> tuple[list[str], str]:
     parallelism is doit's `-n`, and one thread gave the same bytes for a fifth less CPU time.
     Its temporal filter is off (`enable-tf=0`): it smooths the reference frames, and on the
     800 px renders it cost SSIM (0.0001-0.0002) and 14 % of the encoder's time for 1 % fewer
-    bytes. On those renders, at crf 27 and preset 6 it beats the recipe's SSIM at 0.82-0.92x
+    bytes. On those renders, at crf 27 and preset 6 it beats the recipe's SSIM at 0.81-0.92x
     its bytes (the transparent one against the recipe fed the matte) in less than half the
     CPU time of VP9 at speed 0 (bench/animations.py). A browser that cannot decode AV1 skips
     the WebM (its type names the codecs) for the MP4."""

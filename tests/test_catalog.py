@@ -89,3 +89,11 @@ def test_a_frame_whose_folder_fits_no_namesake_is_reported_at_its_line_and_given
         "(a frame goes to the only one in its own folder, else to the only one in a folder "
         "beside it: 'a/png/X-1.png' -> 'a/gif/X.gif'); move the frame or rename it"
     )
+
+
+def test_other_frames_on_a_second_page_are_a_warning_there_but_not_for_an_unsafe_name():
+    frames = [f"m/png/Leg-{k}.png" for k in (1, 2, 3)]
+    catalog = catalog_of(page_text("A", ["m/gif/Leg.gif", "../Up.gif"], frames + ["m/png/Up-1.png"]),
+                         page_text("B", ["m/gif/Leg.gif", "../Up.gif"], frames[:2] + ["m/png/Up-2.png"]))
+    warnings = [(p.page, p.line, p.reference, p.code) for p in catalog.problems]
+    assert warnings == [("p1.md", 6, "m/gif/Leg.gif", "duplicate-reference")]

@@ -58,9 +58,9 @@ def doit_main(namespace: dict) -> DoitMain:
 SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-# doit commands that only read (the tasks, the dependency database): they need not wait for a
-# running build, and must not sweep its temporary files
-READ_ONLY_COMMANDS = frozenset({"list", "info", "help", "dumpdb", "tabcompletion"})
+# doit commands that only show the tasks (they write nothing but caches, atomically): they
+# need not wait for a running build, and must not sweep its temporary files
+READ_ONLY_COMMANDS = frozenset({"list", "info", "help"})
 
 
 def doit_namespace(config: str | os.PathLike | None = None, *, read_only: bool = False) -> dict:
