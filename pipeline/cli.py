@@ -35,7 +35,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pipeline: {exc}", file=sys.stderr)
         return 3
     doit = doit_main(namespace)
+    doit_args = with_dependency_file(doit_args, namespace["DOIT_CONFIG"]["dep_file"])
     return doit.run(with_default_processes(doit_args, set(doit.get_cmds())))
+
+
+def with_dependency_file(doit_args: list[str], dep_file: str) -> list[str]:
+    """`dumpdb` reads the build folder's dependency file: doit gives that command the
+    default `.doit.db` of the current folder, not the one the tasks name."""
+    chosen = any(a == "--db-file" or a.startswith("--db-file=") for a in doit_args)
+    if doit_args[:1] != ["dumpdb"] or chosen:
+        return doit_args
+    return ["dumpdb", "--db-file", dep_file, *doit_args[1:]]
 
 
 def with_default_processes(doit_args: list[str], commands: set[str]) -> list[str]:

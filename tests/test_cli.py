@@ -1,5 +1,6 @@
 """Both entry points, run as a user runs them: `pipeline` from any folder, and `doit` with dodo.py."""
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -176,3 +177,16 @@ def test_list_and_info_do_not_wait_for_a_running_build_nor_touch_its_files(raw_c
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_dumpdb_shows_the_build_folder_s_dependency_file(raw_copy, tmp_path):
+    config = str(raw_copy / "pipeline.toml")
+    before = run([*pipeline_command(), "--config", config, "dumpdb"], cwd=tmp_path)
+    assert before.returncode != 0 and "it is written by the first build" in before.stdout + before.stderr
+    assert "Traceback" not in before.stdout + before.stderr
+    assert run([*pipeline_command(), "--config", config, "verify"], cwd=tmp_path).returncode == 0
+
+    dumped = run([*pipeline_command(), "--config", config, "dumpdb"], cwd=tmp_path)  # from another folder
+
+    assert dumped.returncode == 0, dumped.stderr
+    assert re.search(r"^verify -> \{", dumped.stdout, re.MULTILINE), dumped.stdout

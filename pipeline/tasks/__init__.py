@@ -42,7 +42,7 @@ def doit_config(settings: Settings) -> dict:
 # repository's pyproject.toml names the same for `doit` run there.
 DOIT_PLUGINS = {
     "BACKEND": {backend.NAME: "pipeline.tasks.backend:BoundedSqliteDB"},
-    "COMMAND": {"run": "pipeline.runner:Run"},
+    "COMMAND": {"run": "pipeline.runner:Run", "dumpdb": "pipeline.tasks.dumpdb:DumpDB"},
 }
 
 
@@ -58,9 +58,9 @@ def doit_main(namespace: dict) -> DoitMain:
 SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-# doit commands that only show the tasks (they write nothing but caches, atomically): they
-# need not wait for a running build, and must not sweep its temporary files
-READ_ONLY_COMMANDS = frozenset({"list", "info", "help"})
+# doit commands that only show the tasks and their records (they write nothing but caches,
+# atomically): they need not wait for a running build, and must not sweep its temporaries
+READ_ONLY_COMMANDS = frozenset({"list", "info", "help", "dumpdb"})
 
 
 def doit_namespace(config: str | os.PathLike | None = None, *, read_only: bool = False) -> dict:
