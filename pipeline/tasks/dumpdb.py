@@ -3,8 +3,10 @@ reads only dbm files and fails on it with a traceback."""
 from __future__ import annotations
 
 import json
+import os
 import pprint
 import sqlite3
+import sys
 
 from doit.cmd_base import Command, opt_depfile
 from doit.exceptions import InvalidCommand
@@ -26,5 +28,9 @@ class DumpDB(Command):
         except sqlite3.Error as exc:
             raise InvalidCommand(f"{dep_file}: not a dependency file of the pipeline ({exc}); "
                                  "it is written by the first build") from None
-        for task_id, data in rows:
-            print(f"{task_id} -> {pprint.pformat(json.loads(data), indent=4, width=100)}")
+        try:
+            for task_id, data in rows:
+                print(f"{task_id} -> {pprint.pformat(json.loads(data), indent=4, width=100)}")
+            sys.stdout.flush()
+        except BrokenPipeError:  # read by `| head`, which stopped: nothing went wrong
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
