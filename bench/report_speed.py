@@ -5,7 +5,7 @@
 Writes a corpus (bench/corpus.py), fills `<build>/images` with outputs of the planned names
 (GIF and WebP of each animation's frames, thumbnails, and one real WebM / MP4 copied under
 every animation's name: the report only links videos, it never decodes them), then prints:
-the seconds `report.write_report` takes and the page's size, and, in headless Chromium, the
+the seconds `reportpage.write_report` takes and the page's size, and, in headless Chromium, the
 time to the load event, the requests made by then, and the time one filter keystroke takes,
 for the report as written next to the same page with lazy loading taken out (what a naive
 page of 300 animations costs). Chromium rows are skipped with a note when it is missing.
@@ -26,7 +26,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from corpus import make_corpus  # noqa: E402
-from pipeline import report  # noqa: E402
+from pipeline import reportpage  # noqa: E402
 from pipeline.plan import planned_outputs  # noqa: E402
 from pipeline.settings import load_settings  # noqa: E402
 from pipeline.site import open_site  # noqa: E402
@@ -112,7 +112,7 @@ def main() -> None:
         fill_outputs(site)
         print(f"corpus: {len(site.catalog.pages)} pages, {len(site.catalog.animations)} animations, "
               f"{sum(len(p.gallery) for p in site.catalog.pages)} frames of {args.size}x{args.size}")
-        seconds, path = best_of(3, report.write_report, site)
+        seconds, path = best_of(3, reportpage.write_report, site)
         html = path.read_text(encoding="utf-8")
         print(f"write_report: {seconds:.2f} s (best of 3), page {len(html) / 1e6:.2f} MB, "
               f"{html.count('<img ')} <img>, {html.count('<video ')} <video>")

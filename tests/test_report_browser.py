@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import page_text, write_frames
-from pipeline import report
+from pipeline import reportpage
 from test_report import INJECTED, build_outputs, problem, write_verify_json
 
 REPO = Path(__file__).resolve().parent.parent
@@ -82,7 +82,7 @@ def served(built_site):
     server = _QuietServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    report.write_report(built_site.site())
+    reportpage.write_report(built_site.site())
     yield f"http://127.0.0.1:{server.server_port}/report/index.html"
     server.shutdown()
     server.server_close()

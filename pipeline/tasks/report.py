@@ -18,12 +18,12 @@ import time
 
 from .uptodate import settings_changed
 
-from .. import report, treestate
+from .. import reportpage, treestate
 
 
 def run_report(site, started: float, shown: tuple):
     """doit action: write the report page; reading a half-built folder is fine."""
-    target = report.write_report(site, started=started)
+    target = reportpage.write_report(site, started=started)
     print(f"report: {target}", file=sys.stderr)
     return {"fingerprint": treestate.fingerprint(*shown, skip=frozenset([str(site.settings.build_dir)]))}
 
