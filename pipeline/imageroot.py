@@ -60,6 +60,19 @@ class ImageRoot:
                 index.setdefault((folder, match["base"], ext), []).append(name)
         return index
 
+    @functools.cached_property
+    def _by_lower_case(self) -> dict[str, list[str]]:
+        index: dict[str, list[str]] = {}
+        for path in self.files:
+            index.setdefault(path.lower(), []).append(path)
+        return index
+
+    def other_case(self, reference: str) -> list[str]:
+        """Files whose names differ from `reference` only in case, sorted. A page written on a
+        case-insensitive file system (macOS, Windows) finds them there, and a web server on
+        Linux does not."""
+        return sorted(p for p in self._by_lower_case.get(reference.lower(), ()) if p != reference)
+
     def check(self, reference: str) -> tuple[FileCheck, str]:
         """(result, message) for `reference`; the message explains the problem, if any."""
         if reference not in self._checked:

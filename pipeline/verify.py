@@ -90,7 +90,7 @@ def frame_problem(image_url: str, page: str, line: int, images: ImageRoot) -> Pr
     if check.problem:
         return Problem(page, line, image_url, check.problem, message)
     if not check.exists:
-        return _missing(image_url, page, line, "gallery frame")
+        return _missing(image_url, page, line, "gallery frame", images)
     if not image_url.lower().endswith(FRAME_SUFFIXES):
         return Problem(page, line, image_url, "unreadable",
                        f"'{image_url}' is not named as a gallery image can be: PNG, JPEG, WebP or "
@@ -118,12 +118,15 @@ def _check_reference(ref: Reference, images: ImageRoot, planned: set[str]) -> Pr
                        f"'{ref.path}' does not exist and is not built: add \"{suffix}\" to "
                        "[animation] formats, or add the file")
     what = {cat.FRAME: "gallery frame", cat.ANIMATION: "animation (it has no gallery frames)"}
-    return _missing(ref.path, ref.page, ref.line, what.get(ref.kind, ref.kind))
+    return _missing(ref.path, ref.page, ref.line, what.get(ref.kind, ref.kind), images)
 
 
-def _missing(path: str, page: str, line: int, what: str) -> Problem:
+def _missing(path: str, page: str, line: int, what: str, images: ImageRoot) -> Problem:
+    others = images.other_case(path)
+    hint = (f"; '{others[0]}' differs only in case, and web servers tell them apart: rename the "
+            "file or correct the page") if others else ""
     return Problem(page, line, path, "missing",
-                   f"{what} '{path}' does not exist under the image root")
+                   f"{what} '{path}' does not exist under the image root{hint}")
 
 
 def _unlisted_frames(catalog: Catalog, images: ImageRoot) -> list[Problem]:

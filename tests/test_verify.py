@@ -43,6 +43,17 @@ def test_missing_frame(small_site):
     assert str(problem) == f"{PAGE}:{problem.line}: missing: gallery frame '{url}' does not exist under the image root"
 
 
+def test_a_frame_whose_name_differs_only_in_case_is_missing_and_named(small_site):
+    # a Mac finds it, the web server does not
+    url = "muscles/png/Leg-Soleus-5.png"
+    (small_site.images / url).rename(small_site.images / "muscles/png/leg-soleus-5.png")
+    problem = only(problems_of(small_site), "missing")
+    assert (problem.line, problem.reference) == (frame_line(small_site, url), url)
+    assert problem.message == (
+        f"gallery frame '{url}' does not exist under the image root; 'muscles/png/leg-soleus-5.png' "
+        "differs only in case, and web servers tell them apart: rename the file or correct the page")
+
+
 def test_missing_derived_files_are_fine_when_their_sources_exist(small_site):
     # nothing under muscles/gif exists and no -thumb.png either: all can be made
     assert not (small_site.images / "muscles/gif").exists()
