@@ -115,6 +115,7 @@ def test_a_build_folder_inside_the_pages_folder_is_not_searched_for_pages(raw_co
     assert "pipeline: pipeline.toml: [paths] build (" in result.stderr
     assert "contains [paths] pages (" in result.stderr
 
+
 def test_missing_settings_file(tmp_path):
     result = run([*pipeline_command(), "verify"], cwd=tmp_path)
     assert result.returncode == 3

@@ -229,6 +229,25 @@ def test_unreadable_source_fails_its_task(tmp_path):
     assert not list(tmp_path.rglob("B-thumb*"))
 
 
+def test_a_frame_the_writer_refuses_fails_with_its_page_line_and_the_writer_s_words(tmp_path):
+    # verify lets no such frame through; should a writer refuse one all the same, the task
+    # says where the page names it, as for every other failure
+    from pipeline.problems import PipelineError
+    from pipeline.tasks.thumbnails import _run_batch
+
+    images = tmp_path / "images"
+    images.mkdir()
+    Image.new("RGB", (8, 8)).save(images / "A.png")
+    source = str(images / "A.png")
+
+    def refuse(path, outputs):
+        raise PipelineError(f"{path}: cannot write a '.tga' thumbnail")
+
+    jobs = [(Reference("A.png", "a.md", 3, FRAME), source, [(str(tmp_path / "A-thumb.tga"), 200, "tga")])]
+    result = _run_batch(jobs, [], refuse, ImageRoot(images))
+    assert result.message == "a.md:3: unreadable: 'A.png': cannot write a '.tga' thumbnail"
+
+
 @pytest.mark.parametrize("width", [0, -5])
 def test_settings_refuse_empty_widths(site_folder, width):
     from pipeline.problems import PipelineError
