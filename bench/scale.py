@@ -52,6 +52,7 @@ from pipeline.settings import load_settings  # noqa: E402
 from pipeline.site import open_site  # noqa: E402
 from pipeline.tasks import generators  # noqa: E402
 from render_set import BACKGROUNDS, render_set  # noqa: E402
+from timing import best_of  # noqa: E402
 
 PIPELINE = [sys.executable, "-m", "pipeline.cli"]
 FIGURES = ("noop", "touch", "parallel", "memory", "full")
@@ -80,11 +81,6 @@ def run(command: list[str], cwd: Path) -> tuple[float, subprocess.CompletedProce
     if done.returncode != 0:
         raise SystemExit(f"failed ({done.returncode}): {shlex.join(command)}\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
     return seconds, done
-
-
-def best_of(times: int, command: list[str], cwd: Path) -> float:
-    """The least wall time of `times` runs: other load on the machine only ever adds time."""
-    return min(run(command, cwd)[0] for _ in range(max(times, 1)))
 
 
 def fresh_build(site: Path, *args: str) -> float:
@@ -117,7 +113,7 @@ def bookkeeping_site(work: Path, args) -> Path:
 def figure_noop(site: Path, args) -> None:
     print("\nno-op rebuild (nothing changed), best of", args.repeat, flush=True)
     for label, extra in (("pipeline (default run)", ()), ("pipeline verify", ("verify",))):
-        seconds = best_of(args.repeat, pipeline(site, *extra), site)
+        seconds, _ = best_of(args.repeat, run, pipeline(site, *extra), site)
         report(f"no-op: {label}", f"{seconds:.2f} s", "< 1 s", seconds < 1.0)
 
 
