@@ -289,7 +289,19 @@ def folders_overlap(settings: Settings) -> str | None:
     if build == pages or build in pages.parents:
         return (f"[paths] build ({build}) contains [paths] pages ({pages}): "
                 "the build folder must not hold the pages")
+    for name in WRITTEN_FOLDERS:  # a symlink there would lead the writes and deletions elsewhere
+        real = (build / name).resolve()
+        if real == build / name:
+            continue
+        for folder, what in ((images, "the image root"), (pages, "the pages")):
+            if real == folder or real in folder.parents or folder in real.parents:
+                return (f"[paths] build: {build / name} leads to {real} (a symlink), which overlaps "
+                        f"{what}: outputs written or cleaned there would replace or delete sources")
     return None
+
+
+# the folders the pipeline writes in the build folder
+WRITTEN_FOLDERS = ("images", "contact", "report", "_data", "_includes")
 
 
 def _build_record(file_name: str, section: str, record: type, values: dict):
