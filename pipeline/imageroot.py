@@ -11,6 +11,7 @@ import functools
 import os
 import posixpath
 from pathlib import Path
+from sys import intern  # one string per frame path, whichever sub-tasks name it
 from typing import NamedTuple
 
 from .catalog import FRAME_NAME
@@ -72,6 +73,14 @@ class ImageRoot:
         case-insensitive file system (macOS, Windows) finds them there, and a web server on
         Linux does not."""
         return sorted(p for p in self._by_lower_case.get(reference.lower(), ()) if p != reference)
+
+    def present(self, references: list[str]) -> list[str]:
+        """Full paths of the `references` that name a file, for a task's `file_dep`: a missing
+        file_dep fails with doit's own error, where the task's action names the page line
+        (and, failed, the task runs again). Unsafe names are never looked at."""
+        folder = f"{self.root}/"
+        return [intern(folder + r) for r in references
+                if r in self.files or unsafe_reason(r) is None and os.path.isfile(folder + r)]
 
     def check(self, reference: str) -> tuple[FileCheck, str]:
         """(result, message) for `reference`; the message explains the problem, if any."""

@@ -95,6 +95,27 @@ def test_sources_are_never_written(three_sequences):
     assert sources() == broken
 
 
+def test_a_frame_deleted_after_a_build_fails_its_tasks_with_the_page_line(three_sequences):
+    from test_bad_input import failed_blocks
+
+    site = three_sequences
+    assert run_pipeline(site, "-n", "1").returncode == 0
+    (site.images / "muscles/png/Thigh-3.png").unlink()  # the page still lists it
+
+    result = run_pipeline(site, "-n", "1")
+
+    assert result.returncode != 0
+    failed = failed_blocks(result.stdout + result.stderr)
+    assert {task.split(":")[0] for task in failed} >= {"gif", "webp", "video", "thumbnails", "frames", "contact"}
+    where = "muscles/muscle_thigh.md:"
+    for task, lines in failed.items():
+        if task.split(":")[0] in ("verify", "bundle"):  # their own summaries
+            continue
+        assert lines and all(line.startswith(where) and "missing: gallery frame 'muscles/png/Thigh-3.png'" in line
+                             for line in lines), (task, lines)
+    assert "DependencyError" not in result.stdout + result.stderr
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_killed_builds_leave_nothing_half_done(three_sequences, seed):
     site = three_sequences

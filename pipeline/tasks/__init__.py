@@ -111,15 +111,15 @@ def generators(site: Site) -> dict:
 
     def task_thumbnails():
         """Thumbnails of every gallery frame: X-thumb.png, X-thumb.webp, srcset widths."""
-        yield from thumbnails.thumbnail_tasks(site, gallery())
+        yield from thumbnails.thumbnail_tasks(site, gallery(), sources)
 
     def task_frames():
         """Gallery frames copied into build/images, losslessly re-compressed."""
-        yield from thumbnails.frame_tasks(site, gallery())
+        yield from thumbnails.frame_tasks(site, gallery(), sources)
 
     def task_contact():
         """Contact sheets: every frame of each animation, and an overview of all."""
-        yield from contact.contact_tasks(site)
+        yield from contact.contact_tasks(site, sources)
 
     def task_bundle():
         """build/images complete and checked, asset-manifest.json, _data, _includes, bundle.zip."""

@@ -7,10 +7,8 @@ has to check on every run, at the price of redoing both when the settings of one
 """
 from __future__ import annotations
 
-import os
 import posixpath
 from pathlib import Path
-from sys import intern  # one string per frame path, whichever sub-tasks name it
 
 from doit.exceptions import TaskFailed
 from .uptodate import section_values, settings_changed
@@ -18,7 +16,6 @@ from .uptodate import section_values, settings_changed
 from .. import versions
 from ..plan import animation_outputs, built_animations
 from ..problems import PipelineError
-from ..safepaths import unsafe_reason
 from ..imageroot import ImageRoot
 
 # Which [animation] settings shape a format: GIF and video are laid over the matte, only
@@ -61,19 +58,15 @@ def animation_tasks(site, formats: tuple[str, ...], sources: ImageRoot):
     if not wanted:
         return
     shaping = {fmt: _shaping(settings, fmt, versions.encoder(fmt, settings.build_dir)) for fmt in wanted}
-    source_dir, output_dir = f"{settings.images_dir}/", f"{settings.build_dir / 'images'}/"
+    output_dir = f"{settings.build_dir / 'images'}/"
     for animation in built_animations(site.catalog):
         outputs = [o for o in animation_outputs(animation, settings) if o.kind in wanted]
         frames = [f.image_url for f in animation.frames]
-        # only frames that exist: a missing one fails the action with the verify message
-        # (a missing file_dep would fail with doit's own), and a failed task runs again
-        present = [intern(source_dir + f) for f in frames
-                   if f in sources.files or unsafe_reason(f) is None and os.path.isfile(source_dir + f)]
         targets = [output_dir + o.path for o in outputs]
         yield {
             "name": f"images/{_name(outputs)}",
             "actions": [(run_encode, [animation, [(o.kind, Path(t)) for o, t in zip(outputs, targets)], settings])],
-            "file_dep": present,
+            "file_dep": sources.present(frames),
             "targets": targets,
             "uptodate": [settings_changed({**{o.kind: shaping[o.kind] for o in outputs}, "frames": frames})],
             "clean": True,

@@ -9,7 +9,6 @@ from .uptodate import settings_changed
 
 from .. import plan, versions
 from ..problems import PipelineError
-from ..safepaths import unsafe_reason
 from ..imageroot import ImageRoot
 
 
@@ -35,8 +34,11 @@ def run_overview(animations, images: ImageRoot, target: Path, settings, page: in
     return None
 
 
-def contact_tasks(site):
+def contact_tasks(site, sources: ImageRoot | None = None):
+    """A sheet per animation and the overview pages; `sources` is the image root listed, when
+    the caller has it already."""
     settings = site.settings
+    sources = sources or ImageRoot(settings.images_dir)
     options = settings.contact
     folder = settings.build_dir / "contact"
     images = ImageRoot(settings.images_dir, max_pixels=settings.verify.max_pixels)
@@ -51,7 +53,7 @@ def contact_tasks(site):
         yield {
             "name": f"contact/{names[animation.name]}",
             "actions": [(run_sheet, [animation, images, target, options, title])],
-            "file_dep": _sources(settings, frames),
+            "file_dep": sources.present(frames),
             "targets": [str(target)],
             # file_dep is a set to doit: a reordered gallery changes the sheet, so the order is here
             "uptodate": [settings_changed({**shaping, "title": title, "frames": frames})],
@@ -65,15 +67,10 @@ def contact_tasks(site):
         yield {
             "name": f"contact/{plan.overview_name(page)}",
             "actions": [(run_overview, [chunk, images, target, options, page, pages])],
-            "file_dep": _sources(settings, [a.frames[0].image_url for a in chunk]),
+            "file_dep": sources.present([a.frames[0].image_url for a in chunk]),
             "targets": [str(target)],
             "uptodate": [settings_changed({**shaping, "pages": pages, "titles": [a.title for a in chunk],
                                          "first_frames": [a.frames[0].image_url for a in chunk]})],
             "clean": True,
         }
 
-
-def _sources(settings, urls: list[str]) -> list[str]:
-    # unsafe names are never opened, not even by doit to hash them; the action reports them
-    folder = f"{settings.images_dir}/"
-    return [folder + url for url in urls if unsafe_reason(url) is None]

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-from sys import intern  # one string per frame path, whichever sub-tasks name it
 from pathlib import Path
 
 from doit.exceptions import TaskFailed
@@ -87,7 +86,9 @@ def _run_batch(jobs, changed, make, sources: ImageRoot):
     redo = set(changed)
     failures = []
     for frame, source, outputs in jobs:
-        if redo and source not in redo and all(os.path.exists(o[0]) for o in outputs):
+        # a source gone since the last run is not among the changed (doit no longer depends
+        # on it), but it must fail all the same
+        if redo and source not in redo and os.path.exists(source) and all(os.path.exists(o[0]) for o in outputs):
             continue
         problem = frame_problem(frame.path, frame.page, frame.line, sources)
         if problem:
@@ -132,30 +133,33 @@ def gallery_sequences(site) -> dict[str, list[Reference]]:
     return sequences(frame_listings(site.catalog))
 
 
-def thumbnail_tasks(site, groups: dict[str, list[Reference]] | None = None):
+def thumbnail_tasks(site, groups: dict[str, list[Reference]] | None = None, sources: ImageRoot | None = None):
     """One sub-task per frame sequence, writing every thumbnail of its frames (PNG, WebP,
-    srcset widths) from one decode of each frame. `groups` are `gallery_sequences(site)`,
-    when the caller has them already."""
+    srcset widths) from one decode of each frame. `groups` are `gallery_sequences(site)` and
+    `sources` the image root listed, when the caller has them already."""
     settings = site.settings
     options = settings.thumbnails
-    source_dir, images = _folders(settings)
+    sources = sources or ImageRoot(settings.images_dir)
+    images = _folders(settings)[1]
     shaping = {"width": options.width, "widths": list(options.widths), "min_ssim": options.min_ssim,
                "webp_quality": options.webp_quality, "encoder": versions.encoder("thumbnails", settings.build_dir)}
     for pattern, frames in (groups or gallery_sequences(site)).items():
         yield {
             "name": f"images/{pattern}",  # `thumbnails:images/X-*.png`: the thumbnails of that sequence
             "actions": [(run_thumbnails, [frames, settings, _source_root(settings)])],
-            "file_dep": [intern(source_dir + frame.path) for frame in frames],
+            "file_dep": sources.present([frame.path for frame in frames]),
             "targets": [images + o.path for frame in frames for o in thumbnail_outputs(frame.path, settings)],
             "uptodate": [settings_changed(shaping)],
             "clean": True,
         }
 
 
-def frame_tasks(site, groups: dict[str, list[Reference]] | None = None):
-    """One sub-task per frame sequence, copying its frames. `groups` as for `thumbnail_tasks`."""
+def frame_tasks(site, groups: dict[str, list[Reference]] | None = None, sources: ImageRoot | None = None):
+    """One sub-task per frame sequence, copying its frames. `groups` and `sources` as for
+    `thumbnail_tasks`."""
     settings = site.settings
-    source_dir, images = _folders(settings)
+    sources = sources or ImageRoot(settings.images_dir)
+    images = _folders(settings)[1]
     # `level` came after builds existed: at its default they stay up to date
     shaping = {"encoder": versions.encoder("frame-copy", settings.build_dir),
                **section_values(settings.frames, added=("level",))}
@@ -163,7 +167,7 @@ def frame_tasks(site, groups: dict[str, list[Reference]] | None = None):
         yield {
             "name": f"images/{pattern}",
             "actions": [(run_frame_copies, [frames, settings, _source_root(settings)])],
-            "file_dep": [intern(source_dir + frame.path) for frame in frames],
+            "file_dep": sources.present([frame.path for frame in frames]),
             "targets": [images + frame.path for frame in frames],
             "uptodate": [settings_changed(shaping)],
             "clean": True,
