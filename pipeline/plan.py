@@ -81,20 +81,57 @@ def frame_listings(catalog: Catalog) -> list[Reference]:
     return list(first.values())
 
 
-def frame_outputs(catalog: Catalog) -> list[str]:
-    """Every distinct, safe gallery frame, in page order."""
-    return [reference.path for reference in frame_listings(catalog)]
+ANIMATION, FRAME_COPY = "animation", "frame"  # the two kinds of maker
+
+
+class Claim(NamedTuple):
+    """An output, what makes it ((ANIMATION, its name) or (FRAME_COPY, a gallery frame's
+    path): the frame's copy and thumbnails) and the page line that names that."""
+
+    output: Output
+    maker: tuple[str, str]
+    page: str
+    line: int
+
+
+class OutputPlan(NamedTuple):
+    makers: dict[str, Claim]  # output path -> the claim that makes it
+    clashes: tuple[tuple[Claim, Claim], ...]  # (a claim on a path already taken, the claim that took it)
+
+    def makes(self, path: str, maker: tuple[str, str]) -> bool:
+        """Whether `maker` is the one that writes `path`."""
+        claim = self.makers.get(path)
+        return claim is not None and claim.maker == maker
+
+
+def output_plan(catalog: Catalog, settings: Settings) -> OutputPlan:
+    """Every output and what makes it. Two makers cannot write one file (doit refuses to run
+    at all when two tasks share a target), so the first claim on a path makes it and a later
+    one is a clash, which verify reports: animations claim first, then the gallery frames in
+    page order (the copy, then the thumbnails). A gallery listing its own animation's GIF,
+    or `X-1.png` and `X-1.jpg` (both make `X-1-thumb.webp`), clash."""
+    makers: dict[str, Claim] = {}
+    clashes = []
+
+    def claim(output: Output, maker: tuple[str, str], page: str, line: int) -> None:
+        first = makers.setdefault(output.path, Claim(output, maker, page, line))
+        if first.maker != maker:
+            clashes.append((Claim(output, maker, page, line), first))
+
+    for animation in built_animations(catalog):
+        for output in animation_outputs(animation, settings):
+            claim(output, (ANIMATION, animation.name), animation.page, animation.line)
+    for frame in frame_listings(catalog):
+        maker = (FRAME_COPY, frame.path)
+        claim(Output(frame.path, "frame", (frame.path,)), maker, frame.page, frame.line)
+        for output in thumbnail_outputs(frame.path, settings):
+            claim(output, maker, frame.page, frame.line)
+    return OutputPlan(makers, tuple(clashes))
 
 
 def planned_outputs(catalog: Catalog, settings: Settings) -> list[Output]:
-    """Every file the pipeline writes under <build>/images for this catalog."""
-    outputs = []
-    for animation in built_animations(catalog):
-        outputs.extend(animation_outputs(animation, settings))
-    for frame in frame_outputs(catalog):
-        outputs.append(Output(frame, "frame", (frame,)))
-        outputs.extend(thumbnail_outputs(frame, settings))
-    return outputs
+    """Every file the pipeline writes under <build>/images for this catalog, each once."""
+    return [claim.output for claim in output_plan(catalog, settings).makers.values()]
 
 
 def sheet_names(animations: list[Animation]) -> dict[str, str]:

@@ -13,6 +13,7 @@ SEVERITY = {
     "inconsistent-frames": ERROR,
     "unsafe-path": ERROR,
     "bad-manifest": ERROR,
+    "output-clash": ERROR,
     "duplicate-reference": WARNING,
     "unlisted-frame": WARNING,
     "frame-gap": WARNING,

@@ -46,6 +46,19 @@ def _outside(name: str, value, low, high) -> str | None:
     return None if low <= value <= high else f"{name} = {value!r}: must be from {low} to {high}"
 
 
+MAX_GIF_FPS = 50  # GIF delays are in hundredths of a second, and browsers slow those under 2
+
+
+def _listed_twice(values):
+    """The first value that comes twice in `values`, or None."""
+    seen = set()
+    for value in values:
+        if value in seen:
+            return value
+        seen.add(value)
+    return None
+
+
 @dataclasses.dataclass(frozen=True)
 class AnimationSettings:
     formats: tuple[str, ...] = ("gif", "webp", "webm", "mp4")  # add "avif" to switch it on
@@ -58,8 +71,14 @@ class AnimationSettings:
         unknown = [f for f in self.formats if f not in ANIMATION_FORMATS]
         if unknown:
             return f"formats: unknown format {unknown[0]!r}; known: {', '.join(ANIMATION_FORMATS)}"
+        twice = _listed_twice(self.formats)
+        if twice is not None:
+            return f"formats: {twice!r} is listed twice"
         if not 0 < self.fps <= 100:
             return f"fps = {self.fps!r}: must be above 0 and at most 100"
+        if "gif" in self.formats and self.fps > MAX_GIF_FPS:
+            return (f"fps = {self.fps!r}: a GIF cannot show a frame for less than 20 ms (browsers play "
+                    f"shorter delays as 100 ms): at most {MAX_GIF_FPS}, or take \"gif\" out of formats")
         if not _is_colour(self.matte):
             return f"matte = {self.matte!r}: write a colour as '#rrggbb'"
         return _outside("loop", self.loop, 0, 65535)
@@ -159,6 +178,9 @@ class ThumbnailSettings:
         for width in (self.width, *self.widths):
             if width < 1:
                 return f"thumbnail widths must be at least 1 pixel, got {width}"
+        twice = _listed_twice(self.widths)
+        if twice is not None:
+            return f"widths: {twice} is listed twice"
         if not 0 <= self.webp_quality <= 100:
             return f"webp_quality must be 0..100, got {self.webp_quality}"
         if not 0.0 < self.min_ssim <= 1.0:

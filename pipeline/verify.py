@@ -12,21 +12,23 @@ from typing import Iterable
 from . import catalog as cat
 from .catalog import Animation, Catalog, Reference
 from .imageroot import ImageRoot
+from .plan import ANIMATION, Claim, output_plan  # the plan names what the pipeline itself writes
 from .problems import Problem
 from .safepaths import unsafe_reason
 
-VERSION = 3  # bump when the same files would be judged differently
+VERSION = 4  # bump when the same files would be judged differently
 
 
 def verify_catalog(catalog: Catalog, images: ImageRoot, *, orphans: bool = True,
-                   known_outputs: Iterable[str] = ()) -> list[Problem]:
+                   known_outputs: Iterable[str] = (), clashes: Iterable[tuple[Claim, Claim]] = ()) -> list[Problem]:
     """Every problem of the pages in `catalog` against the files of `images`.
 
     `known_outputs` are the names the pipeline writes (`plan.planned_outputs`): a derived
     reference (`Y.webm`) that is missing is fine when it is among them, and such files in the
-    image root (`Y.webp`) are not orphans.
+    image root (`Y.webp`) are not orphans. `clashes` are the plan's: files two makers would
+    write.
     """
-    problems = list(catalog.problems)
+    problems = list(catalog.problems) + [_clash(late, first) for late, first in clashes]
     images.prefetch()
     planned = set(known_outputs)
     reported: set[tuple] = set()  # once per page: every page naming a broken file is told
@@ -121,6 +123,17 @@ def _check_reference(ref: Reference, images: ImageRoot, planned: set[str]) -> Pr
     return _missing(ref.path, ref.page, ref.line, what.get(ref.kind, ref.kind), images)
 
 
+def _clash(late: Claim, first: Claim) -> Problem:
+    def maker(claim: Claim) -> str:
+        kind, name = claim.maker
+        return f"the animation '{name}'" if kind == ANIMATION else f"the gallery image '{name}'"
+
+    path = late.output.path
+    return Problem(late.page, late.line, path, "output-clash",
+                   f"'{path}' would be written for {maker(late)} and for {maker(first)} "
+                   f"({first.page}:{first.line}): it is built for the latter only; rename one of them")
+
+
 def _missing(path: str, page: str, line: int, what: str, images: ImageRoot) -> Problem:
     others = images.other_case(path)
     hint = (f"; '{others[0]}' differs only in case, and web servers tell them apart: rename the "
@@ -175,10 +188,9 @@ def _problem_order(problem: Problem):
 
 def verify_site(site, *, deep: bool = False) -> list[Problem]:
     """All problems of `site` (a `Site`), against its image root."""
-    from .plan import planned_outputs  # the plan names what the pipeline itself writes
-
     settings = site.settings
     images = ImageRoot(settings.images_dir, deep=deep or settings.verify.deep,
                        max_pixels=settings.verify.max_pixels)
-    known = {output.path for output in planned_outputs(site.catalog, settings)}
-    return verify_catalog(site.catalog, images, orphans=settings.verify.orphans, known_outputs=known)
+    outputs = output_plan(site.catalog, settings)
+    return verify_catalog(site.catalog, images, orphans=settings.verify.orphans,
+                          known_outputs=outputs.makers.keys(), clashes=outputs.clashes)

@@ -36,13 +36,32 @@ def test_planned_outputs_leave_out_unsafe_names_and_list_frames_once(small_site)
     frames = ["muscles/png/Bad-1.png", "../outside/Bad-2.png", "/etc/Bad-3.png", "muscles/png/Bad-1.png"]
     (small_site.pages / "bad.md").write_text(page_text("Bad", ["../gif/Bad.gif"], frames))
     site = small_site.site()
-    safe = plan.frame_outputs(site.catalog)
+    safe = [frame.path for frame in plan.frame_listings(site.catalog)]
     assert len(safe) == len(set(safe)) == 2 * 16 + 1
     assert "muscles/png/Bad-1.png" in safe
     planned = plan.planned_outputs(site.catalog, site.settings)
     assert {o.path for o in planned if o.kind == "frame"} == set(safe)
     assert not any(".." in o.path or o.path.startswith("/") for o in planned)
     assert "muscles/png/Bad-1-thumb.png" in {o.path for o in planned}
+
+
+def test_a_file_two_makers_would_write_is_made_by_the_first_and_the_other_is_a_clash(small_site):
+    # a gallery listing its own animation's GIF; a JPEG twin of a PNG frame (both make X-thumb.webp)
+    frames = ["muscles/gif/Leg-Soleus.gif", "muscles/png/Arm-Biceps-1.jpg"]
+    (small_site.pages / "zz-odd.md").write_text(page_text("Odd", [], frames))
+    site = small_site.site()
+    result = plan.output_plan(site.catalog, site.settings)
+    assert {(late.output.path, late.maker, late.page, first.maker) for late, first in result.clashes} == {
+        ("muscles/gif/Leg-Soleus.gif", ("frame", "muscles/gif/Leg-Soleus.gif"), "zz-odd.md",
+         ("animation", "muscles/gif/Leg-Soleus.gif")),
+        ("muscles/png/Arm-Biceps-1-thumb.webp", ("frame", "muscles/png/Arm-Biceps-1.jpg"), "zz-odd.md",
+         ("frame", "muscles/png/Arm-Biceps-1.png")),
+    }
+    assert result.makes("muscles/gif/Leg-Soleus.gif", ("animation", "muscles/gif/Leg-Soleus.gif"))
+    assert result.makes("muscles/gif/Leg-Soleus-thumb.gif", ("frame", "muscles/gif/Leg-Soleus.gif"))
+    assert result.makes("muscles/png/Arm-Biceps-1-thumb.jpg", ("frame", "muscles/png/Arm-Biceps-1.jpg"))
+    planned = [o.path for o in plan.planned_outputs(site.catalog, site.settings)]
+    assert len(planned) == len(set(planned))
 
 
 def test_sheet_names_do_not_collide_across_folders(site_folder):

@@ -116,6 +116,31 @@ def test_a_frame_deleted_after_a_build_fails_its_tasks_with_the_page_line(three_
     assert "DependencyError" not in result.stdout + result.stderr
 
 
+def test_two_makers_of_one_file_fail_verify_and_the_rest_builds(three_sequences):
+    # doit refuses to run anything when two tasks share a target: the plan gives each file one maker
+    site = three_sequences
+    (site.images / "muscles/gif").mkdir()
+    Image.new("RGB", (48, 40), "red").save(site.images / "muscles/gif/Thigh.gif")  # the old animation
+    Image.new("RGB", (48, 40)).save(site.images / "muscles/png/Arm-Biceps-1.jpg")
+    page = site.pages / "muscles/muscle_thigh.md"
+    page.write_text(page.read_text().replace("gallery:\n", "gallery:\n  - image_url: muscles/gif/Thigh.gif\n", 1))
+    (site.pages / "twins.md").write_text(page.read_text().replace("muscles/gif/Thigh.gif", "muscles/png/Arm-Biceps-1.jpg"))
+
+    result = run_pipeline(site, "-n", "1")
+
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Two different tasks" not in output
+    assert "muscles/muscle_thigh.md:12: output-clash: 'muscles/gif/Thigh.gif' would be written for the gallery " \
+           "image 'muscles/gif/Thigh.gif' and for the animation 'muscles/gif/Thigh.gif'" in output
+    assert "twins.md:12: output-clash: 'muscles/png/Arm-Biceps-1-thumb.webp' would be written" in output
+    with Image.open(site.build / "images/muscles/gif/Thigh.gif") as gif:
+        assert gif.n_frames == 16  # the animation, not the copy of the old file
+    with Image.open(site.build / "images/muscles/gif/Thigh-thumb.gif") as thumbnail:
+        assert thumbnail.width == 48  # the gallery image still has its thumbnail
+    assert assert_every_output_decodes(site.build) > 100
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_killed_builds_leave_nothing_half_done(three_sequences, seed):
     site = three_sequences

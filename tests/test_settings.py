@@ -38,6 +38,11 @@ def test_defaults_fill_every_key(tmp_path):
     ("[frames]\nlevel = 13\n", "pipeline.toml: [frames] level = 13: must be from 1 to 12"),
     ("[contact]\nbackground = 'white'\n", "pipeline.toml: [contact] background = 'white': write a colour as '#rrggbb'"),
     ("[animation]\nmatte = '#ffff'\n", "pipeline.toml: [animation] matte = '#ffff': write a colour as '#rrggbb'"),
+    # two tasks would write one file, and doit would run none
+    ("[animation]\nformats = ['gif', 'webp', 'gif']\n", "pipeline.toml: [animation] formats: 'gif' is listed twice"),
+    ("[thumbnails]\nwidths = [400, 800, 400]\n", "pipeline.toml: [thumbnails] widths: 400 is listed twice"),
+    ("[animation]\nfps = 60\n", "pipeline.toml: [animation] fps = 60.0: a GIF cannot show a frame for less than "
+     "20 ms (browsers play shorter delays as 100 ms): at most 50, or take \"gif\" out of formats"),
 ])
 def test_wrong_keys_and_types_name_the_key(tmp_path, text, message):
     with pytest.raises(PipelineError) as error:
@@ -59,6 +64,8 @@ def test_invalid_toml_and_missing_file(tmp_path):
 
 def test_integer_accepted_where_a_number_is_expected(tmp_path):
     assert load_settings(write(tmp_path, "[animation]\nfps = 12\n")).animation.fps == 12.0
+    assert load_settings(write(tmp_path, "[animation]\nfps = 50\n")).animation.fps == 50.0  # 20 ms GIF delays
+    assert load_settings(write(tmp_path, "[animation]\nfps = 60\nformats = ['webm']\n")).animation.fps == 60.0
 
 
 def test_a_gif_palette_needs_room_for_the_matte_and_transparency(tmp_path):

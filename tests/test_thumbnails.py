@@ -221,7 +221,7 @@ def test_unreadable_source_fails_its_task(tmp_path):
     (images / "B.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
     settings = settings_from_dict({"paths": {"images": "images", "build": "out"}}, base=tmp_path)
     result = run_thumbnails([Reference("B.png", "a.md", 4, FRAME), Reference("C.png", "b.md", 12, FRAME)],
-                            settings, ImageRoot(images), changed=[])
+                            settings, ImageRoot(images), frozenset(), changed=[])
     assert result.message.splitlines() == [
         "a.md:4: unreadable: 'B.png' is not a valid PNG (bad signature or header)",
         "b.md:12: missing: gallery frame 'C.png' does not exist under the image root",

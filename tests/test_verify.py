@@ -54,6 +54,19 @@ def test_a_frame_whose_name_differs_only_in_case_is_missing_and_named(small_site
         "differs only in case, and web servers tell them apart: rename the file or correct the page")
 
 
+def test_a_file_two_makers_would_write_is_a_clash_at_the_later_page_line(small_site):
+    Image.new("RGB", (8, 8)).save(small_site.images / "muscles/png/Arm-Biceps-1.jpg")
+    (small_site.pages / "zz.md").write_text(page_text("Twins", [], ["muscles/png/Arm-Biceps-1.jpg"]))
+    problem = only(problems_of(small_site), "output-clash")
+    first = next(n for n, text in enumerate((small_site.pages / "muscles/muscle_arm-biceps.md").read_text().splitlines(), 1)
+                 if text.endswith("Arm-Biceps-1.png"))
+    assert str(problem) == (
+        "zz.md:8: output-clash: 'muscles/png/Arm-Biceps-1-thumb.webp' would be written for the gallery "
+        "image 'muscles/png/Arm-Biceps-1.jpg' and for the gallery image 'muscles/png/Arm-Biceps-1.png' "
+        f"(muscles/muscle_arm-biceps.md:{first}): it is built for the latter only; rename one of them")
+    assert problem.severity == "error"
+
+
 def test_missing_derived_files_are_fine_when_their_sources_exist(small_site):
     # nothing under muscles/gif exists and no -thumb.png either: all can be made
     assert not (small_site.images / "muscles/gif").exists()

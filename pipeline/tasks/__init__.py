@@ -20,6 +20,7 @@ from ..progress import ProgressReporter
 from ..settings import Settings, load_settings
 from ..site import Site, open_site
 from ..imageroot import ImageRoot
+from .. import plan
 from . import animations, bundle, contact, report, thumbnails, verify
 
 DEFAULT_TASKS = ["verify", "gif", "webp", "video", "avif", "thumbnails", "frames", "contact", "bundle", "report"]  # report stays last: it shows what the others made
@@ -83,6 +84,7 @@ def generators(site: Site) -> dict:
     """The `task_*` functions for `site`, in the order `doit list` shows them."""
     sources = ImageRoot(site.settings.images_dir)  # listed once, when a generator first asks
     gallery = functools.cache(lambda: thumbnails.gallery_sequences(site))  # grouped once, likewise
+    outputs = functools.cache(lambda: plan.output_plan(site.catalog, site.settings))  # what makes each file
     seen = {}  # folder digests the bundle's check leaves for the report's, in this run
 
     def task_verify():
@@ -95,27 +97,27 @@ def generators(site: Site) -> dict:
 
     def task_gif():
         """Animated GIF of every animation: one shared palette, laid over the matte."""
-        yield from animations.animation_tasks(site, ("gif",), sources)
+        yield from animations.animation_tasks(site, ("gif",), sources, outputs())
 
     def task_webp():
         """Animated WebP of every animation, alpha kept."""
-        yield from animations.animation_tasks(site, ("webp",), sources)
+        yield from animations.animation_tasks(site, ("webp",), sources, outputs())
 
     def task_video():
         """WebM (AV1, or VP9) and MP4 (H.264) of every animation, laid over the matte."""
-        yield from animations.animation_tasks(site, ("webm", "mp4"), sources)
+        yield from animations.animation_tasks(site, ("webm", "mp4"), sources, outputs())
 
     def task_avif():
         """Animated AVIF of every animation, when "avif" is among [animation] formats."""
-        yield from animations.animation_tasks(site, ("avif",), sources)
+        yield from animations.animation_tasks(site, ("avif",), sources, outputs())
 
     def task_thumbnails():
         """Thumbnails of every gallery frame: X-thumb.png, X-thumb.webp, srcset widths."""
-        yield from thumbnails.thumbnail_tasks(site, gallery(), sources)
+        yield from thumbnails.thumbnail_tasks(site, gallery(), sources, outputs())
 
     def task_frames():
         """Gallery frames copied into build/images, losslessly re-compressed."""
-        yield from thumbnails.frame_tasks(site, gallery(), sources)
+        yield from thumbnails.frame_tasks(site, gallery(), sources, outputs())
 
     def task_contact():
         """Contact sheets: every frame of each animation, and an overview of all."""

@@ -14,7 +14,7 @@ from doit.exceptions import TaskFailed
 from .uptodate import section_values, settings_changed
 
 from .. import versions
-from ..plan import animation_outputs, built_animations
+from ..plan import ANIMATION, OutputPlan, animation_outputs, built_animations, output_plan
 from ..problems import PipelineError
 from ..imageroot import ImageRoot
 
@@ -47,28 +47,34 @@ def run_encode(animation, outputs: list[tuple[str, Path]], settings):
     return None
 
 
-def animation_tasks(site, formats: tuple[str, ...], sources: ImageRoot):
+def animation_tasks(site, formats: tuple[str, ...], sources: ImageRoot, outputs: OutputPlan | None = None):
     """Sub-tasks for the `formats` among those configured: one per animation, writing its
     files in those formats (one file for `gif`, WebM and MP4 together for `video`).
 
-    `sources` is the image root, listed once (its `files`) for every format's generator.
+    `sources` is the image root, listed once (its `files`) for every format's generator;
+    `outputs` the site's `plan.output_plan`, when the caller has it: a file that another
+    maker claimed first is left to it (verify reports the clash).
     """
     settings = site.settings
     wanted = [f for f in settings.animation.formats if f in formats]
     if not wanted:
         return
+    outputs = output_plan(site.catalog, settings) if outputs is None else outputs
     shaping = {fmt: _shaping(settings, fmt, versions.encoder(fmt, settings.build_dir)) for fmt in wanted}
     output_dir = f"{settings.build_dir / 'images'}/"
     for animation in built_animations(site.catalog):
-        outputs = [o for o in animation_outputs(animation, settings) if o.kind in wanted]
+        made = [o for o in animation_outputs(animation, settings)
+                if o.kind in wanted and outputs.makes(o.path, (ANIMATION, animation.name))]
+        if not made:
+            continue
         frames = [f.image_url for f in animation.frames]
-        targets = [output_dir + o.path for o in outputs]
+        targets = [output_dir + o.path for o in made]
         yield {
-            "name": f"images/{_name(outputs)}",
-            "actions": [(run_encode, [animation, [(o.kind, Path(t)) for o, t in zip(outputs, targets)], settings])],
+            "name": f"images/{_name(made)}",
+            "actions": [(run_encode, [animation, [(o.kind, Path(t)) for o, t in zip(made, targets)], settings])],
             "file_dep": sources.present(frames),
             "targets": targets,
-            "uptodate": [settings_changed({**{o.kind: shaping[o.kind] for o in outputs}, "frames": frames})],
+            "uptodate": [settings_changed({**{o.kind: shaping[o.kind] for o in made}, "frames": frames})],
             "clean": True,
         }
 

@@ -23,16 +23,18 @@ from .uptodate import section_values, settings_changed
 
 from .. import versions
 from ..catalog import FRAME_NAME, Reference
-from ..plan import frame_listings, thumbnail_format, thumbnail_outputs
+from ..plan import FRAME_COPY, OutputPlan, frame_listings, output_plan, thumbnail_format, thumbnail_outputs
 from ..problems import PipelineError, Problem
 from ..imageroot import ImageRoot
 from ..verify import frame_problem
 
 
-def run_thumbnails(frames: list[Reference], settings, sources: ImageRoot, changed: list[str]):
+def run_thumbnails(frames: list[Reference], settings, sources: ImageRoot, left: frozenset[str],
+                   changed: list[str]):
     """doit action: write the thumbnails of the `frames` (gallery references: a path relative
     to the image root, and the page line that lists it) whose source changed or whose
-    outputs are missing.
+    outputs are missing; not those in `left`, which another maker writes (see
+    `plan.output_plan`).
 
     Every frame is attempted; the sources that cannot be read fail the task together, each
     with verification's `page:line: code: message` (an output that cannot be written: with
@@ -44,7 +46,7 @@ def run_thumbnails(frames: list[Reference], settings, sources: ImageRoot, change
 
     def make(source: Path, outputs):
         thumbnails.make_thumbnails(source, outputs, webp_quality=options.webp_quality, min_ssim=options.min_ssim)
-    return _run_batch(_thumbnail_jobs(frames, settings), changed, make, sources)
+    return _run_batch(_thumbnail_jobs(frames, settings, left), changed, make, sources)
 
 
 def run_frame_copies(frames: list[Reference], settings, sources: ImageRoot, changed: list[str]):
@@ -57,13 +59,17 @@ def run_frame_copies(frames: list[Reference], settings, sources: ImageRoot, chan
     return _run_batch(_frame_jobs(frames, settings), changed, make, sources)
 
 
-def _thumbnail_jobs(frames: list[Reference], settings) -> list[tuple[Reference, str, list[tuple[str, int, str]]]]:
-    """(frame, source, [(target, width, format), ...]) of each frame. Worked out where the
-    action runs: held for every sequence while doit runs, they took 5 MiB at 250 animations."""
+def _thumbnail_jobs(frames: list[Reference], settings,
+                    left: frozenset[str] = frozenset()) -> list[tuple[Reference, str, list[tuple[str, int, str]]]]:
+    """(frame, source, [(target, width, format), ...]) of each frame, without the outputs in
+    `left`. Worked out where the action runs: held for every sequence while doit runs, they
+    took 5 MiB at 250 animations."""
     source_dir, images = _folders(settings)
-    return [(frame, source_dir + frame.path,
-             [(images + o.path, o.width, thumbnail_format(o.path)) for o in thumbnail_outputs(frame.path, settings)])
+    jobs = [(frame, source_dir + frame.path,
+             [(images + o.path, o.width, thumbnail_format(o.path))
+              for o in thumbnail_outputs(frame.path, settings) if o.path not in left])
             for frame in frames]
+    return [job for job in jobs if job[2]]
 
 
 def _frame_jobs(frames: list[Reference], settings) -> list[tuple[Reference, str, list[tuple[str]]]]:
@@ -133,37 +139,50 @@ def gallery_sequences(site) -> dict[str, list[Reference]]:
     return sequences(frame_listings(site.catalog))
 
 
-def thumbnail_tasks(site, groups: dict[str, list[Reference]] | None = None, sources: ImageRoot | None = None):
+def thumbnail_tasks(site, groups: dict[str, list[Reference]] | None = None, sources: ImageRoot | None = None,
+                    outputs: OutputPlan | None = None):
     """One sub-task per frame sequence, writing every thumbnail of its frames (PNG, WebP,
-    srcset widths) from one decode of each frame. `groups` are `gallery_sequences(site)` and
-    `sources` the image root listed, when the caller has them already."""
+    srcset widths) from one decode of each frame, but those another maker claimed first
+    (verify reports the clash). `groups` are `gallery_sequences(site)`, `sources` the image
+    root listed and `outputs` the site's `plan.output_plan`, when the caller has them."""
     settings = site.settings
     options = settings.thumbnails
     sources = sources or ImageRoot(settings.images_dir)
     images = _folders(settings)[1]
     shaping = {"width": options.width, "widths": list(options.widths), "min_ssim": options.min_ssim,
                "webp_quality": options.webp_quality, "encoder": versions.encoder("thumbnails", settings.build_dir)}
+    outputs = output_plan(site.catalog, settings) if outputs is None else outputs
     for pattern, frames in (groups or gallery_sequences(site)).items():
+        made = [(frame, o) for frame in frames for o in thumbnail_outputs(frame.path, settings)]
+        left = frozenset(o.path for frame, o in made if not outputs.makes(o.path, (FRAME_COPY, frame.path)))
+        if len(left) == len(made):
+            continue
         yield {
             "name": f"images/{pattern}",  # `thumbnails:images/X-*.png`: the thumbnails of that sequence
-            "actions": [(run_thumbnails, [frames, settings, _source_root(settings)])],
+            "actions": [(run_thumbnails, [frames, settings, _source_root(settings), left])],
             "file_dep": sources.present([frame.path for frame in frames]),
-            "targets": [images + o.path for frame in frames for o in thumbnail_outputs(frame.path, settings)],
+            "targets": [images + o.path for _, o in made if o.path not in left],
             "uptodate": [settings_changed(shaping)],
             "clean": True,
         }
 
 
-def frame_tasks(site, groups: dict[str, list[Reference]] | None = None, sources: ImageRoot | None = None):
-    """One sub-task per frame sequence, copying its frames. `groups` and `sources` as for
-    `thumbnail_tasks`."""
+def frame_tasks(site, groups: dict[str, list[Reference]] | None = None, sources: ImageRoot | None = None,
+                outputs: OutputPlan | None = None):
+    """One sub-task per frame sequence, copying its frames, but a frame whose name another
+    maker claimed first (a gallery listing its own animation). `groups`, `sources` and
+    `outputs` as for `thumbnail_tasks`."""
     settings = site.settings
     sources = sources or ImageRoot(settings.images_dir)
+    outputs = output_plan(site.catalog, settings) if outputs is None else outputs
     images = _folders(settings)[1]
     # `level` came after builds existed: at its default they stay up to date
     shaping = {"encoder": versions.encoder("frame-copy", settings.build_dir),
                **section_values(settings.frames, added=("level",))}
-    for pattern, frames in (groups or gallery_sequences(site)).items():
+    for pattern, listed in (groups or gallery_sequences(site)).items():
+        frames = [frame for frame in listed if outputs.makes(frame.path, (FRAME_COPY, frame.path))]
+        if not frames:
+            continue
         yield {
             "name": f"images/{pattern}",
             "actions": [(run_frame_copies, [frames, settings, _source_root(settings)])],
