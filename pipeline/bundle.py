@@ -13,7 +13,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import Iterable, Iterator, NamedTuple
 
 from . import assetcache, mediainfo, versions
 from .atomic import atomic_path, write_bytes_atomic
@@ -43,9 +43,11 @@ class BundlePlan(NamedTuple):
         return set(self.produced) | set(self.copied)
 
 
-def bundle_plan(catalog: Catalog, settings: Settings) -> BundlePlan:
-    """Which files `<build>/images` must hold, all relative to it."""
-    produced = dict.fromkeys(o.path for o in planned_outputs(catalog, settings))
+def bundle_plan(catalog: Catalog, settings: Settings, produced: Iterable[str] | None = None) -> BundlePlan:
+    """Which files `<build>/images` must hold, all relative to it. `produced` are the planned
+    outputs' paths, when the caller has them."""
+    produced = dict.fromkeys(o.path for o in planned_outputs(catalog, settings)) if produced is None \
+        else dict.fromkeys(produced)
     source = ImageRoot(settings.images_dir, max_pixels=settings.verify.max_pixels)
     copied = {}
     for ref in catalog.references:

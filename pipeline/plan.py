@@ -95,13 +95,13 @@ class Claim(NamedTuple):
 
 
 class OutputPlan(NamedTuple):
-    makers: dict[str, Claim]  # output path -> the claim that makes it
+    makers: dict[str, tuple[Output, tuple[str, str]]]  # output path -> (the output, what makes it)
     clashes: tuple[tuple[Claim, Claim], ...]  # (a claim on a path already taken, the claim that took it)
 
     def makes(self, path: str, maker: tuple[str, str]) -> bool:
         """Whether `maker` is the one that writes `path`."""
-        claim = self.makers.get(path)
-        return claim is not None and claim.maker == maker
+        entry = self.makers.get(path)
+        return entry is not None and entry[1] == maker
 
 
 def output_plan(catalog: Catalog, settings: Settings) -> OutputPlan:
@@ -110,28 +110,31 @@ def output_plan(catalog: Catalog, settings: Settings) -> OutputPlan:
     one is a clash, which verify reports: animations claim first, then the gallery frames in
     page order (the copy, then the thumbnails). A gallery listing its own animation's GIF,
     or `X-1.png` and `X-1.jpg` (both make `X-1-thumb.webp`), clash."""
-    makers: dict[str, Claim] = {}
-    clashes = []
-
-    def claim(output: Output, maker: tuple[str, str], page: str, line: int) -> None:
-        first = makers.setdefault(output.path, Claim(output, maker, page, line))
-        if first.maker != maker:
-            clashes.append((Claim(output, maker, page, line), first))
-
+    makers: dict[str, tuple[Output, tuple[str, str]]] = {}
+    where: dict[tuple[str, str], tuple[str, int]] = {}  # maker -> the page line naming it
+    late = []  # (output, maker) of the claims that came second
     for animation in built_animations(catalog):
+        maker = (ANIMATION, animation.name)
+        where[maker] = (animation.page, animation.line)
         for output in animation_outputs(animation, settings):
-            claim(output, (ANIMATION, animation.name), animation.page, animation.line)
+            if makers.setdefault(output.path, (output, maker))[1] != maker:
+                late.append((output, maker))
     for frame in frame_listings(catalog):
         maker = (FRAME_COPY, frame.path)
-        claim(Output(frame.path, "frame", (frame.path,)), maker, frame.page, frame.line)
-        for output in thumbnail_outputs(frame.path, settings):
-            claim(output, maker, frame.page, frame.line)
+        where[maker] = (frame.page, frame.line)
+        for output in (Output(frame.path, "frame", (frame.path,)), *thumbnail_outputs(frame.path, settings)):
+            if makers.setdefault(output.path, (output, maker))[1] != maker:
+                late.append((output, maker))
+    clashes = []
+    for output, maker in late:
+        first_output, first_maker = makers[output.path]
+        clashes.append((Claim(output, maker, *where[maker]), Claim(first_output, first_maker, *where[first_maker])))
     return OutputPlan(makers, tuple(clashes))
 
 
 def planned_outputs(catalog: Catalog, settings: Settings) -> list[Output]:
     """Every file the pipeline writes under <build>/images for this catalog, each once."""
-    return [claim.output for claim in output_plan(catalog, settings).makers.values()]
+    return [output for output, _ in output_plan(catalog, settings).makers.values()]
 
 
 def sheet_names(animations: list[Animation]) -> dict[str, str]:

@@ -125,7 +125,8 @@ def generators(site: Site) -> dict:
 
     def task_bundle():
         """build/images complete and checked, asset-manifest.json, _data, _includes, bundle.zip."""
-        yield from bundle.bundle_tasks(site, after=[t for t in DEFAULT_TASKS if t not in ("bundle", "report")], seen=seen)
+        yield from bundle.bundle_tasks(site, after=[t for t in DEFAULT_TASKS if t not in ("bundle", "report")],
+                                       seen=seen, outputs=outputs())
 
     return {"task_verify": task_verify, "task_gif": task_gif, "task_webp": task_webp,
             "task_video": task_video, "task_avif": task_avif, "task_thumbnails": task_thumbnails, "task_frames": task_frames,

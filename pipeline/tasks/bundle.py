@@ -12,7 +12,7 @@ from doit.exceptions import TaskFailed
 from .uptodate import settings_changed
 
 from .. import bundle, jekyll, treestate
-from ..plan import animations_by_name
+from ..plan import OutputPlan, animations_by_name
 from ..atomic import write_text_atomic
 from ..problems import PipelineError
 
@@ -74,12 +74,12 @@ def plan_digest(files, catalog) -> str:
     return hashlib.sha1(json.dumps([bundle.VERSION, *sorted(files), described]).encode()).hexdigest()
 
 
-def bundle_tasks(site, after: list[str], seen: dict[str, str]):
+def bundle_tasks(site, after: list[str], seen: dict[str, str], outputs: OutputPlan | None = None):
     """The copies, the include and the bundle. `seen` is shared with the report's task (see
-    `bundle_unchanged`)."""
+    `bundle_unchanged`); `outputs` is the site's `plan.output_plan`, when the caller has it."""
     settings = site.settings
     images = settings.build_dir / "images"
-    plan = bundle.bundle_plan(site.catalog, settings)
+    plan = bundle.bundle_plan(site.catalog, settings, None if outputs is None else outputs.makers)
     for path in plan.copied:
         yield {
             "name": f"images/{path}",
