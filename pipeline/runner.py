@@ -14,6 +14,10 @@ from __future__ import annotations
 import ctypes
 import functools
 import multiprocessing
+import os
+import select
+import threading
+import time
 
 from doit import cmd_run
 from doit.runner import JobTask, JobTaskPickle, MRunner
@@ -26,6 +30,7 @@ class LeanMRunner(MRunner):
         state = super().__getstate__()
         state["tasks"] = None  # pickled into every worker otherwise
         state["teardown_list"] = []  # teardowns of tasks finished here are run here, once
+        state["main_pid"] = os.getpid()  # pickled here, in the build's own process
         return state
 
     def select_task(self, node, tasks_dict):
@@ -39,8 +44,10 @@ class LeanMRunner(MRunner):
         return False
 
     def execute_task_subprocess(self, job_q, result_q, reporter_class):
-        """A worker's loop (doit's), noting that this process is a worker."""
+        """A worker's loop (doit's), noting that this process is a worker, which ends with
+        the build's own process (see `_leave_with`)."""
         self.in_worker = True
+        _leave_with(getattr(self, "main_pid", None) or os.getppid())  # forked: the build's is the parent
         return super().execute_task_subprocess(job_q, result_q, reporter_class)
 
     def execute_task(self, task):
@@ -86,6 +93,35 @@ class Run(cmd_run.Run):
             if not chosen:
                 _stop_forkserver()
                 multiprocessing.set_start_method(None, force=True)
+
+
+def _leave_with(pid: int) -> None:
+    """End this worker as soon as process `pid`, the build's, is gone, even killed with
+    SIGKILL. Otherwise the workers wait for their next task forever, and so does the
+    forkserver, since each worker holds the pipe that would tell it the build is over. A
+    daemon thread waits on a pidfd (Linux 5.3 and later), or else looks every second. What a
+    worker leaves half written is a temporary file, which the next build removes."""
+    def wait() -> None:
+        try:
+            handle = os.pidfd_open(pid)
+        except (AttributeError, OSError):  # no pidfd here: look now and then
+            while _alive(pid):
+                time.sleep(1.0)
+        else:
+            select.select([handle], [], [])  # readable once the process has ended
+        os._exit(70)  # EX_SOFTWARE; nobody reads it: the build is gone
+
+    threading.Thread(target=wait, name="leave-with-the-build", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user: a new process with the old number
+        return False
+    return True
 
 
 def _trim_heap() -> None:

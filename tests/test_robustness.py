@@ -165,6 +165,54 @@ def test_killed_builds_leave_nothing_half_done(three_sequences, seed):
     assert rerun_tasks(site) == set()
 
 
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid`, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, pending = set(), [pid]
+    while pending:
+        for child in children.get(pending.pop(), ()):
+            found.add(child)
+            pending.append(child)
+    return found
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie (a container's first process may never reap orphans)."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process tree from /proc")
+def test_workers_end_when_the_build_is_killed(three_sequences):
+    build = subprocess.Popen([*PIPELINE, "--config", str(three_sequences.config), "-n", "2"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    family: set[int] = set()
+    deadline = time.monotonic() + 60
+    while len(family) < 3 and time.monotonic() < deadline:  # the forkserver and two workers
+        time.sleep(0.05)
+        family = {pid for pid in descendants(build.pid) if running(pid)}
+    assert len(family) >= 3, "the workers never started"
+
+    build.kill()  # SIGKILL to the build's own process only
+    build.wait()
+
+    deadline = time.monotonic() + 15
+    while any(running(pid) for pid in family) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in family if running(pid)]
+    assert run_pipeline(three_sequences, "-n", "2").returncode == 0  # and the next build completes
+    assert not temporaries(three_sequences.build)
+
+
 def test_two_builds_at_once_do_not_collide(three_sequences):
     site = three_sequences
     command = [*PIPELINE, "--config", str(site.config), "-n", "1"]
