@@ -26,10 +26,11 @@ from .imageroot import ImageRoot
 MARGIN = 12
 GAP = 8
 TEXT = (34, 34, 34)
+MISSING = (200, 40, 40)  # the outline of a picture that could not be read
 
 
 class Cell(NamedTuple):
-    rgba: np.ndarray  # the picture, full size
+    rgba: np.ndarray | None  # the picture, full size; None: a frame that cannot be read
     label: str
 
 
@@ -54,15 +55,18 @@ def draw_sheet(title: str, cells: list[Cell], columns: int, settings: ContactSet
         row, column = divmod(index, columns)
         x = MARGIN + column * (box[0] + GAP)
         y = top + row * (box[1] + label_height + GAP)
-        picture = _picture(cell.rgba, box, background)
-        sheet.paste(picture, (x + (box[0] - picture.width) // 2, y + (box[1] - picture.height) // 2))
+        if cell.rgba is None:  # an empty, outlined box where the picture would be
+            draw.rectangle((x, y, x + box[0] - 1, y + box[1] - 1), outline=MISSING)
+        else:
+            picture = _picture(cell.rgba, box, background)
+            sheet.paste(picture, (x + (box[0] - picture.width) // 2, y + (box[1] - picture.height) // 2))
         label = _fit(cell.label, font, box[0])
         draw.text((x + box[0] / 2, y + box[1] + label_height / 2), label, font=font, fill=TEXT, anchor="mm")
     return sheet
 
 
 def _box_size(cells: list[Cell], cell_width: int) -> tuple[int, int]:
-    shapes = {cell.rgba.shape[:2] for cell in cells}
+    shapes = {cell.rgba.shape[:2] for cell in cells if cell.rgba is not None}
     if len(shapes) == 1:
         (height, width), = shapes
         return thumbnail_size(width, height, cell_width)
@@ -117,7 +121,18 @@ def make_contact_sheet(animation: Animation, images: ImageRoot, target: Path,
 
 def make_overview(animations: list[Animation], images: ImageRoot, target: Path,
                   settings: ContactSettings, page: int, pages: int) -> None:
-    """Write page `page` of `pages` of the overview: each animation's first frame and title."""
-    cells = [Cell(_first_frame(animation, images), animation.title) for animation in animations]
+    """Write page `page` of `pages` of the overview: each animation's first frame and title.
+
+    A first frame that cannot be read leaves an outlined empty box, and the others are drawn;
+    then PipelineError names every such frame at its page line."""
+    cells, failures = [], []
+    for animation in animations:
+        try:
+            cells.append(Cell(_first_frame(animation, images), animation.title))
+        except PipelineError as exc:
+            failures.append(str(exc))
+            cells.append(Cell(None, animation.title))
     title = "Animations" + (f" ({page}/{pages})" if pages > 1 else "")
     write_png(draw_sheet(title, cells, settings.overview_columns, settings), target)
+    if failures:
+        raise PipelineError("\n".join(failures))

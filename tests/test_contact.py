@@ -76,6 +76,27 @@ def test_missing_frame_fails_the_sheet_with_the_page_line(small_site):
     assert not (small_site.build / "contact" / "x.png").exists()
 
 
+def test_an_unreadable_first_frame_leaves_an_empty_box_in_the_overview_and_fails_it(site_folder):
+    for k in range(3):
+        site_folder.add_animation(f"M{k}", count=2, size=(40, 40), title=f"Muscle {k}")
+    (site_folder.images / "muscles/png/M1-1.png").write_bytes(b"")
+    (task,) = [t for t in contact_tasks(site_folder.site()) if t["name"] == "contact/overview-1.png"]
+    func, args = task["actions"][0]
+
+    result = func(*args)
+
+    assert result.message == "muscles/muscle_m1.md:12: unreadable: 'muscles/png/M1-1.png' is empty (0 bytes)"
+    with Image.open(site_folder.build / "contact" / "overview-1.png") as page:
+        pixels = np.asarray(page.convert("RGB")).astype(int)
+    settings = ContactSettings()
+    top = contact.MARGIN + round(settings.font_size * 1.5 * 1.4) + contact.GAP
+    cells = [pixels[top:top + 40, x:x + 40] for x in (contact.MARGIN + k * (40 + contact.GAP) for k in range(3))]
+    drawn = [(cell.sum(axis=-1) < 600).mean() for cell in cells]  # the turntable's dark pixels
+    assert drawn[0] > 0.05 and drawn[2] > 0.05
+    assert (cells[1][1:-1, 1:-1] == 255).all()  # empty inside
+    assert (cells[1][0] == contact.MISSING).all()  # outlined
+
+
 def test_long_titles_are_cut_to_fit():
     font = contact.ImageFont.load_default(size=16)
     text = contact._fit("A very long title of a muscle group " * 4, font, 120)
