@@ -95,6 +95,17 @@ def test_sixteen_bit_and_gamma_tagged_pngs_are_copied_unchanged():
     assert pngcopy.recompressed(tagged) == tagged
 
 
+def test_an_animated_png_is_copied_unchanged_with_every_frame():
+    frames = [draw_frame(32, 32, angle).convert("RGB") for angle in (0.0, 0.5, 1.0)]
+    out = io.BytesIO()
+    frames[0].save(out, "PNG", save_all=True, append_images=frames[1:], duration=100, compress_level=0)
+    source = out.getvalue()
+    copied = pngcopy.recompressed(source)
+    assert copied == source
+    with Image.open(io.BytesIO(copied)) as image:
+        assert image.n_frames == 3
+
+
 def test_frame_tasks_copy_every_gallery_frame(small_site):
     before = {p: p.read_bytes() for p in small_site.images.rglob("*.png")}
     tasks = list(frame_tasks(small_site.site()))
