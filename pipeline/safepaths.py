@@ -6,13 +6,14 @@ import re
 from pathlib import Path
 
 URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-_SUSPECT = (":", "\\", "..", "\x00")  # every unsafe reference has one of these or starts with '/'
-
+# every unsafe reference has one of these, starts with '/', or ends with '/' or '/.', or is '.'
+_SUSPECT = (":", "\\", "..", "\x00", "./", "//")
 
 
 def unsafe_reason(reference: str) -> str | None:
     """Why `reference` must not be opened, judged from its text alone; None when it may be."""
-    if not (reference.startswith("/") or any(mark in reference for mark in _SUSPECT)):
+    if not (reference.startswith("/") or reference.endswith(("/", "/.")) or reference == "."
+            or any(mark in reference for mark in _SUSPECT)):
         return None  # the common case, decided without regular expressions
     if "\x00" in reference:
         return "contains a NUL byte"
@@ -24,6 +25,11 @@ def unsafe_reason(reference: str) -> str | None:
         return "contains '..'; references must stay inside the image root"
     if "\\" in reference:
         return "contains a backslash; use '/' between folders"
+    parts = reference.split("/")
+    if any(part in ("", ".") for part in parts):
+        # verify, the tasks and the bundle would each take it differently: one spelling only
+        plain = "/".join(part for part in parts if part not in ("", "."))
+        return f"is not a plain path (a '.' or empty folder name); write {plain!r}"
     return None
 
 

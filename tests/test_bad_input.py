@@ -111,9 +111,9 @@ def field(tmp_path_factory):
     Image.new("RGB", SIZE).save(outside)
     (png / "Unsafe-16.png").unlink()
     os.symlink(outside, png / "Unsafe-16.png")
-    unsafe_refs = ["../Unsafe-12.png", "/etc/Unsafe-13.png", "file:///etc/Unsafe-14.png",
+    unsafe_refs = ["./muscles/png/Unsafe-11.png", "../Unsafe-12.png", "/etc/Unsafe-13.png", "file:///etc/Unsafe-14.png",
                    "http://example.org/Unsafe-15.png", "muscles/png/Unsafe-16.png"]
-    pages["unsafe"], _ = add(site, "Unsafe", frames=unsafe[:11] + unsafe_refs)
+    pages["unsafe"], _ = add(site, "Unsafe", frames=unsafe[:10] + unsafe_refs)
     pages["many"] = site.pages / "muscle_many.md"  # a gallery of 20,000 entries, no animation
     pages["many"].write_text(page_text("Many", [], [f"muscles/png/Good-{k % 16 + 1}.png" for k in range(20_000)]))
 
@@ -195,7 +195,7 @@ def test_unsafe_references_are_never_opened(field):
     site, pages, _result, problems, _same = field
     name = pages["unsafe"].relative_to(site.pages).as_posix()
     unsafe = {p["reference"]: p for p in problems if p["page"] == name and p["code"] == "unsafe-path"}
-    assert set(unsafe) == {"../Unsafe-12.png", "/etc/Unsafe-13.png", "file:///etc/Unsafe-14.png",
+    assert set(unsafe) == {"./muscles/png/Unsafe-11.png", "../Unsafe-12.png", "/etc/Unsafe-13.png", "file:///etc/Unsafe-14.png",
                            "http://example.org/Unsafe-15.png", "muscles/png/Unsafe-16.png"}
     for reference, found in unsafe.items():
         assert found["line"] == line_of(pages["unsafe"], f"image_url: {reference}")

@@ -17,12 +17,19 @@ from pipeline.safepaths import resolve_inside, unsafe_reason
     ("\\\\server\\share\\a.png", "is an absolute path"),
     ("muscles\\png\\a.png", "contains a backslash"),
     ("a\x00.png", "contains a NUL byte"),
+    # verify looked the names up as written and the tasks opened them through the file system
+    ("./muscles/png/a.png", "is not a plain path (a '.' or empty folder name); write 'muscles/png/a.png'"),
+    ("muscles/./png/a.png", "write 'muscles/png/a.png'"),
+    ("muscles//png/a.png", "write 'muscles/png/a.png'"),
+    ("muscles/png/", "is not a plain path"),
+    ("muscles/png/.", "is not a plain path"),
+    (".", "is not a plain path"),
 ])
 def test_unsafe_references(reference, reason):
     assert reason in unsafe_reason(reference)
 
 
-@pytest.mark.parametrize("reference", ["muscles/png/Leg-Soleus-1.png", "a.png", "a..b.png", "x/.y/z.gif"])
+@pytest.mark.parametrize("reference", ["muscles/png/Leg-Soleus-1.png", "a.png", "a..b.png", "x/.y/z.gif", ".hidden/a.png", "a./b.png"])
 def test_safe_references(reference):
     assert unsafe_reason(reference) is None
 
