@@ -42,6 +42,11 @@ class Animation(NamedTuple):
         """The name without `.gif`: outputs are `<stem>.webp`, `<stem>.webm`, ..."""
         return self.name[: -len(".gif")]
 
+    def file(self, fmt: str) -> str:
+        """Its file in format `fmt`: the GIF as the page names it (`Y.GIF` too), the others
+        `<stem>.<fmt>` (`Y.webm`), as the site's templates derive them."""
+        return self.name if fmt == "gif" else f"{self.stem}.{fmt}"
+
 
 class Reference(NamedTuple):
     """A file a page needs under the image root; `source` is what it can be made from."""

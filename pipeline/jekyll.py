@@ -18,7 +18,7 @@ def described_paths(animations: list[Animation]) -> set[str]:
     animation and its poster frame."""
     paths = set()
     for animation in animations:
-        paths.update(animation.stem + "." + fmt for fmt in ANIMATION_FORMATS)
+        paths.update(animation.file(fmt) for fmt in ANIMATION_FORMATS)
         if animation.frames:
             paths.add(animation.frames[0].image_url)
     return paths
@@ -34,8 +34,7 @@ def animation_entries(animations: list[Animation], files: dict[str, dict]) -> di
     """
     entries = {}
     for animation in animations:
-        formats = {fmt: animation.stem + "." + fmt for fmt in ANIMATION_FORMATS
-                   if animation.stem + "." + fmt in files}
+        formats = {fmt: animation.file(fmt) for fmt in ANIMATION_FORMATS if animation.file(fmt) in files}
         if not formats:
             continue
         timed = files.get(formats.get("gif") or formats.get("webp") or next(iter(formats.values())))

@@ -46,7 +46,7 @@ def animation_outputs(animation: Animation, settings: Settings) -> list[Output]:
     """One output per configured format, all made from the animation's frames."""
     frames = tuple(f.image_url for f in animation.frames)
     return [
-        Output(animation.stem + ANIMATION_SUFFIX[fmt], fmt, frames)
+        Output(animation.file(fmt), fmt, frames)
         for fmt in settings.animation.formats
     ]
 

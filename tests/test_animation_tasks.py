@@ -174,3 +174,18 @@ def test_a_write_error_of_the_videos_names_both(small_site, monkeypatch):
     webm, mp4 = small_site.build / "x.webm", small_site.build / "x.mp4"
     result = run_encode(site.catalog.animations[0], [("webm", webm), ("mp4", mp4)], site.settings)
     assert f"\n{webm}, {mp4}: [Errno 2] No such file or directory" in str(result)
+
+
+def test_an_animation_named_in_capitals_is_built_under_that_name(site_folder):
+    # `Y.GIF` is served as the page names it; the templates derive `Y.webm` and `Y.mp4`
+    site_folder.add_animation("Shout", count=3, size=(24, 16))
+    page = site_folder.pages / "muscles/muscle_shout.md"
+    page.write_text(page.read_text().replace("muscles/gif/Shout.gif", "muscles/gif/Shout.GIF"))
+
+    code, log = run(site_folder, "-n", "1")
+
+    assert code == 0, log
+    built = site_folder.build / "images" / "muscles" / "gif"
+    assert sorted(p.name for p in built.iterdir()) == ["Shout.GIF", "Shout.mp4", "Shout.webm", "Shout.webp"]
+    with Image.open(built / "Shout.GIF") as gif:
+        assert (gif.format, gif.n_frames) == ("GIF", 3)
