@@ -164,7 +164,7 @@ class _PageBuilder:
             if not isinstance(item, yaml.MappingNode):
                 self.problem(item, f"each '{key}' entry must be a mapping with '{required}', not a {_kind(item)}")
                 continue
-            fields = {k.value: v for k, v in item.value if isinstance(k, yaml.ScalarNode)}
+            fields = _fields(item)
             value = fields.get(required)
             if value is None:
                 self.problem(item, f"'{key}' entry has no '{required}'")
@@ -186,6 +186,27 @@ class _PageBuilder:
             self.problem(node, f"'{key}' must be text, not a {_kind(node)}")
             return ""
         return "" if node.tag == _NULL else node.value
+
+
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def _fields(node: yaml.MappingNode, inside: tuple = ()) -> dict:
+    """A mapping's keys and value nodes, with YAML merge keys (`<<: *defaults`) applied as
+    PyYAML's safe loader and Jekyll's Psych apply them: the mapping's own keys win, then the
+    merged mappings, the first of a list first."""
+    own, merged = {}, {}
+    for key, value in node.value:
+        if not isinstance(key, yaml.ScalarNode):
+            continue
+        if key.tag != _MERGE:
+            own[key.value] = value
+            continue
+        for source in value.value if isinstance(value, yaml.SequenceNode) else [value]:
+            if isinstance(source, yaml.MappingNode) and source not in inside:
+                for name, field in _fields(source, (*inside, node)).items():
+                    merged.setdefault(name, field)
+    return {**merged, **own}
 
 
 def _image_entry(builder: _PageBuilder, fields: dict, name: str, line: int) -> ImageEntry:

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pipeline.manifests import parse_page, read_pages
 
@@ -109,6 +110,24 @@ def test_a_bad_entry_does_not_lose_the_good_ones():
     page = parse_page(b"---\ngallery:\n  - image_url: a-1.png\n  - caption: lost\n  - image_url: a-2.png\n---\n", "p.md")
     assert [g.image_url for g in page.gallery] == ["a-1.png", "a-2.png"]
     assert [p.line for p in page.problems] == [4]
+
+
+def test_merge_keys_are_applied_as_yaml_loaders_apply_them():
+    text = (b"---\n"
+            b"shared: &shared {caption: 'Shared', title: 'Shared title', image_url: from-shared.png}\n"
+            b"first: &first {caption: 'First'}\n"
+            b"gallery:\n"
+            b"  - <<: *shared\n"            # line 5: everything from the anchor
+            b"  - <<: [*first, *shared]\n"  # line 6: the first of a list wins
+            b"    image_url: own.png\n"     # the entry's own key wins over both
+            b"---\n")
+    page = parse_page(text, "p.md")
+    assert page.problems == ()
+    assert [(g.image_url, g.caption, g.title, g.line) for g in page.gallery] == [
+        ("from-shared.png", "Shared", "Shared title", 5), ("own.png", "First", "Shared title", 6)]
+    loaded = yaml.safe_load(text.split(b"---\n")[1])["gallery"]  # what PyYAML's own loader gives
+    assert [(g["image_url"], g["caption"], g["title"]) for g in loaded] == [
+        (g.image_url, g.caption, g.title) for g in page.gallery]
 
 
 def test_non_utf8_page_names_the_line():
