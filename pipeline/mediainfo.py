@@ -58,12 +58,13 @@ def media_info(path: Path) -> MediaInfo:
 
 def _image_info(path: Path, mime: str) -> MediaInfo:
     from PIL import Image
+    from .frames import upright_size
 
     try:
         with Image.open(path) as image:
             frames = getattr(image, "n_frames", 1)
-            if frames == 1:
-                return MediaInfo(mime, image.width, image.height, 1, None)
+            if frames == 1:  # a photo is shown turned as its EXIF says
+                return MediaInfo(mime, *upright_size(image), 1, None)
             if image.format == "WEBP":
                 total = sum(_webp_durations(path))  # Pillow only knows a duration after decoding
             else:

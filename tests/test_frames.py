@@ -48,6 +48,23 @@ def test_every_mode_gives_the_same_shape(tmp_path, mode):
     assert load_rgba(tmp_path / "x.png").shape == (3, 5, 4)
 
 
+def save_turned_jpeg(path, orientation: int = 6) -> None:
+    """An 80x48 photo stored on its side: a red band along its stored left edge, and an EXIF
+    orientation of 6, which browsers show turned a quarter clockwise (48 wide, 80 high)."""
+    stored = Image.new("RGB", (80, 48), "white")
+    stored.paste((255, 0, 0), (0, 0, 8, 48))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    stored.save(path, "JPEG", quality=95, exif=exif)
+
+
+def test_a_photo_is_loaded_upright_as_its_exif_orientation_says(tmp_path):
+    save_turned_jpeg(tmp_path / "photo.jpg")
+    rgba = load_rgba(tmp_path / "photo.jpg")
+    assert rgba.shape == (80, 48, 4)  # 80 high, 48 wide
+    assert rgba[:8, :, 0].mean() > 200 and rgba[:8, :, 1].mean() < 60  # the stored left edge is now the top
+
+
 def test_composite_has_no_dark_fringe():
     rgba = np.array([[[200, 40, 40, 255], [200, 40, 40, 128], [0, 0, 0, 0]]], dtype=np.uint8)
     out = composite(rgba, (255, 255, 255))

@@ -52,3 +52,11 @@ def test_an_animated_avif_has_its_running_time(tmp_path):
     info = media_info(tmp_path / "x.avif")
     assert sum(timing.durations()) == 500
     assert (info.mime, info.width, info.height, info.frames, info.duration) == ("image/avif", 32, 24, 6, 0.5)
+
+
+def test_a_photo_is_described_at_the_size_browsers_show_it(tmp_path):
+    from test_frames import save_turned_jpeg
+
+    save_turned_jpeg(tmp_path / "photo.jpg")
+    info = media_info(tmp_path / "photo.jpg")
+    assert (info.width, info.height) == (48, 80)
