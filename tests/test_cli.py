@@ -97,17 +97,22 @@ def test_a_build_folder_overlapping_the_image_root_is_refused_before_anything_is
     assert {p: p.read_bytes() for p in raw_copy.rglob("*") if p.is_file()} == sources_before
 
 
-def test_a_build_subfolder_that_is_a_symlink_into_the_sources_is_refused(raw_copy):
+@pytest.mark.parametrize("link, target", [
+    ("build/images", "raw/images"),  # the whole tree
+    ("build/images/muscles/png", "raw/images/muscles/png"),  # one folder deep inside it
+    ("build/contact/pages", "raw/pages"),
+])
+def test_a_folder_in_the_build_that_is_a_symlink_into_the_sources_is_refused(raw_copy, link, target):
     (raw_copy / "pipeline.toml").write_text("[paths]\npages = 'raw/pages'\nimages = 'raw/images'\n")
-    (raw_copy / "build").mkdir()
-    (raw_copy / "build" / "images").symlink_to(raw_copy / "raw" / "images")
+    (raw_copy / link).parent.mkdir(parents=True)
+    (raw_copy / link).symlink_to(raw_copy / target)
     sources_before = {p: p.read_bytes() for p in (raw_copy / "raw").rglob("*") if p.is_file()}
 
-    for command in ([], ["clean", "frames"]):
+    for command in ([], ["clean", "frames"], ["clean"]):
         result = run([*pipeline_command(), *command], cwd=raw_copy)
         assert result.returncode == 3, result.stderr
-        assert result.stderr.startswith(f"pipeline: pipeline.toml: [paths] build: {raw_copy}/build/images leads to ")
-        assert "overlaps the image root: outputs written or cleaned there would replace or delete sources" in result.stderr
+        assert result.stderr.startswith(f"pipeline: pipeline.toml: [paths] build: {raw_copy}/{link} leads to ")
+        assert "outputs written or cleaned there would replace or delete sources" in result.stderr
 
     assert {p: p.read_bytes() for p in (raw_copy / "raw").rglob("*") if p.is_file()} == sources_before
 
