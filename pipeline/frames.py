@@ -14,6 +14,7 @@ from PIL import Image, ImageOps
 from .catalog import Animation
 from .problems import PipelineError
 from .imageroot import ImageRoot
+from .probe import exif_orientation
 from .verify import animation_problems
 
 
@@ -32,29 +33,13 @@ def parse_colour(text: str) -> tuple[int, int, int]:
 
 def load_rgba(path: Path) -> np.ndarray:
     """The image at `path` as an (h, w, 4) uint8 array with straight alpha, turned upright as
-    its EXIF orientation says (a camera's JPEG), the way browsers show it."""
+    its EXIF orientation says (a camera's JPEG; see probe.ORIENTED_FORMATS), the way browsers
+    show it and probe measures it."""
     with Image.open(path) as image:
         image.load()
-        if _orientation(image) != 1:
+        if exif_orientation(image) != 1:
             image = ImageOps.exif_transpose(image)
         return to_rgba(image)
-
-
-_ORIENTATION = 0x0112  # the EXIF tag
-_TURNED = (5, 6, 7, 8)  # orientations that swap width and height
-
-
-def _orientation(image: Image.Image) -> int:
-    """The EXIF orientation of an opened image (1, upright, when it has none)."""
-    try:
-        return image.getexif().get(_ORIENTATION, 1)
-    except Exception:  # a broken EXIF block: show the pixels as they are stored
-        return 1
-
-
-def upright_size(image: Image.Image) -> tuple[int, int]:
-    """(width, height) of an opened image as browsers show it: EXIF orientation applied."""
-    return image.size[::-1] if _orientation(image) in _TURNED else image.size
 
 
 def to_rgba(image: Image.Image) -> np.ndarray:

@@ -58,7 +58,7 @@ def media_info(path: Path) -> MediaInfo:
 
 def _image_info(path: Path, mime: str) -> MediaInfo:
     from PIL import Image
-    from .frames import upright_size
+    from .probe import upright_size
 
     try:
         with Image.open(path) as image:

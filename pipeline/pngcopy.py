@@ -4,8 +4,8 @@ A few exact re-encodings are tried (the same mode at libdeflate's level 10 or `[
 has at most 256 colours, RGB when the alpha channel is all opaque, grey when R = G = B), each
 written by Pillow and by `pngencode` (one filter for all rows); the smallest one is kept only if it is smaller than the source and decodes to the very same RGBA
 pixels. Otherwise the source bytes are copied unchanged. Files Pillow cannot re-encode
-exactly (16-bit channels), whose colour chunks Pillow would drop (gAMA, cHRM, sBIT), or that
-are animated (APNG) are copied unchanged too.
+exactly (16-bit channels), whose display chunks Pillow would drop (gAMA, cHRM, sBIT, eXIf),
+or that are animated (APNG) are copied unchanged too.
 """
 from __future__ import annotations
 
@@ -22,9 +22,10 @@ from .frames import to_rgba
 from .probe import PNG_SIGNATURE
 from .problems import PipelineError
 
-# chunks that change how pixels display and that Pillow does not write back; and acTL, the
-# mark of an animated PNG, whose later frames a re-encoding of the first would drop
-_KEEP_SOURCE_CHUNKS = {b"gAMA", b"cHRM", b"sBIT", b"acTL"}
+# chunks that change how pixels display and that Pillow does not write back (eXIf: an
+# orientation, which some browsers apply); and acTL, the mark of an animated PNG, whose later
+# frames a re-encoding of the first would drop
+_KEEP_SOURCE_CHUNKS = {b"gAMA", b"cHRM", b"sBIT", b"eXIf", b"acTL"}
 
 
 def recompressed(data: bytes, level: int = pngencode.LEVEL) -> bytes:

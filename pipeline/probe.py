@@ -140,6 +140,30 @@ def _no_header(head: bytes, tail: bytes, size: int) -> None:
 _HEADER_READERS = {"PNG": _png, "GIF": _gif, "JPEG": _jpeg, "WebP": _webp, "WebM": _webm, "MP4": _mp4}
 
 
+# formats whose EXIF orientation is honoured: photos come as JPEG (Pillow calls some cameras'
+# MPO) or WebP, and probe opens those with Pillow anyway; PNG renders carry none, and their
+# size is read from the header alone
+ORIENTED_FORMATS = ("JPEG", "MPO", "WEBP")
+_ORIENTATION = 0x0112  # the EXIF tag
+_TURNED = (5, 6, 7, 8)  # orientations that swap width and height
+
+
+def exif_orientation(image) -> int:
+    """The EXIF orientation of an opened Pillow image, 1 (upright) when it has none or is
+    not of ORIENTED_FORMATS."""
+    if image.format not in ORIENTED_FORMATS:
+        return 1
+    try:
+        return image.getexif().get(_ORIENTATION, 1)
+    except Exception:  # a broken EXIF block: show the pixels as they are stored
+        return 1
+
+
+def upright_size(image) -> tuple[int, int]:
+    """(width, height) of an opened Pillow image as browsers show it."""
+    return image.size[::-1] if exif_orientation(image) in _TURNED else image.size
+
+
 def _decode(path: Path, found: str | None, max_pixels: int) -> ImageInfo:
     from PIL import Image  # imported here: the header path must stay cheap
 
@@ -150,7 +174,7 @@ def _decode(path: Path, found: str | None, max_pixels: int) -> ImageInfo:
             for frame in range(getattr(image, "n_frames", 1)):
                 image.seek(frame)
                 image.load()
-            return ImageInfo(found or image.format, image.width, image.height)
+            return ImageInfo(found or image.format, *upright_size(image))
     except Unreadable:
         raise
     except Exception as exc:  # Pillow raises many kinds for broken data; all mean the same here

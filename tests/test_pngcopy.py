@@ -82,7 +82,7 @@ def test_few_colours_become_an_exact_palette_and_opaque_alpha_is_dropped():
     assert np.array_equal(pixels(result), rgba)
 
 
-def test_sixteen_bit_and_gamma_tagged_pngs_are_copied_unchanged():
+def test_sixteen_bit_gamma_and_exif_tagged_pngs_are_copied_unchanged():
     grey16 = Image.fromarray((np.arange(64 * 64, dtype=np.uint16).reshape(64, 64) * 15))
     source16 = png(grey16, compress_level=0)
     assert source16[24] == 16  # the IHDR bit depth
@@ -93,6 +93,12 @@ def test_sixteen_bit_and_gamma_tagged_pngs_are_copied_unchanged():
     chunk = struct.pack(">I", 4) + b"gAMA" + gama + struct.pack(">I", zlib.crc32(b"gAMA" + gama))
     tagged = plain[:33] + chunk + plain[33:]  # after the signature and IHDR
     assert pngcopy.recompressed(tagged) == tagged
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    out = io.BytesIO()
+    Image.open(io.BytesIO(plain)).save(out, "PNG", exif=exif, compress_level=0)  # an eXIf chunk
+    assert pngcopy.recompressed(out.getvalue()) == out.getvalue()  # the orientation stays
 
 
 def test_an_animated_png_is_copied_unchanged_with_every_frame():

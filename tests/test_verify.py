@@ -118,6 +118,30 @@ def test_frames_of_another_size(small_site):
     assert "is 80x48 but 'muscles/png/Leg-Soleus-1.png'" in problem.message
 
 
+@pytest.mark.parametrize("stored, orientation, consistent", [
+    ((64, 48), 6, False),  # shown 48x64 among 64x48 frames
+    ((48, 64), 6, True),  # stored on its side, shown 64x48 like the others
+])
+def test_frame_sizes_are_compared_as_browsers_show_them(site_folder, stored, orientation, consistent):
+    frames = []
+    for k in range(1, 5):
+        exif = Image.Exif()
+        if k == 2:
+            exif[0x0112] = orientation
+        Image.new("RGB", stored if k == 2 else (64, 48), "white").save(
+            site_folder.images / f"P-{k}.jpg", "JPEG", exif=exif)
+        frames.append(f"P-{k}.jpg")
+    (site_folder.pages / "p.md").write_text(page_text("P", ["P.gif"], frames))
+    problems = [p for p in problems_of(site_folder) if p.code == "inconsistent-frames"]
+    if consistent:
+        assert problems == []
+    else:
+        (problem,) = problems
+        lines = (site_folder.pages / "p.md").read_text().splitlines()
+        assert (problem.line, problem.reference) == (lines.index("  - image_url: P-2.jpg") + 1, "P-2.jpg")
+        assert "is 48x64 but 'P-1.jpg'" in problem.message
+
+
 def test_differing_modes_are_not_a_problem(small_site):
     for k, mode in ((2, "L"), (3, "P"), (4, "RGBA"), (5, "LA")):
         path = small_site.images / f"muscles/png/Leg-Soleus-{k}.png"
