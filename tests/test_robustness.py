@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import imageio_ffmpeg
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -139,6 +140,30 @@ def test_two_makers_of_one_file_fail_verify_and_the_rest_builds(three_sequences)
     with Image.open(site.build / "images/muscles/gif/Thigh-thumb.gif") as thumbnail:
         assert thumbnail.width == 48  # the gallery image still has its thumbnail
     assert assert_every_output_decodes(site.build) > 100
+
+
+def test_a_file_goes_back_to_its_maker_when_the_clash_is_gone(three_sequences):
+    from conftest import page_text
+
+    site = three_sequences
+    jpeg = site.images / "muscles/png/Arm-Biceps-1.jpg"
+    Image.new("RGB", (48, 40), (255, 0, 255)).save(jpeg)  # magenta, listed before the PNG frame
+    twins = site.pages / "a-twins.md"
+    twins.write_text(page_text("Twins", [], ["muscles/png/Arm-Biceps-1.jpg"]))
+    thumbnail = site.build / "images/muscles/png/Arm-Biceps-1-thumb.webp"
+
+    def magenta() -> bool:
+        with Image.open(thumbnail) as image:
+            red, green, blue = np.asarray(image.convert("RGB")).reshape(-1, 3).mean(axis=0)
+        return red > 200 and green < 60 and blue > 200
+
+    assert run_pipeline(site, "-n", "1").returncode != 0  # the clash, reported by verify
+    assert magenta()
+    twins.unlink()
+    jpeg.unlink()
+    assert run_pipeline(site, "-n", "1").returncode == 0
+    assert not magenta()  # made again from the PNG frame
+    assert rerun_tasks(site) == set()
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -162,7 +162,8 @@ def thumbnail_tasks(site, groups: dict[str, list[Reference]] | None = None, sour
             "actions": [(run_thumbnails, [frames, settings, _source_root(settings), left])],
             "file_dep": sources.present([frame.path for frame in frames]),
             "targets": [images + o.path for _, o in made if o.path not in left],
-            "uptodate": [settings_changed(shaping)],
+            # a file another maker wrote comes back to this one when the clash goes: redo them
+            "uptodate": [settings_changed({**shaping, "left": sorted(left)} if left else shaping)],
             "clean": True,
         }
 
