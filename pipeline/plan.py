@@ -140,16 +140,23 @@ def planned_outputs(catalog: Catalog, settings: Settings) -> list[Output]:
 def sheet_names(animations: list[Animation]) -> dict[str, str]:
     """Animation name -> its sheet's file name in `<build>/contact`: `muscles/gif/Leg-Soleus.gif`
     -> `Leg-Soleus.png`; names shared by animations in different folders keep the folders,
-    joined by '_', so no two sheets collide."""
+    joined by '_'; and names that still meet, whatever their case (`Y.gif` and `Y.GIF`), get
+    `-2`, `-3`, ... in page order. No two sheets collide, on any file system."""
     counts: dict[str, int] = {}
     for animation in animations:
         base = posixpath.basename(animation.stem)
         counts[base] = counts.get(base, 0) + 1
-    return {
-        a.name: (posixpath.basename(a.stem) if counts[posixpath.basename(a.stem)] == 1
-                 else a.stem.replace("/", "_")) + ".png"
-        for a in animations
-    }
+    names, taken = {}, set()
+    for animation in animations:
+        base = posixpath.basename(animation.stem)
+        stem = base if counts[base] == 1 else animation.stem.replace("/", "_")
+        name, number = stem, 1
+        while name.lower() in taken:
+            number += 1
+            name = f"{stem}-{number}"
+        taken.add(name.lower())
+        names[animation.name] = name + ".png"
+    return names
 
 
 def overview_name(page: int) -> str:

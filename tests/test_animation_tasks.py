@@ -1,3 +1,4 @@
+import json
 import re
 
 import imageio_ffmpeg
@@ -189,3 +190,17 @@ def test_an_animation_named_in_capitals_is_built_under_that_name(site_folder):
     assert sorted(p.name for p in built.iterdir()) == ["Shout.GIF", "Shout.mp4", "Shout.webm", "Shout.webp"]
     with Image.open(built / "Shout.GIF") as gif:
         assert (gif.format, gif.n_frames) == ("GIF", 3)
+
+
+def test_the_same_animation_in_two_cases_is_a_clash_not_a_refusal_to_run(site_folder):
+    site_folder.add_animation("Shout", count=3, size=(24, 16))
+    page = site_folder.pages / "muscles/muscle_shout.md"
+    (site_folder.pages / "zz.md").write_text(page.read_text().replace("muscles/gif/Shout.gif", "muscles/gif/Shout.GIF"))
+
+    code, log = run(site_folder, "-n", "1")
+
+    assert code != 0 and "duplicated definition" not in log and "common target" not in log, log
+    verify = json.loads((site_folder.build / "verify.json").read_text())
+    assert {p["reference"] for p in verify if p["code"] == "output-clash"} >= {"muscles/gif/Shout.webp"}
+    sheets = sorted(p.name for p in (site_folder.build / "contact").iterdir())
+    assert sheets == ["muscles_gif_Shout-2.png", "muscles_gif_Shout.png", "overview-1.png"]

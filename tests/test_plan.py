@@ -72,6 +72,11 @@ def test_sheet_names_do_not_collide_across_folders(site_folder):
     assert plan.sheet_names([animation, other]) == {
         "muscles/gif/Same.gif": "muscles_gif_Same.png", "other/gif/Same.gif": "other_gif_Same.png"}
     assert plan.sheet_names([animation]) == {"muscles/gif/Same.gif": "Same.png"}
+    shouted = animation._replace(name="muscles/gif/Same.GIF")  # the same file on a Mac
+    assert plan.sheet_names([animation, shouted]) == {
+        "muscles/gif/Same.gif": "muscles_gif_Same.png", "muscles/gif/Same.GIF": "muscles_gif_Same-2.png"}
+    assert plan.sheet_names([animation, animation._replace(name="muscles/gif/same.gif")]) == {
+        "muscles/gif/Same.gif": "Same.png", "muscles/gif/same.gif": "same-2.png"}
 
 
 def test_overview_pages_hold_columns_times_rows_sheets():
