@@ -123,18 +123,14 @@ def _parse_front_matter(yaml_text: str, name: str, first_line: int) -> Page:
         return _broken(name, line, f"front matter must be a mapping of keys, not a {_kind(root)}")
 
     builder = _PageBuilder(name, first_line)
-    values, key_lines = {}, {}
-    for key_node, value_node in root.value:
-        if isinstance(key_node, yaml.ScalarNode):
-            # the last of duplicate keys wins, as in Jekyll
-            values[key_node.value] = value_node
-            key_lines[key_node.value] = builder.line(key_node)
+    pairs = _pairs(root)
+    values = {key: value for key, (_, value) in pairs.items()}
     return Page(
         path=name,
         title=builder.text(values.get("title"), "title"),
         images=builder.entries(values.get("images"), "images", "image_name", _image_entry),
         gallery=builder.entries(values.get("gallery"), "gallery", "image_url", _gallery_entry),
-        gallery_line=key_lines.get("gallery", 0),
+        gallery_line=builder.line(pairs["gallery"][0]) if "gallery" in pairs else 0,
         problems=tuple(builder.problems),
     )
 
@@ -164,7 +160,7 @@ class _PageBuilder:
             if not isinstance(item, yaml.MappingNode):
                 self.problem(item, f"each '{key}' entry must be a mapping with '{required}', not a {_kind(item)}")
                 continue
-            fields = _fields(item)
+            fields = {key: value for key, (_, value) in _pairs(item).items()}
             value = fields.get(required)
             if value is None:
                 self.problem(item, f"'{key}' entry has no '{required}'")
@@ -191,21 +187,21 @@ class _PageBuilder:
 _MERGE = "tag:yaml.org,2002:merge"
 
 
-def _fields(node: yaml.MappingNode, inside: tuple = ()) -> dict:
-    """A mapping's keys and value nodes, with YAML merge keys (`<<: *defaults`) applied as
-    PyYAML's safe loader and Jekyll's Psych apply them: the mapping's own keys win, then the
-    merged mappings, the first of a list first."""
+def _pairs(node: yaml.MappingNode, inside: tuple = ()) -> dict:
+    """A mapping's (key node, value node) by key, the last of duplicate keys winning, with
+    YAML merge keys (`<<: *defaults`) applied as PyYAML's safe loader and Jekyll's Psych apply
+    them: the mapping's own keys win, then the merged mappings, the first of a list first."""
     own, merged = {}, {}
     for key, value in node.value:
         if not isinstance(key, yaml.ScalarNode):
             continue
         if key.tag != _MERGE:
-            own[key.value] = value
+            own[key.value] = (key, value)
             continue
         for source in value.value if isinstance(value, yaml.SequenceNode) else [value]:
             if isinstance(source, yaml.MappingNode) and source not in inside:
-                for name, field in _fields(source, (*inside, node)).items():
-                    merged.setdefault(name, field)
+                for name, pair in _pairs(source, (*inside, node)).items():
+                    merged.setdefault(name, pair)
     return {**merged, **own}
 
 

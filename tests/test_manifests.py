@@ -130,6 +130,19 @@ def test_merge_keys_are_applied_as_yaml_loaders_apply_them():
         (g.image_url, g.caption, g.title) for g in page.gallery]
 
 
+def test_merge_keys_work_at_the_top_of_the_front_matter_too():
+    text = (b"---\n"
+            b"defaults: &d\n"
+            b"  title: 'Shared title'\n"
+            b"  gallery:\n"                  # line 4
+            b"    - image_url: a-1.png\n"
+            b"<<: *d\n"
+            b"---\n")
+    page = parse_page(text, "p.md")
+    assert (page.title, [g.image_url for g in page.gallery], page.gallery_line, page.problems) == (
+        "Shared title", ["a-1.png"], 4, ())
+
+
 def test_non_utf8_page_names_the_line():
     (problem,) = parse_page(b"---\ntitle: ok\ncaption: caf\xe9\n---\n", "p.md").problems
     assert (problem.code, problem.line) == ("bad-manifest", 3)
