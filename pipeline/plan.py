@@ -14,8 +14,6 @@ from .catalog import FRAME, Animation, Catalog, Reference, thumbnail_name
 from .safepaths import unsafe_reason
 from .settings import ContactSettings, Settings
 
-ANIMATION_SUFFIX = {"gif": ".gif", "webp": ".webp", "webm": ".webm", "mp4": ".mp4", "avif": ".avif"}
-
 
 class Output(NamedTuple):
     path: str  # relative to <build>/images

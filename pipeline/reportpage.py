@@ -18,8 +18,8 @@ from typing import Iterator
 from urllib.parse import quote
 
 from .atomic import atomic_path
-from .plan import ANIMATION_SUFFIX
 from .readable import format_bytes, format_seconds
+from .settings import ANIMATION_FORMATS
 from .report import STATUSES, VIDEO_TYPES, AnimationView, PageView, ReportData, Shown, gather
 
 BOX = 240  # largest side of an animation as shown, in CSS pixels
@@ -92,7 +92,7 @@ def _summary(data: ReportData) -> str:
 
 def _format_table(views: list[AnimationView], pages) -> str:
     rows = []
-    kinds = [k for k in ANIMATION_SUFFIX if any(o.kind == k for a in views for o in a.outputs)]
+    kinds = [k for k in ANIMATION_FORMATS if any(o.kind == k for a in views for o in a.outputs)]
     for kind in kinds:
         # one per file: an animation two pages name is one set of files
         pairs = list({o.path: (o, a) for a in views for o in a.outputs if o.kind == kind}.values())

@@ -23,7 +23,7 @@ def verify_catalog(catalog: Catalog, images: ImageRoot, *, orphans: bool = True,
                    known_outputs: Iterable[str] = (), clashes: Iterable[tuple[Claim, Claim]] = ()) -> list[Problem]:
     """Every problem of the pages in `catalog` against the files of `images`.
 
-    `known_outputs` are the names the pipeline writes (`plan.planned_outputs`): a derived
+    `known_outputs` are the names the pipeline writes (`plan.output_plan`): a derived
     reference (`Y.webm`) that is missing is fine when it is among them, and such files in the
     image root (`Y.webp`) are not orphans. `clashes` are the plan's: files two makers would
     write.

@@ -69,6 +69,14 @@ def page_text(title: str, animations: list[str], frames: list[str], body: str = 
     return "\n".join(lines)
 
 
+def site_tasks(site, group: str) -> list[dict]:
+    """The sub-tasks of `group` ('gif', 'video', 'thumbnails', 'frames', 'contact', ...) that a
+    run makes for `site`, wired as a run wires them."""
+    from pipeline.tasks import generators
+
+    return list(generators(site)[f"task_{group}"]())
+
+
 class SiteFolder:
     """A site on disk: `pipeline.toml`, `pages/`, `images/`, `build/` under one folder."""
 

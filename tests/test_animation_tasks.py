@@ -6,10 +6,10 @@ import pytest
 from doit.exceptions import TaskFailed
 from PIL import Image
 
+from conftest import site_tasks
 from pipeline.problems import PipelineError
 from pipeline.tasks import doit_main, doit_namespace
-from pipeline.imageroot import ImageRoot
-from pipeline.tasks.animations import animation_tasks, run_encode
+from pipeline.tasks.animations import run_encode
 
 STEMS = ("muscles/gif/Leg-Soleus", "muscles/gif/Arm-Biceps")
 VIDEO = ("webm", "mp4")
@@ -45,15 +45,15 @@ def test_tasks_are_registered_and_run_by_default(small_site):
 def test_one_task_per_file_with_its_frames_and_only_its_settings(small_site):
     small_site.write_settings('[animation]\nformats = ["gif", "webp", "webm", "mp4", "avif"]\n')
     site = small_site.site()
-    (video,) = [t for t in animation_tasks(site, VIDEO, ImageRoot(site.settings.images_dir)) if "Leg-Soleus" in t["name"]]
+    (video,) = [t for t in site_tasks(site, "video") if "Leg-Soleus" in t["name"]]
     assert video["name"] == "images/muscles/gif/Leg-Soleus.webm+mp4"
     assert video["targets"] == [str(small_site.build / f"images/muscles/gif/Leg-Soleus.{ext}") for ext in ("webm", "mp4")]
     assert video["file_dep"] == [str(small_site.images / f"muscles/png/Leg-Soleus-{k}.png") for k in range(1, 17)]
     assert video["clean"] is True
-    names = [t["name"] for t in animation_tasks(site, ("avif",), ImageRoot(site.settings.images_dir))]
+    names = [t["name"] for t in site_tasks(site, "avif")]
     assert sorted(names) == sorted(f"images/{stem}.avif" for stem in STEMS)
     small_site.write_settings("")
-    assert list(animation_tasks(small_site.site(), ("avif",), ImageRoot(small_site.images))) == []  # opt-in
+    assert list(site_tasks(small_site.site(), "avif")) == []  # opt-in
 
 
 def test_actions_write_decodable_files(small_site):
@@ -104,7 +104,7 @@ def test_a_setting_added_later_keeps_older_builds_up_to_date_at_its_default(smal
     def checks(extra):
         small_site.write_settings(extra)
         site = small_site.site()
-        return {t["name"]: t["uptodate"][0].config for t in animation_tasks(site, VIDEO, ImageRoot(small_site.images))}
+        return {t["name"]: t["uptodate"][0].config for t in site_tasks(site, "video")}
 
     default, tuned = checks(""), checks('[mp4]\ntune = "ssim"\n')
     # the check at the default is the one builds made before `tune` existed have stored

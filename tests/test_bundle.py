@@ -15,11 +15,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import site_tasks
 from pipeline import bundle, jekyll
-from pipeline.problems import PipelineError
 from pipeline.treestate import folder_digest
 from pipeline.tasks.bundle import bundle_tasks, plan_digest, run_bundle
-from pipeline.tasks.thumbnails import frame_tasks, thumbnail_tasks
 from tests.conftest import page_text, write_frames
 
 FPS = 10  # GIF delays are in centiseconds: 8 fps would round to 120 ms
@@ -58,8 +57,8 @@ def write_animations(site):
 
 
 def build_everything(site):
-    run_actions(thumbnail_tasks(site))
-    run_actions(frame_tasks(site))
+    run_actions(site_tasks(site, "thumbnails"))
+    run_actions(site_tasks(site, "frames"))
     write_animations(site)
     run_actions(bundle_tasks(site, after=[], seen={}))
 

@@ -3,10 +3,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import site_tasks
 from pipeline import contact
 from pipeline.settings import ContactSettings
 from pipeline.imageroot import ImageRoot
-from pipeline.tasks.contact import contact_tasks, run_sheet
+from pipeline.tasks.contact import run_sheet
 
 
 def run_all(tasks):
@@ -26,7 +27,7 @@ def expected_size(settings, cells, columns, box):
 
 
 def test_sheet_per_animation_has_every_frame_in_a_grid_with_title_and_labels(small_site):
-    run_all(contact_tasks(small_site.site()))
+    run_all(site_tasks(small_site.site(), "contact"))
     sheet_path = small_site.build / "contact" / "Leg-Soleus.png"
     with Image.open(sheet_path) as sheet:
         size = sheet.size
@@ -44,7 +45,7 @@ def test_sheet_per_animation_has_every_frame_in_a_grid_with_title_and_labels(sma
 
 def test_columns_and_cell_width_shape_the_sheet(small_site):
     small_site.write_settings("[contact]\ncolumns = 8\ncell_width = 32\n")
-    run_all(contact_tasks(small_site.site()))
+    run_all(site_tasks(small_site.site(), "contact"))
     with Image.open(small_site.build / "contact" / "Leg-Soleus.png") as sheet:
         settings = ContactSettings(columns=8, cell_width=32)
         assert sheet.size == expected_size(settings, 16, 8, (32, 24))
@@ -54,7 +55,7 @@ def test_overview_is_paged_with_the_first_frame_and_title_of_each_animation(site
     for k in range(5):
         site_folder.add_animation(f"M{k}", count=2, size=(40, 40), title=f"Muscle {k}")
     site_folder.write_settings("[contact]\noverview_columns = 2\noverview_rows = 1\ncell_width = 50\n")
-    tasks = list(contact_tasks(site_folder.site()))
+    tasks = list(site_tasks(site_folder.site(), "contact"))
     names = [t["name"] for t in tasks]
     assert names[-3:] == ["contact/overview-1.png", "contact/overview-2.png", "contact/overview-3.png"]
     run_all(tasks)
@@ -80,7 +81,7 @@ def test_an_unreadable_first_frame_leaves_an_empty_box_in_the_overview_and_fails
     for k in range(3):
         site_folder.add_animation(f"M{k}", count=2, size=(40, 40), title=f"Muscle {k}")
     (site_folder.images / "muscles/png/M1-1.png").write_bytes(b"")
-    (task,) = [t for t in contact_tasks(site_folder.site()) if t["name"] == "contact/overview-1.png"]
+    (task,) = [t for t in site_tasks(site_folder.site(), "contact") if t["name"] == "contact/overview-1.png"]
     func, args = task["actions"][0]
 
     result = func(*args)
@@ -115,7 +116,7 @@ def test_settings_refuse_zero(site_folder, key):
 def test_an_animation_named_on_two_pages_gets_one_sheet(small_site):
     page = small_site.pages / "muscles" / "muscle_leg-soleus.md"
     (small_site.pages / "muscles" / "again.md").write_text(page.read_text().replace("The Leg-Soleus", "Again"))
-    names = [t["name"] for t in contact_tasks(small_site.site())]
+    names = [t["name"] for t in site_tasks(small_site.site(), "contact")]
     assert len(names) == len(set(names))
     assert names.count("contact/Leg-Soleus.png") == 1
 

@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from conftest import site_tasks
 from pipeline import pngcopy
 from pipeline.frames import to_rgba
 from pipeline.imageroot import ImageRoot
 from pipeline.settings import settings_from_dict
 from pipeline.catalog import FRAME, Reference
-from pipeline.tasks.thumbnails import frame_tasks, run_frame_copies, thumbnail_tasks
+from pipeline.tasks.thumbnails import run_frame_copies
 from tests.conftest import draw_frame
 
 
@@ -47,8 +48,8 @@ def test_the_frames_level_redoes_the_frame_copies_and_nothing_else(small_site):
     def uptodate_values(extra):
         small_site.write_settings(extra)
         site = small_site.site()
-        return {**{("thumbnails", t["name"]): t["uptodate"][0].config for t in thumbnail_tasks(site)},
-                **{("frames", t["name"]): t["uptodate"][0].config for t in frame_tasks(site)}}
+        return {**{("thumbnails", t["name"]): t["uptodate"][0].config for t in site_tasks(site, "thumbnails")},
+                **{("frames", t["name"]): t["uptodate"][0].config for t in site_tasks(site, "frames")}}
 
     before, after = uptodate_values(""), uptodate_values("[frames]\nlevel = 7\n")
     assert {name for name in before if before[name] != after[name]} == {k for k in before if k[0] == "frames"}
@@ -114,7 +115,7 @@ def test_an_animated_png_is_copied_unchanged_with_every_frame():
 
 def test_frame_tasks_copy_every_gallery_frame(small_site):
     before = {p: p.read_bytes() for p in small_site.images.rglob("*.png")}
-    tasks = list(frame_tasks(small_site.site()))
+    tasks = list(site_tasks(small_site.site(), "frames"))
     assert [t["name"] for t in tasks] == ["images/muscles/png/Arm-Biceps-*.png", "images/muscles/png/Leg-Soleus-*.png"]
     for task in tasks:
         func, args = task["actions"][0]

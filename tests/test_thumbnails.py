@@ -7,13 +7,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from conftest import site_tasks
 from pipeline import thumbnails
 from pipeline.frames import load_rgba
 from pipeline.ssim import ssim
 from pipeline.imageroot import ImageRoot
 from pipeline.settings import settings_from_dict
 from pipeline.catalog import FRAME, Reference
-from pipeline.tasks.thumbnails import frame_tasks, run_thumbnails, thumbnail_tasks
+from pipeline.tasks.thumbnails import run_thumbnails
 from tests.conftest import draw_frame, page_text
 
 
@@ -171,7 +172,7 @@ def test_jpeg_gallery_images_get_jpeg_thumbnails_under_the_name_the_site_asks_fo
     folder = site_folder.images / "muscles" / "jpg"
     save(draw_frame(300, 200, 0.2).convert("RGB"), folder / "Deltoid-1.jpg")
     (site_folder.pages / "deltoid.md").write_text(page_text("Deltoid", [], ["muscles/jpg/Deltoid-1.jpg"]))
-    tasks = {t["name"]: t for t in thumbnail_tasks(site_folder.site())}
+    tasks = {t["name"]: t for t in site_tasks(site_folder.site(), "thumbnails")}
     run_actions([tasks["images/muscles/jpg/Deltoid-*.jpg"]])
     with Image.open(site_folder.build / "images" / "muscles" / "jpg" / "Deltoid-1-thumb.jpg") as thumb:
         assert (thumb.format, thumb.size) == ("JPEG", (200, 133))
@@ -187,7 +188,7 @@ def run_actions(tasks, changed=()):
 def test_thumbnail_tasks_name_each_output_and_make_srcset_widths(small_site):
     small_site.write_settings("[thumbnails]\nwidth = 32\nwidths = [40, 100]\n")
     site = small_site.site()
-    tasks = list(thumbnail_tasks(site))
+    tasks = list(site_tasks(site, "thumbnails"))
     names = {t["name"] for t in tasks}
     assert names == {"images/muscles/png/Leg-Soleus-*.png", "images/muscles/png/Arm-Biceps-*.png"}
     for task in tasks:  # one per sequence: 4 files of each of its 16 frames
@@ -205,8 +206,8 @@ def test_thumbnail_settings_rebuild_thumbnails_and_never_frame_copies(small_site
     def uptodate_values(extra):
         small_site.write_settings(extra)
         site = small_site.site()
-        return {**{("thumbnails", t["name"]): t["uptodate"][0].config for t in thumbnail_tasks(site)},
-                **{("frames", t["name"]): t["uptodate"][0].config for t in frame_tasks(site)}}
+        return {**{("thumbnails", t["name"]): t["uptodate"][0].config for t in site_tasks(site, "thumbnails")},
+                **{("frames", t["name"]): t["uptodate"][0].config for t in site_tasks(site, "frames")}}
 
     before = uptodate_values("")
     for setting in ("webp_quality = 60", "min_ssim = 0.995", "width = 150", "widths = [300]"):
@@ -258,7 +259,7 @@ def test_settings_refuse_empty_widths(site_folder, width):
 
 
 def test_only_changed_frames_and_missing_outputs_are_redone(small_site):
-    tasks = [t for t in thumbnail_tasks(small_site.site()) if t["name"].endswith("Leg-Soleus-*.png")]
+    tasks = [t for t in site_tasks(small_site.site(), "thumbnails") if t["name"].endswith("Leg-Soleus-*.png")]
     (task,) = tasks
     run_actions(tasks)  # first run: everything
     targets = [Path(t) for t in task["targets"]]
@@ -275,7 +276,7 @@ def test_only_changed_frames_and_missing_outputs_are_redone(small_site):
 
 def test_one_unreadable_frame_fails_the_task_but_the_others_are_made(small_site):
     (small_site.images / "muscles/png/Leg-Soleus-4.png").write_bytes(b"")
-    (task,) = [t for t in thumbnail_tasks(small_site.site()) if t["name"].endswith("Leg-Soleus-*.png")]
+    (task,) = [t for t in site_tasks(small_site.site(), "thumbnails") if t["name"].endswith("Leg-Soleus-*.png")]
     func, args = task["actions"][0]
     failure = func(*args, changed=[])
     assert "Leg-Soleus-4.png" in str(failure)
@@ -314,7 +315,7 @@ def test_bomb_and_outside_symlink_are_refused_unopened(small_site, tmp_path):
     link = small_site.images / "muscles/png/Leg-Soleus-3.png"
     link.unlink()
     os.symlink(outside, link)
-    (task,) = [t for t in thumbnail_tasks(small_site.site()) if t["name"].endswith("Leg-Soleus-*.png")]
+    (task,) = [t for t in site_tasks(small_site.site(), "thumbnails") if t["name"].endswith("Leg-Soleus-*.png")]
     func, args = task["actions"][0]
     failure = func(*args, changed=[]).message.splitlines()
     assert failure[0].startswith("muscles/muscle_leg-soleus.md:15: unreadable: 'muscles/png/Leg-Soleus-2.png' claims 100000x100000 pixels")
@@ -333,5 +334,5 @@ def test_sequences_of_one_name_and_two_formats_are_sub_tasks_of_their_own(site_f
             draw_frame(40, 30, k / 4).convert("RGB").save(folder / f"Mixed-{k}.{ext}")
             urls.append(f"muscles/png/Mixed-{k}.{ext}")
     (site_folder.pages / "mixed.md").write_text(page_text("Mixed", [], urls))
-    names = [t["name"] for t in thumbnail_tasks(site_folder.site())]
+    names = [t["name"] for t in site_tasks(site_folder.site(), "thumbnails")]
     assert sorted(names) == ["images/muscles/png/Mixed-*.jpg", "images/muscles/png/Mixed-*.png"]

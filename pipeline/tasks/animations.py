@@ -14,7 +14,7 @@ from doit.exceptions import TaskFailed
 from .uptodate import section_values, settings_changed
 
 from .. import versions
-from ..plan import ANIMATION, OutputPlan, animation_outputs, built_animations, output_plan
+from ..plan import ANIMATION, OutputPlan, animation_outputs, built_animations
 from ..problems import PipelineError
 from ..imageroot import ImageRoot
 
@@ -47,19 +47,18 @@ def run_encode(animation, outputs: list[tuple[str, Path]], settings):
     return None
 
 
-def animation_tasks(site, formats: tuple[str, ...], sources: ImageRoot, outputs: OutputPlan | None = None):
+def animation_tasks(site, formats: tuple[str, ...], sources: ImageRoot, outputs: OutputPlan):
     """Sub-tasks for the `formats` among those configured: one per animation, writing its
     files in those formats (one file for `gif`, WebM and MP4 together for `video`).
 
     `sources` is the image root, listed once (its `files`) for every format's generator;
-    `outputs` the site's `plan.output_plan`, when the caller has it: a file that another
-    maker claimed first is left to it (verify reports the clash).
+    `outputs` the site's `plan.output_plan`: a file that another maker claimed first is left
+    to it (verify reports the clash).
     """
     settings = site.settings
     wanted = [f for f in settings.animation.formats if f in formats]
     if not wanted:
         return
-    outputs = output_plan(site.catalog, settings) if outputs is None else outputs
     shaping = {fmt: _shaping(settings, fmt, versions.encoder(fmt, settings.build_dir)) for fmt in wanted}
     output_dir = f"{settings.build_dir / 'images'}/"
     for animation in built_animations(site.catalog):

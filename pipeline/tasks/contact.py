@@ -34,13 +34,14 @@ def run_overview(animations, images: ImageRoot, target: Path, settings, page: in
     return None
 
 
-def contact_tasks(site, sources: ImageRoot | None = None):
-    """A sheet per animation and the overview pages; `sources` is the image root listed, when
-    the caller has it already."""
+def contact_tasks(site, sources: ImageRoot):
+    """A sheet per animation and the overview pages; `sources` is the image root, listed once
+    for every generator."""
     settings = site.settings
-    sources = sources or ImageRoot(settings.images_dir)
     options = settings.contact
     folder = settings.build_dir / "contact"
+    # what the actions get: not `sources`, whose listing of the whole root would be pickled
+    # into every sub-task
     images = ImageRoot(settings.images_dir, max_pixels=settings.verify.max_pixels)
     shaping = {**dataclasses.asdict(options), "encoder": versions.encoder("contact", settings.build_dir)}
     titles = {page.path: page.title for page in site.catalog.pages}

@@ -23,7 +23,7 @@ from .uptodate import section_values, settings_changed
 
 from .. import versions
 from ..catalog import FRAME_NAME, Reference
-from ..plan import FRAME_COPY, OutputPlan, frame_listings, output_plan, thumbnail_format, thumbnail_outputs
+from ..plan import FRAME_COPY, OutputPlan, frame_listings, thumbnail_format, thumbnail_outputs
 from ..problems import PipelineError, Problem
 from ..imageroot import ImageRoot
 from ..verify import frame_problem
@@ -60,7 +60,7 @@ def run_frame_copies(frames: list[Reference], settings, sources: ImageRoot, chan
 
 
 def _thumbnail_jobs(frames: list[Reference], settings,
-                    left: frozenset[str] = frozenset()) -> list[tuple[Reference, str, list[tuple[str, int, str]]]]:
+                    left: frozenset[str]) -> list[tuple[Reference, str, list[tuple[str, int, str]]]]:
     """(frame, source, [(target, width, format), ...]) of each frame, without the outputs in
     `left`. Worked out where the action runs: held for every sequence while doit runs, they
     took 5 MiB at 250 animations."""
@@ -139,20 +139,17 @@ def gallery_sequences(site) -> dict[str, list[Reference]]:
     return sequences(frame_listings(site.catalog))
 
 
-def thumbnail_tasks(site, groups: dict[str, list[Reference]] | None = None, sources: ImageRoot | None = None,
-                    outputs: OutputPlan | None = None):
+def thumbnail_tasks(site, groups: dict[str, list[Reference]], sources: ImageRoot, outputs: OutputPlan):
     """One sub-task per frame sequence, writing every thumbnail of its frames (PNG, WebP,
     srcset widths) from one decode of each frame, but those another maker claimed first
     (verify reports the clash). `groups` are `gallery_sequences(site)`, `sources` the image
-    root listed and `outputs` the site's `plan.output_plan`, when the caller has them."""
+    root, listed once for every generator, and `outputs` the site's `plan.output_plan`."""
     settings = site.settings
     options = settings.thumbnails
-    sources = sources or ImageRoot(settings.images_dir)
     images = _folders(settings)[1]
     shaping = {"width": options.width, "widths": list(options.widths), "min_ssim": options.min_ssim,
                "webp_quality": options.webp_quality, "encoder": versions.encoder("thumbnails", settings.build_dir)}
-    outputs = output_plan(site.catalog, settings) if outputs is None else outputs
-    for pattern, frames in (groups or gallery_sequences(site)).items():
+    for pattern, frames in groups.items():
         made = [(frame, o) for frame in frames for o in thumbnail_outputs(frame.path, settings)]
         left = frozenset(o.path for frame, o in made if not outputs.makes(o.path, (FRAME_COPY, frame.path)))
         if len(left) == len(made):
@@ -168,19 +165,16 @@ def thumbnail_tasks(site, groups: dict[str, list[Reference]] | None = None, sour
         }
 
 
-def frame_tasks(site, groups: dict[str, list[Reference]] | None = None, sources: ImageRoot | None = None,
-                outputs: OutputPlan | None = None):
+def frame_tasks(site, groups: dict[str, list[Reference]], sources: ImageRoot, outputs: OutputPlan):
     """One sub-task per frame sequence, copying its frames, but a frame whose name another
-    maker claimed first (a gallery listing its own animation). `groups`, `sources` and
-    `outputs` as for `thumbnail_tasks`."""
+    maker claimed first (a gallery listing its own animation). The arguments as for
+    `thumbnail_tasks`."""
     settings = site.settings
-    sources = sources or ImageRoot(settings.images_dir)
-    outputs = output_plan(site.catalog, settings) if outputs is None else outputs
     images = _folders(settings)[1]
     # `level` came after builds existed: at its default they stay up to date
     shaping = {"encoder": versions.encoder("frame-copy", settings.build_dir),
                **section_values(settings.frames, added=("level",))}
-    for pattern, listed in (groups or gallery_sequences(site)).items():
+    for pattern, listed in groups.items():
         frames = [frame for frame in listed if outputs.makes(frame.path, (FRAME_COPY, frame.path))]
         if not frames:
             continue
