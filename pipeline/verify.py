@@ -28,7 +28,7 @@ def verify_catalog(catalog: Catalog, images: ImageRoot, *, orphans: bool = True,
     image root (`Y.webp`) are not orphans. `clashes` are the plan's: files two makers would
     write.
     """
-    problems = list(catalog.problems) + [_clash(late, first) for late, first in clashes]
+    problems = list(catalog.problems) + _clash_problems(clashes)
     images.prefetch()
     planned = set(known_outputs)
     reported: set[tuple] = set()  # once per page: every page naming a broken file is told
@@ -123,15 +123,25 @@ def _check_reference(ref: Reference, images: ImageRoot, planned: set[str]) -> Pr
     return _missing(ref.path, ref.page, ref.line, what.get(ref.kind, ref.kind), images)
 
 
-def _clash(late: Claim, first: Claim) -> Problem:
+def _clash_problems(clashes: Iterable[tuple[Claim, Claim]]) -> list[Problem]:
+    """One `output-clash` per pair of makers, naming every file they would both write."""
+    paths: dict[tuple[Claim, Claim], list[str]] = {}
+    for late, first in clashes:
+        key = (late._replace(output=None), first._replace(output=None))
+        paths.setdefault(key, []).append(late.output.path)
+    return [_clash(late, first, files) for (late, first), files in paths.items()]
+
+
+def _clash(late: Claim, first: Claim, paths: list[str]) -> Problem:
     def maker(claim: Claim) -> str:
         kind, name = claim.maker
         return f"the animation '{name}'" if kind == ANIMATION else f"the gallery image '{name}'"
 
-    path = late.output.path
-    return Problem(late.page, late.line, path, "output-clash",
-                   f"'{path}' would be written for {maker(late)} and for {maker(first)} "
-                   f"({first.page}:{first.line}): it is built for the latter only; rename one of them")
+    names = ", ".join(f"'{path}'" for path in paths)
+    return Problem(late.page, late.line, paths[0], "output-clash",
+                   f"{names} would be written for {maker(late)} and for {maker(first)} "
+                   f"({first.page}:{first.line}): {'it is' if len(paths) == 1 else 'they are'} built "
+                   "for the latter only; rename one of them")
 
 
 def _missing(path: str, page: str, line: int, what: str, images: ImageRoot) -> Problem:

@@ -67,6 +67,17 @@ def test_a_file_two_makers_would_write_is_a_clash_at_the_later_page_line(small_s
     assert problem.severity == "error"
 
 
+def test_one_clash_of_two_makers_is_one_problem_naming_every_file(small_site):
+    small_site.write_settings("[thumbnails]\nwidths = [32, 48]\n")
+    Image.new("RGB", (8, 8)).save(small_site.images / "muscles/png/Arm-Biceps-1.jpg")
+    (small_site.pages / "zz.md").write_text(page_text("Twins", [], ["muscles/png/Arm-Biceps-1.jpg"]))
+    problem = only(problems_of(small_site), "output-clash")
+    assert problem.message.startswith(
+        "'muscles/png/Arm-Biceps-1-thumb.webp', 'muscles/png/Arm-Biceps-1-32w.webp', "
+        "'muscles/png/Arm-Biceps-1-48w.webp' would be written for the gallery image")
+    assert "they are built for the latter only" in problem.message
+
+
 def test_missing_derived_files_are_fine_when_their_sources_exist(small_site):
     # nothing under muscles/gif exists and no -thumb.png either: all can be made
     assert not (small_site.images / "muscles/gif").exists()
