@@ -101,9 +101,12 @@ def test_a_build_folder_overlapping_the_image_root_is_refused_before_anything_is
     ("build/images", "raw/images"),  # the whole tree
     ("build/images/muscles/png", "raw/images/muscles/png"),  # one folder deep inside it
     ("build/contact/pages", "raw/pages"),
+    ("build/images/muscles", "elsewhere"),  # a link to a folder outside, which links back in
 ])
 def test_a_folder_in_the_build_that_is_a_symlink_into_the_sources_is_refused(raw_copy, link, target):
     (raw_copy / "pipeline.toml").write_text("[paths]\npages = 'raw/pages'\nimages = 'raw/images'\n")
+    (raw_copy / "elsewhere").mkdir()
+    (raw_copy / "elsewhere" / "png").symlink_to(raw_copy / "raw/images/muscles/png")
     (raw_copy / link).parent.mkdir(parents=True)
     (raw_copy / link).symlink_to(raw_copy / target)
     sources_before = {p: p.read_bytes() for p in (raw_copy / "raw").rglob("*") if p.is_file()}
@@ -111,10 +114,21 @@ def test_a_folder_in_the_build_that_is_a_symlink_into_the_sources_is_refused(raw
     for command in ([], ["clean", "frames"], ["clean"]):
         result = run([*pipeline_command(), *command], cwd=raw_copy)
         assert result.returncode == 3, result.stderr
-        assert result.stderr.startswith(f"pipeline: pipeline.toml: [paths] build: {raw_copy}/{link} leads to ")
+        assert result.stderr.startswith(f"pipeline: pipeline.toml: [paths] build: {raw_copy}/")
         assert "outputs written or cleaned there would replace or delete sources" in result.stderr
 
     assert {p: p.read_bytes() for p in (raw_copy / "raw").rglob("*") if p.is_file()} == sources_before
+
+
+def test_symlinks_that_stay_in_the_build_folder_or_lead_elsewhere_are_fine(raw_copy):
+    # the build inside the pages (a site's root), with a link inside it and one to a folder outside
+    (raw_copy / "pipeline.toml").write_text("[paths]\npages = '.'\nimages = 'raw/images'\nbuild = 'out'\n")
+    (raw_copy / "out" / "images").mkdir(parents=True)
+    (raw_copy / "out" / "current").symlink_to("images")
+    (raw_copy.parent / "archive").mkdir()  # outside the site
+    (raw_copy / "out" / "archive").symlink_to(raw_copy.parent / "archive")
+    result = run([*pipeline_command(), "verify"], cwd=raw_copy)
+    assert result.returncode == 0, result.stderr
 
 
 def test_a_build_folder_inside_the_pages_folder_is_not_searched_for_pages(raw_copy):
