@@ -169,6 +169,33 @@ def test_a_file_goes_back_to_its_maker_when_the_clash_is_gone(three_sequences):
     assert rerun_tasks(site) == set()
 
 
+def test_a_sub_task_that_lost_every_file_makes_them_again_when_the_clash_goes(three_sequences):
+    from conftest import page_text
+
+    site = three_sequences
+    (site.images / "g").mkdir()
+    Image.new("RGB", (48, 40), (0, 0, 255)).save(site.images / "g/X-1.webp")  # blue; alone in its sub-task
+    Image.new("RGB", (48, 40), (255, 0, 255)).save(site.images / "g/X-1.png")  # magenta
+    Image.new("RGB", (48, 40), (0, 255, 0)).save(site.images / "g/Y.gif")  # a gallery image; green
+    (site.pages / "b.md").write_text(page_text("B", [], ["g/X-1.webp", "g/Y.gif"]))
+    assert run_pipeline(site, "-n", "1").returncode == 0
+
+    def colour(path: str) -> str:
+        with Image.open(site.build / "images" / path) as image:
+            red, green, blue = np.asarray(image.convert("RGB")).reshape(-1, 3).mean(axis=0)
+        return "magenta" if red > 200 < blue else "blue" if blue > 200 else "green" if green > 200 else "other"
+
+    assert (colour("g/X-1-thumb.webp"), colour("g/Y.gif")) == ("blue", "green")
+    # a page listed first takes X-1-thumb.webp with X-1.png, and names g/Y.gif as its animation
+    (site.pages / "a.md").write_text(page_text("A", ["g/Y.gif"], ["g/X-1.png"]))
+    assert run_pipeline(site, "-n", "1").returncode != 0  # the clashes, reported
+    assert colour("g/X-1-thumb.webp") == "magenta"
+    (site.pages / "a.md").unlink()
+    assert run_pipeline(site, "-n", "1").returncode == 0
+    assert (colour("g/X-1-thumb.webp"), colour("g/Y.gif")) == ("blue", "green")  # theirs again
+    assert rerun_tasks(site) == set()
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_killed_builds_leave_nothing_half_done(three_sequences, seed):
     site = three_sequences
