@@ -62,7 +62,8 @@ def _image_info(path: Path, mime: str) -> MediaInfo:
 
     try:
         with Image.open(path) as image:
-            frames = getattr(image, "n_frames", 1)
+            # a camera's MPO holds a preview or second view after the photo: browsers show the photo
+            frames = 1 if image.format == "MPO" else getattr(image, "n_frames", 1)
             if frames == 1:  # a photo is shown turned as its EXIF says
                 return MediaInfo(mime, *upright_size(image), 1, None)
             if image.format == "WEBP":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import posixpath
+import re
 from typing import NamedTuple
 
 from .catalog import FRAME, Animation, Catalog, Reference, thumbnail_name
@@ -138,8 +139,9 @@ def planned_outputs(catalog: Catalog, settings: Settings) -> list[Output]:
 def sheet_names(animations: list[Animation]) -> dict[str, str]:
     """Animation name -> its sheet's file name in `<build>/contact`: `muscles/gif/Leg-Soleus.gif`
     -> `Leg-Soleus.png`; names shared by animations in different folders keep the folders,
-    joined by '_'; and names that still meet, whatever their case (`Y.gif` and `Y.GIF`), get
-    `-2`, `-3`, ... in page order. No two sheets collide, on any file system."""
+    joined by '_'; and names that still meet, whatever their case (`Y.gif` and `Y.GIF`), or
+    that are an overview page's, get `-2`, `-3`, ... in page order. No two sheets collide, on
+    any file system."""
     counts: dict[str, int] = {}
     for animation in animations:
         base = posixpath.basename(animation.stem)
@@ -149,7 +151,7 @@ def sheet_names(animations: list[Animation]) -> dict[str, str]:
         base = posixpath.basename(animation.stem)
         stem = base if counts[base] == 1 else animation.stem.replace("/", "_")
         name, number = stem, 1
-        while name.lower() in taken:
+        while name.lower() in taken or re.fullmatch(r"overview-\d+", name.lower()):  # those are the overview's
             number += 1
             name = f"{stem}-{number}"
         taken.add(name.lower())

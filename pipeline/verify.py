@@ -16,7 +16,7 @@ from .plan import ANIMATION, Claim, output_plan  # the plan names what the pipel
 from .problems import Problem
 from .safepaths import unsafe_reason
 
-VERSION = 4  # bump when the same files would be judged differently
+VERSION = 5  # bump when the same files would be judged differently
 
 
 def verify_catalog(catalog: Catalog, images: ImageRoot, *, orphans: bool = True,

@@ -65,6 +65,19 @@ def test_a_photo_is_loaded_upright_as_its_exif_orientation_says(tmp_path):
     assert rgba[:8, :, 0].mean() > 200 and rgba[:8, :, 1].mean() < 60  # the stored left edge is now the top
 
 
+def test_only_photos_are_turned_a_png_s_exif_orientation_is_left_as_it_is(tmp_path):
+    from pipeline.probe import probe
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    for name, kind in (("a.webp", "WEBP"), ("a.png", "PNG")):
+        Image.new("RGB", (80, 48), "white").save(tmp_path / name, kind, exif=exif)
+    assert load_rgba(tmp_path / "a.webp").shape == (80, 48, 4)  # turned, as browsers show it
+    assert probe(tmp_path / "a.webp")[1:] == (48, 80)
+    assert load_rgba(tmp_path / "a.png").shape == (48, 80, 4)  # as stored: renders carry none
+    assert probe(tmp_path / "a.png")[1:] == (80, 48)
+
+
 def test_composite_has_no_dark_fringe():
     rgba = np.array([[[200, 40, 40, 255], [200, 40, 40, 128], [0, 0, 0, 0]]], dtype=np.uint8)
     out = composite(rgba, (255, 255, 255))

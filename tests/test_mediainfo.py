@@ -60,3 +60,14 @@ def test_a_photo_is_described_at_the_size_browsers_show_it(tmp_path):
     save_turned_jpeg(tmp_path / "photo.jpg")
     info = media_info(tmp_path / "photo.jpg")
     assert (info.width, info.height) == (48, 80)
+
+
+def test_a_camera_s_multi_picture_jpeg_is_described_as_its_photo(tmp_path):
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown turned a quarter
+    photo, preview = Image.new("RGB", (64, 32), "red"), Image.new("RGB", (64, 32), "blue")
+    photo.save(tmp_path / "photo.jpg", "MPO", save_all=True, append_images=[preview], exif=exif)
+    info = media_info(tmp_path / "photo.jpg")
+    assert (info.width, info.height, info.frames, info.duration) == (32, 64, 1, None)

@@ -74,12 +74,12 @@ def plan_digest(files, catalog) -> str:
     return hashlib.sha1(json.dumps([bundle.VERSION, *sorted(files), described]).encode()).hexdigest()
 
 
-def bundle_tasks(site, after: list[str], seen: dict[str, str], outputs: OutputPlan | None = None):
+def bundle_tasks(site, after: list[str], seen: dict[str, str], outputs: OutputPlan):
     """The copies, the include and the bundle. `seen` is shared with the report's task (see
-    `bundle_unchanged`); `outputs` is the site's `plan.output_plan`, when the caller has it."""
+    `bundle_unchanged`); `outputs` is the site's `plan.output_plan`."""
     settings = site.settings
     images = settings.build_dir / "images"
-    plan = bundle.bundle_plan(site.catalog, settings, None if outputs is None else outputs.makers)
+    plan = bundle.bundle_plan(site.catalog, settings, outputs.makers)
     for path in plan.copied:
         yield {
             "name": f"images/{path}",
