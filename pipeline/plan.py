@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import posixpath
 import re
+from pathlib import Path
 from typing import NamedTuple
 
 from .catalog import FRAME, Animation, Catalog, Reference, thumbnail_name
@@ -134,6 +135,21 @@ def output_plan(catalog: Catalog, settings: Settings) -> OutputPlan:
 def planned_outputs(catalog: Catalog, settings: Settings) -> list[Output]:
     """Every file the pipeline writes under <build>/images for this catalog, each once."""
     return [output for output, _ in output_plan(catalog, settings).makers.values()]
+
+
+# the folders the pipeline writes in the build folder, besides those of `<build>/images`
+BUILD_FOLDERS = ("images", "contact", "report", "_data", "_includes")
+
+
+def written_folders(catalog: Catalog, outputs: OutputPlan, settings: Settings) -> set[Path]:
+    """Every folder the pipeline writes files into (and `clean` deletes them from): the build
+    folder, its own folders, and under `<build>/images` the folder of every planned output
+    and of every file the bundle copies (any safe reference)."""
+    images = settings.build_dir / "images"
+    folders = {settings.build_dir, *(settings.build_dir / name for name in BUILD_FOLDERS)}
+    paths = set(outputs.makers) | {ref.path for ref in catalog.references if unsafe_reason(ref.path) is None}
+    folders.update(images / folder for folder in {posixpath.dirname(path) for path in paths})
+    return folders
 
 
 def sheet_names(animations: list[Animation]) -> dict[str, str]:

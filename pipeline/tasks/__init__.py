@@ -17,7 +17,8 @@ from ..buildlock import BuildLock, remove_stale_temporaries
 from . import backend
 from .checker import SourceStatCache
 from ..progress import ProgressReporter
-from ..settings import Settings, load_settings
+from ..problems import PipelineError
+from ..settings import Settings, load_settings, written_folders_problem
 from ..site import Site, open_site
 from ..imageroot import ImageRoot
 from .. import plan
@@ -77,14 +78,20 @@ def doit_namespace(config: str | os.PathLike | None = None, *, read_only: bool =
         lock = BuildLock(settings.build_dir)
         remove_stale_temporaries(settings.build_dir)
     site = open_site(settings)
-    return {"DOIT_CONFIG": doit_config(site.settings), "build_lock": lock, **generators(site)}
+    outputs = plan.output_plan(site.catalog, settings)
+    if not read_only:  # before anything is written or cleaned
+        problem = written_folders_problem(settings, plan.written_folders(site.catalog, outputs, settings))
+        if problem:
+            raise PipelineError(f"{settings.source.name if settings.source else 'pipeline.toml'}: {problem}")
+    return {"DOIT_CONFIG": doit_config(site.settings), "build_lock": lock, **generators(site, outputs)}
 
 
-def generators(site: Site) -> dict:
-    """The `task_*` functions for `site`, in the order `doit list` shows them."""
+def generators(site: Site, made: plan.OutputPlan | None = None) -> dict:
+    """The `task_*` functions for `site`, in the order `doit list` shows them; `made` is its
+    `plan.output_plan`, when the caller has it."""
     sources = ImageRoot(site.settings.images_dir)  # listed once, when a generator first asks
     gallery = functools.cache(lambda: thumbnails.gallery_sequences(site))  # grouped once, likewise
-    outputs = functools.cache(lambda: plan.output_plan(site.catalog, site.settings))  # what makes each file
+    outputs = functools.cache(lambda: made or plan.output_plan(site.catalog, site.settings))  # what makes each file
     seen = {}  # folder digests the bundle's check leaves for the report's, in this run
 
     def task_verify():
