@@ -156,7 +156,7 @@ def sheet_names(animations: list[Animation]) -> dict[str, str]:
     """Animation name -> its sheet's file name in `<build>/contact`: `muscles/gif/Leg-Soleus.gif`
     -> `Leg-Soleus.png`; names shared by animations in different folders keep the folders,
     joined by '_'; and names that still meet, whatever their case (`Y.gif` and `Y.GIF`), or
-    that are an overview page's, get `-2`, `-3`, ... in page order. No two sheets collide, on
+    that are an overview page's, get `_2`, `_3`, ... in page order. No two sheets collide, on
     any file system."""
     counts: dict[str, int] = {}
     for animation in animations:
@@ -169,7 +169,7 @@ def sheet_names(animations: list[Animation]) -> dict[str, str]:
         name, number = stem, 1
         while name.lower() in taken or re.fullmatch(r"overview-\d+", name.lower()):  # those are the overview's
             number += 1
-            name = f"{stem}-{number}"
+            name = f"{stem}_{number}"  # never an overview's name itself
         taken.add(name.lower())
         names[animation.name] = name + ".png"
     return names

@@ -203,4 +203,4 @@ def test_the_same_animation_in_two_cases_is_a_clash_not_a_refusal_to_run(site_fo
     verify = json.loads((site_folder.build / "verify.json").read_text())
     assert {p["reference"] for p in verify if p["code"] == "output-clash"} >= {"muscles/gif/Shout.webp"}
     sheets = sorted(p.name for p in (site_folder.build / "contact").iterdir())
-    assert sheets == ["muscles_gif_Shout-2.png", "muscles_gif_Shout.png", "overview-1.png"]
+    assert sheets == ["muscles_gif_Shout.png", "muscles_gif_Shout_2.png", "overview-1.png"]

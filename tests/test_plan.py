@@ -74,11 +74,13 @@ def test_sheet_names_do_not_collide_across_folders(site_folder):
     assert plan.sheet_names([animation]) == {"muscles/gif/Same.gif": "Same.png"}
     shouted = animation._replace(name="muscles/gif/Same.GIF")  # the same file on a Mac
     assert plan.sheet_names([animation, shouted]) == {
-        "muscles/gif/Same.gif": "muscles_gif_Same.png", "muscles/gif/Same.GIF": "muscles_gif_Same-2.png"}
+        "muscles/gif/Same.gif": "muscles_gif_Same.png", "muscles/gif/Same.GIF": "muscles_gif_Same_2.png"}
     overview = animation._replace(name="gif/Overview-1.gif")
-    assert plan.sheet_names([overview]) == {"gif/Overview-1.gif": "Overview-1-2.png"}  # not the overview's page
+    assert plan.sheet_names([overview]) == {"gif/Overview-1.gif": "Overview-1_2.png"}  # not the overview's page
+    pair = [animation._replace(name="gif/overview.gif"), animation._replace(name="gif/Overview.gif")]
+    assert plan.sheet_names(pair) == {"gif/overview.gif": "overview.png", "gif/Overview.gif": "Overview_2.png"}
     assert plan.sheet_names([animation, animation._replace(name="muscles/gif/same.gif")]) == {
-        "muscles/gif/Same.gif": "Same.png", "muscles/gif/same.gif": "same-2.png"}
+        "muscles/gif/Same.gif": "Same.png", "muscles/gif/same.gif": "same_2.png"}
 
 
 def test_overview_pages_hold_columns_times_rows_sheets():

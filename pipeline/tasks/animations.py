@@ -11,7 +11,7 @@ import posixpath
 from pathlib import Path
 
 from doit.exceptions import TaskFailed
-from .uptodate import section_values, settings_changed
+from .uptodate import outputs_as_written, section_values, settings_changed
 
 from .. import versions
 from ..plan import ANIMATION, OutputPlan, animation_outputs, built_animations
@@ -64,8 +64,8 @@ def animation_tasks(site, formats: tuple[str, ...], sources: ImageRoot, outputs:
     for animation in built_animations(site.catalog):
         made = [o for o in animation_outputs(animation, settings)
                 if o.kind in wanted and outputs.makes(o.path, (ANIMATION, animation.name))]
-        if not made:  # left to another animation whose files have these names (verify says so):
-            continue  # its sub-tasks bear them too, and their settings check holds the frames
+        if not made:
+            continue  # every file is another maker's (verify reports the clash)
         frames = [f.image_url for f in animation.frames]
         targets = [output_dir + o.path for o in made]
         yield {
@@ -73,7 +73,8 @@ def animation_tasks(site, formats: tuple[str, ...], sources: ImageRoot, outputs:
             "actions": [(run_encode, [animation, [(o.kind, Path(t)) for o, t in zip(made, targets)], settings])],
             "file_dep": sources.present(frames),
             "targets": targets,
-            "uptodate": [settings_changed({**{o.kind: shaping[o.kind] for o in made}, "frames": frames})],
+            "uptodate": [settings_changed({**{o.kind: shaping[o.kind] for o in made}, "frames": frames}),
+                         outputs_as_written()],
             "clean": True,
         }
 

@@ -19,7 +19,7 @@ import posixpath
 from pathlib import Path
 
 from doit.exceptions import TaskFailed
-from .uptodate import section_values, settings_changed
+from .uptodate import outputs_as_written, section_values, settings_changed
 
 from .. import versions
 from ..catalog import FRAME_NAME, Reference
@@ -152,12 +152,14 @@ def thumbnail_tasks(site, groups: dict[str, list[Reference]], sources: ImageRoot
     for pattern, frames in groups.items():
         made = [(frame, o) for frame in frames for o in thumbnail_outputs(frame.path, settings)]
         left = frozenset(o.path for frame, o in made if not outputs.makes(o.path, (FRAME_COPY, frame.path)))
+        if len(left) == len(made):
+            continue  # every file is another maker's (verify reports the clash)
         yield {
             "name": f"images/{pattern}",  # `thumbnails:images/X-*.png`: the thumbnails of that sequence
-            "actions": [(run_thumbnails, [frames, settings, _source_root(settings), left])] if len(left) < len(made) else [],
+            "actions": [(run_thumbnails, [frames, settings, _source_root(settings), left])],
             "file_dep": sources.present([frame.path for frame in frames]),
             "targets": [images + o.path for _, o in made if o.path not in left],
-            "uptodate": [settings_changed(leaving(shaping, left))],
+            "uptodate": [settings_changed(shaping), outputs_as_written()],
             "clean": True,
         }
 
@@ -173,22 +175,16 @@ def frame_tasks(site, groups: dict[str, list[Reference]], sources: ImageRoot, ou
                **section_values(settings.frames, added=("level",))}
     for pattern, listed in groups.items():
         frames = [frame for frame in listed if outputs.makes(frame.path, (FRAME_COPY, frame.path))]
-        left = [frame.path for frame in listed if frame not in frames]
+        if not frames:
+            continue  # every name is another maker's (verify reports the clash)
         yield {
             "name": f"images/{pattern}",
-            "actions": [(run_frame_copies, [frames, settings, _source_root(settings)])] if frames else [],
+            "actions": [(run_frame_copies, [frames, settings, _source_root(settings)])],
             "file_dep": sources.present([frame.path for frame in frames]),
             "targets": [images + frame.path for frame in frames],
-            "uptodate": [settings_changed(leaving(shaping, left))],
+            "uptodate": [settings_changed(shaping), outputs_as_written()],
             "clean": True,
         }
-
-
-def leaving(shaping: dict, left) -> dict:
-    """A sub-task's settings check, with the outputs it leaves to another maker (see
-    `plan.output_plan`): when a clash goes, they come back to it and are made again. A sub-task
-    that leaves all of them is still made, with no action, so that its record says so."""
-    return {**shaping, "left": sorted(left)} if left else shaping
 
 
 def _source_root(settings) -> ImageRoot:
