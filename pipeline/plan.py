@@ -147,8 +147,10 @@ def written_folders(catalog: Catalog, outputs: OutputPlan, settings: Settings) -
     and of every file the bundle copies (any safe reference)."""
     images = settings.build_dir / "images"
     folders = {settings.build_dir, *(settings.build_dir / name for name in BUILD_FOLDERS)}
-    paths = set(outputs.makers) | {ref.path for ref in catalog.references if unsafe_reason(ref.path) is None}
-    folders.update(images / folder for folder in {posixpath.dirname(path) for path in paths})
+    named = {path.rpartition("/")[0] for path in outputs.makers}
+    named.update(ref.path.rpartition("/")[0] for ref in catalog.references)
+    # a few folders, each judged as a file in it would be: unsafe ones are never written
+    folders.update(images / folder for folder in named if unsafe_reason(f"{folder}/x") is None)
     return folders
 
 

@@ -16,6 +16,7 @@ from doit.doit_cmd import DoitMain
 from ..buildlock import BuildLock, remove_stale_temporaries
 from . import backend
 from .checker import SourceStatCache
+from .uptodate import FolderListing
 from ..progress import ProgressReporter
 from ..problems import PipelineError
 from ..settings import Settings, load_settings, written_folders_problem
@@ -92,6 +93,7 @@ def generators(site: Site, made: plan.OutputPlan | None = None) -> dict:
     sources = ImageRoot(site.settings.images_dir)  # listed once, when a generator first asks
     gallery = functools.cache(lambda: thumbnails.gallery_sequences(site))  # grouped once, likewise
     outputs = functools.cache(lambda: made or plan.output_plan(site.catalog, site.settings))  # what makes each file
+    listing = FolderListing()  # the build's folders, each listed once when first asked about
     seen = {}  # folder digests the bundle's check leaves for the report's, in this run
 
     def task_verify():
@@ -104,27 +106,27 @@ def generators(site: Site, made: plan.OutputPlan | None = None) -> dict:
 
     def task_gif():
         """Animated GIF of every animation: one shared palette, laid over the matte."""
-        yield from animations.animation_tasks(site, ("gif",), sources, outputs())
+        yield from animations.animation_tasks(site, ("gif",), sources, outputs(), listing)
 
     def task_webp():
         """Animated WebP of every animation, alpha kept."""
-        yield from animations.animation_tasks(site, ("webp",), sources, outputs())
+        yield from animations.animation_tasks(site, ("webp",), sources, outputs(), listing)
 
     def task_video():
         """WebM (AV1, or VP9) and MP4 (H.264) of every animation, laid over the matte."""
-        yield from animations.animation_tasks(site, ("webm", "mp4"), sources, outputs())
+        yield from animations.animation_tasks(site, ("webm", "mp4"), sources, outputs(), listing)
 
     def task_avif():
         """Animated AVIF of every animation, when "avif" is among [animation] formats."""
-        yield from animations.animation_tasks(site, ("avif",), sources, outputs())
+        yield from animations.animation_tasks(site, ("avif",), sources, outputs(), listing)
 
     def task_thumbnails():
         """Thumbnails of every gallery frame: X-thumb.png, X-thumb.webp, srcset widths."""
-        yield from thumbnails.thumbnail_tasks(site, gallery(), sources, outputs())
+        yield from thumbnails.thumbnail_tasks(site, gallery(), sources, outputs(), listing)
 
     def task_frames():
         """Gallery frames copied into build/images, losslessly re-compressed."""
-        yield from thumbnails.frame_tasks(site, gallery(), sources, outputs())
+        yield from thumbnails.frame_tasks(site, gallery(), sources, outputs(), listing)
 
     def task_contact():
         """Contact sheets: every frame of each animation, and an overview of all."""

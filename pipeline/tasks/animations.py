@@ -11,7 +11,7 @@ import posixpath
 from pathlib import Path
 
 from doit.exceptions import TaskFailed
-from .uptodate import outputs_as_written, section_values, settings_changed
+from .uptodate import FolderListing, outputs_as_written, section_values, settings_changed
 
 from .. import versions
 from ..plan import ANIMATION, OutputPlan, animation_outputs, built_animations
@@ -47,13 +47,15 @@ def run_encode(animation, outputs: list[tuple[str, Path]], settings):
     return None
 
 
-def animation_tasks(site, formats: tuple[str, ...], sources: ImageRoot, outputs: OutputPlan):
+def animation_tasks(site, formats: tuple[str, ...], sources: ImageRoot, outputs: OutputPlan,
+                    listing: FolderListing):
     """Sub-tasks for the `formats` among those configured: one per animation, writing its
     files in those formats (one file for `gif`, WebM and MP4 together for `video`).
 
     `sources` is the image root, listed once (its `files`) for every format's generator;
     `outputs` the site's `plan.output_plan`: a file that another maker claimed first is left
-    to it (verify reports the clash).
+    to it (verify reports the clash); `listing` the build's folders, as `outputs_as_written`
+    reads them.
     """
     settings = site.settings
     wanted = [f for f in settings.animation.formats if f in formats]
@@ -74,7 +76,7 @@ def animation_tasks(site, formats: tuple[str, ...], sources: ImageRoot, outputs:
             "file_dep": sources.present(frames),
             "targets": targets,
             "uptodate": [settings_changed({**{o.kind: shaping[o.kind] for o in made}, "frames": frames}),
-                         outputs_as_written()],
+                         outputs_as_written(listing)],
             "clean": True,
         }
 

@@ -19,7 +19,7 @@ import posixpath
 from pathlib import Path
 
 from doit.exceptions import TaskFailed
-from .uptodate import outputs_as_written, section_values, settings_changed
+from .uptodate import FolderListing, outputs_as_written, section_values, settings_changed
 
 from .. import versions
 from ..catalog import FRAME_NAME, Reference
@@ -139,11 +139,13 @@ def gallery_sequences(site) -> dict[str, list[Reference]]:
     return sequences(frame_listings(site.catalog))
 
 
-def thumbnail_tasks(site, groups: dict[str, list[Reference]], sources: ImageRoot, outputs: OutputPlan):
+def thumbnail_tasks(site, groups: dict[str, list[Reference]], sources: ImageRoot, outputs: OutputPlan,
+                    listing: FolderListing):
     """One sub-task per frame sequence, writing every thumbnail of its frames (PNG, WebP,
     srcset widths) from one decode of each frame, but those another maker claimed first
     (verify reports the clash). `groups` are `gallery_sequences(site)`, `sources` the image
-    root, listed once for every generator, and `outputs` the site's `plan.output_plan`."""
+    root, listed once for every generator, `outputs` the site's `plan.output_plan` and
+    `listing` the build's folders, as `outputs_as_written` reads them."""
     settings = site.settings
     options = settings.thumbnails
     images = _folders(settings)[1]
@@ -159,12 +161,13 @@ def thumbnail_tasks(site, groups: dict[str, list[Reference]], sources: ImageRoot
             "actions": [(run_thumbnails, [frames, settings, _source_root(settings), left])],
             "file_dep": sources.present([frame.path for frame in frames]),
             "targets": [images + o.path for _, o in made if o.path not in left],
-            "uptodate": [settings_changed(shaping), outputs_as_written()],
+            "uptodate": [settings_changed(shaping), outputs_as_written(listing)],
             "clean": True,
         }
 
 
-def frame_tasks(site, groups: dict[str, list[Reference]], sources: ImageRoot, outputs: OutputPlan):
+def frame_tasks(site, groups: dict[str, list[Reference]], sources: ImageRoot, outputs: OutputPlan,
+                listing: FolderListing):
     """One sub-task per frame sequence, copying its frames, but a frame whose name another
     maker claimed first (a gallery listing its own animation). The arguments as for
     `thumbnail_tasks`."""
@@ -182,7 +185,7 @@ def frame_tasks(site, groups: dict[str, list[Reference]], sources: ImageRoot, ou
             "actions": [(run_frame_copies, [frames, settings, _source_root(settings)])],
             "file_dep": sources.present([frame.path for frame in frames]),
             "targets": [images + frame.path for frame in frames],
-            "uptodate": [settings_changed(shaping), outputs_as_written()],
+            "uptodate": [settings_changed(shaping), outputs_as_written(listing)],
             "clean": True,
         }
 
