@@ -154,14 +154,12 @@ def thumbnail_tasks(site, groups: dict[str, list[Reference]], sources: ImageRoot
     for pattern, frames in groups.items():
         made = [(frame, o) for frame in frames for o in thumbnail_outputs(frame.path, settings)]
         left = frozenset(o.path for frame, o in made if not outputs.makes(o.path, (FRAME_COPY, frame.path)))
-        if len(left) == len(made):
-            continue  # every file is another maker's (verify reports the clash)
         yield {
             "name": f"images/{pattern}",  # `thumbnails:images/X-*.png`: the thumbnails of that sequence
-            "actions": [(run_thumbnails, [frames, settings, _source_root(settings), left])],
+            "actions": [(run_thumbnails, [frames, settings, _source_root(settings), left])] if len(left) < len(made) else [],
             "file_dep": sources.present([frame.path for frame in frames]),
             "targets": [images + o.path for _, o in made if o.path not in left],
-            "uptodate": [settings_changed(shaping), outputs_as_written(listing)],
+            "uptodate": [settings_changed(leaving(shaping, left)), outputs_as_written(listing)],
             "clean": True,
         }
 
@@ -178,16 +176,23 @@ def frame_tasks(site, groups: dict[str, list[Reference]], sources: ImageRoot, ou
                **section_values(settings.frames, added=("level",))}
     for pattern, listed in groups.items():
         frames = [frame for frame in listed if outputs.makes(frame.path, (FRAME_COPY, frame.path))]
-        if not frames:
-            continue  # every name is another maker's (verify reports the clash)
+        left = [frame.path for frame in listed if frame not in frames]
         yield {
             "name": f"images/{pattern}",
-            "actions": [(run_frame_copies, [frames, settings, _source_root(settings)])],
+            "actions": [(run_frame_copies, [frames, settings, _source_root(settings)])] if frames else [],
             "file_dep": sources.present([frame.path for frame in frames]),
             "targets": [images + frame.path for frame in frames],
-            "uptodate": [settings_changed(shaping), outputs_as_written(listing)],
+            "uptodate": [settings_changed(leaving(shaping, left)), outputs_as_written(listing)],
             "clean": True,
         }
+
+
+def leaving(shaping: dict, left) -> dict:
+    """A sub-task's settings check, with the files it leaves to another maker (see
+    `plan.output_plan`): when a clash comes or goes, the sub-task runs again, so a file it
+    gets back is made again even where its record predates `outputs_as_written`. A sub-task
+    that leaves every file is still made, with no action, so that its record says so."""
+    return {**shaping, "left": sorted(left)} if left else shaping
 
 
 def _source_root(settings) -> ImageRoot:
