@@ -14,7 +14,7 @@ import sys
 
 from .problems import PipelineError
 from .settings import DEFAULT_FILE
-from .tasks import READ_ONLY_COMMANDS, doit_main, doit_namespace
+from .tasks import READ_ONLY_COMMANDS, TASK_HELP, doit_main, doit_namespace
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     options, doit_args = parser.parse_known_args(argv)
     if doit_args[:1] in (["-h"], ["--help"]):
         parser.print_help()
-        print("\nThen any doit command or task; 'pipeline help' lists doit's commands.")
+        print(USAGE)
         return 0
     try:
         namespace = doit_namespace(options.config, read_only=bool(doit_args) and doit_args[0] in READ_ONLY_COMMANDS)
@@ -37,6 +37,18 @@ def main(argv: list[str] | None = None) -> int:
     doit = doit_main(namespace)
     doit_args = with_dependency_file(doit_args, namespace["DOIT_CONFIG"]["dep_file"])
     return doit.run(with_default_processes(doit_args, set(doit.get_cmds())))
+
+
+USAGE = "\n".join([
+    "\nThen any doit command or task (`pipeline help` lists doit's commands):",
+    "  pipeline                   every task below, on every core (up to 8; -n N to choose)",
+    "  pipeline verify            only check the pages against the images (CI); non-zero on errors",
+    "  pipeline gif thumbnails    only these tasks; `pipeline list --all` names each file's sub-task",
+    "  pipeline info TASK         why a sub-task would run; `pipeline clean TASK` removes its files",
+    "  pipeline --always-execute  make every output again",
+    "\ntasks:",
+    *(f"  {name:<12}{text}" for name, text in TASK_HELP.items()),
+])
 
 
 def with_dependency_file(doit_args: list[str], dep_file: str) -> list[str]:

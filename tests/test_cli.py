@@ -227,3 +227,13 @@ def test_dumpdb_shows_the_build_folder_s_dependency_file(raw_copy, tmp_path):
 
     assert dumped.returncode == 0, dumped.stderr
     assert re.search(r"^verify -> \{", dumped.stdout, re.MULTILINE), dumped.stdout
+
+
+def test_help_names_every_task_that_list_shows_without_a_settings_file(raw_copy, tmp_path):
+    shown = run([*pipeline_command(), "--help"], cwd=tmp_path)  # no pipeline.toml here
+    assert shown.returncode == 0, shown.stderr
+    listed = run([*pipeline_command(), "list"], cwd=raw_copy)
+    tasks = dict(line.split(None, 1) for line in listed.stdout.splitlines())
+    assert len(tasks) == 10
+    for name, text in tasks.items():
+        assert f"  {name:<12}{text}" in shown.stdout.splitlines()

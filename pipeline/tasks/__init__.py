@@ -25,7 +25,21 @@ from ..imageroot import ImageRoot
 from .. import plan
 from . import animations, bundle, contact, report, thumbnails, verify
 
-DEFAULT_TASKS = ["verify", "gif", "webp", "video", "avif", "thumbnails", "frames", "contact", "bundle", "report"]  # report stays last: it shows what the others made
+# Each task and what it makes, in the order a plain run takes them (report stays last: it
+# shows what the others made); `pipeline list` and `pipeline --help` show these lines
+TASK_HELP = {
+    "verify": "Check every page's references against the image files (writes verify.json).",
+    "gif": "Animated GIF of every animation: one shared palette, laid over the matte.",
+    "webp": "Animated WebP of every animation, alpha kept.",
+    "video": "WebM (AV1, or VP9) and MP4 (H.264) of every animation, laid over the matte.",
+    "avif": "Animated AVIF of every animation, when \"avif\" is among [animation] formats.",
+    "thumbnails": "Thumbnails of every gallery frame: X-thumb.png, X-thumb.webp, srcset widths.",
+    "frames": "Gallery frames copied into build/images, losslessly re-compressed.",
+    "contact": "Contact sheets: every frame of each animation, and an overview of all.",
+    "bundle": "build/images complete and checked, asset-manifest.json, _data, _includes, bundle.zip.",
+    "report": "Write build/report/index.html: every page's animations, outputs and problems.",
+}
+DEFAULT_TASKS = list(TASK_HELP)
 
 
 def doit_config(settings: Settings) -> dict:
@@ -97,46 +111,39 @@ def generators(site: Site, made: plan.OutputPlan | None = None) -> dict:
     seen = {}  # folder digests the bundle's check leaves for the report's, in this run
 
     def task_verify():
-        """Check every page's references against the image files (writes verify.json)."""
         return verify.verify_task(site)
 
     def task_report():
-        """Write build/report/index.html: every page's animations, outputs and problems."""
         yield from report.report_tasks(site, after=[t for t in DEFAULT_TASKS if t != "report"], seen=seen)
 
     def task_gif():
-        """Animated GIF of every animation: one shared palette, laid over the matte."""
         yield from animations.animation_tasks(site, ("gif",), sources, outputs(), listing)
 
     def task_webp():
-        """Animated WebP of every animation, alpha kept."""
         yield from animations.animation_tasks(site, ("webp",), sources, outputs(), listing)
 
     def task_video():
-        """WebM (AV1, or VP9) and MP4 (H.264) of every animation, laid over the matte."""
         yield from animations.animation_tasks(site, ("webm", "mp4"), sources, outputs(), listing)
 
     def task_avif():
-        """Animated AVIF of every animation, when "avif" is among [animation] formats."""
         yield from animations.animation_tasks(site, ("avif",), sources, outputs(), listing)
 
     def task_thumbnails():
-        """Thumbnails of every gallery frame: X-thumb.png, X-thumb.webp, srcset widths."""
         yield from thumbnails.thumbnail_tasks(site, gallery(), sources, outputs(), listing)
 
     def task_frames():
-        """Gallery frames copied into build/images, losslessly re-compressed."""
         yield from thumbnails.frame_tasks(site, gallery(), sources, outputs(), listing)
 
     def task_contact():
-        """Contact sheets: every frame of each animation, and an overview of all."""
         yield from contact.contact_tasks(site, sources)
 
     def task_bundle():
-        """build/images complete and checked, asset-manifest.json, _data, _includes, bundle.zip."""
         yield from bundle.bundle_tasks(site, after=[t for t in DEFAULT_TASKS if t not in ("bundle", "report")],
                                        seen=seen, outputs=outputs())
 
-    return {"task_verify": task_verify, "task_gif": task_gif, "task_webp": task_webp,
-            "task_video": task_video, "task_avif": task_avif, "task_thumbnails": task_thumbnails, "task_frames": task_frames,
-            "task_contact": task_contact, "task_bundle": task_bundle, "task_report": task_report}
+    tasks = {"verify": task_verify, "gif": task_gif, "webp": task_webp, "video": task_video, "avif": task_avif,
+             "thumbnails": task_thumbnails, "frames": task_frames, "contact": task_contact,
+             "bundle": task_bundle, "report": task_report}
+    for name, task in tasks.items():
+        task.__doc__ = TASK_HELP[name]  # what `doit list` shows
+    return {f"task_{name}": task for name, task in tasks.items()}
