@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import imageio_ffmpeg
+import imageio.v3 as iio
 import numpy as np
 from PIL import Image, ImageSequence
 
@@ -68,9 +68,7 @@ def recipe_commands(fmt: str, paths: list[Path], out: Path, fps: float, matte: s
 def decode(path: Path, matte) -> list[np.ndarray]:
     """Every frame as a viewer sees it on the page: RGB over the matte."""
     if path.suffix in (".webm", ".mp4"):
-        reader = imageio_ffmpeg.read_frames(str(path))
-        width, height = next(reader)["size"]
-        return [np.frombuffer(b, np.uint8).reshape(height, width, 3) for b in reader]
+        return list(iio.imread(path, index=None, plugin="FFMPEG"))
     with Image.open(path) as image:
         return [composite(np.asarray(f.convert("RGBA")), matte) for f in ImageSequence.Iterator(image)]
 

@@ -265,14 +265,12 @@ class Settings:
 
 
 def load_settings(path: str | Path | None = None) -> Settings:
-    """Read settings from `path`; without one, from `./pipeline.toml`, or the defaults when
-    there is none. A `path` that is not there is an error."""
-    file = Path(path) if path is not None else Path(DEFAULT_FILE)
+    """Read settings from `path` (`./pipeline.toml` when None). A missing file is an error,
+    not the defaults: run in the wrong folder, the defaults would name no pages at all."""
+    file = Path(path if path is not None else DEFAULT_FILE)
     if not file.is_file():
-        if path is not None:
-            raise PipelineError(f"{file}: settings file not found (run in the folder of a "
-                                "pipeline.toml, or name one: pipeline --config FILE, doit config=FILE)")
-        return settings_from_dict({}, base=Path.cwd(), source=None)
+        raise PipelineError(f"{file}: settings file not found (run in the folder of a "
+                            "pipeline.toml, or name one: pipeline --config FILE, doit config=FILE)")
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

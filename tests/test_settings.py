@@ -62,6 +62,14 @@ def test_invalid_toml_and_missing_file(tmp_path):
         load_settings(tmp_path / "nope.toml")
 
 
+def test_no_settings_file_in_the_current_folder_is_an_error_not_the_defaults(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(PipelineError, match="^pipeline.toml: settings file not found"):
+        load_settings()
+    (tmp_path / "pipeline.toml").write_text("")
+    assert load_settings().paths.pages == "raw/pages"  # an empty file takes every default
+
+
 def test_integer_accepted_where_a_number_is_expected(tmp_path):
     assert load_settings(write(tmp_path, "[animation]\nfps = 12\n")).animation.fps == 12.0
     assert load_settings(write(tmp_path, "[animation]\nfps = 50\n")).animation.fps == 50.0  # 20 ms GIF delays

@@ -1,6 +1,7 @@
 
 import re
 
+import imageio.v3 as iio
 import imageio_ffmpeg
 import numpy as np
 import pytest
@@ -29,11 +30,8 @@ def turntable(count=8, size=(96, 64), alpha=False):
 
 
 def decoded(path):
-    """(metadata, RGB frames) as imageio-ffmpeg reads them."""
-    reader = imageio_ffmpeg.read_frames(str(path))
-    meta = next(reader)
-    width, height = meta["size"]
-    return meta, [np.frombuffer(b, np.uint8).reshape(height, width, 3) for b in reader]
+    """(metadata, RGB frames) as imageio reads them, through its ffmpeg plugin."""
+    return iio.immeta(path, plugin="FFMPEG"), list(iio.imread(path, index=None, plugin="FFMPEG"))
 
 
 @pytest.mark.parametrize("kind", KINDS)

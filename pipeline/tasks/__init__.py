@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import os
-from pathlib import Path
 
 from doit.cmd_base import ModuleTaskLoader
 from doit.doit_cmd import DoitMain
@@ -85,7 +84,7 @@ def doit_namespace(config: str | os.PathLike | None = None, *, read_only: bool =
     for a command of READ_ONLY_COMMANDS."""
     for name, value in SINGLE_THREADED.items():
         os.environ.setdefault(name, value)
-    settings = load_settings(Path(config) if config else None)
+    settings = load_settings(config)
     lock = None
     if not read_only:
         # Held while the namespace lives, i.e. for the whole doit run; a second build waits
