@@ -7,6 +7,7 @@ it claims). `deep=True` decodes every pixel as well.
 """
 from __future__ import annotations
 
+import re
 import struct
 from pathlib import Path
 from typing import NamedTuple
@@ -72,12 +73,16 @@ def probe(path: Path, *, deep: bool = False, max_pixels: int = 89_478_485) -> Im
     return info or ImageInfo(found, 0, 0)
 
 
+_SELF_CLOSED_SVG = re.compile(rb"<svg\b[^<]*/>\s*$")
+
+
 def _svg(head: bytes, tail: bytes) -> ImageInfo:
     """SVG is markup that is shipped, never decoded (not even with `deep`): it must start like
     markup and end with its closing tag. Its size is left at 0x0: it scales."""
     if not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
         raise Unreadable("is not an SVG file (it does not start with markup)")
-    if b"</svg>" not in tail:
+    # an empty drawing may be one self-closing root tag (`<svg .../>`), with no closing tag
+    if b"</svg>" not in tail and not _SELF_CLOSED_SVG.search(tail):
         raise Unreadable("is truncated: the closing </svg> tag is missing")
     return ImageInfo("SVG", 0, 0)
 

@@ -86,6 +86,11 @@ def test_svg_is_checked_as_markup_and_never_decoded(tmp_path, deep):
     path.write_bytes(SVG[:-10])
     with pytest.raises(Unreadable, match=r"^is truncated: the closing </svg> tag is missing$"):
         probe(path)
+    path.write_bytes(b'<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"/>\n')  # empty, self-closed
+    assert probe(path, deep=deep) == ("SVG", 0, 0)
+    path.write_bytes(SVG.replace(b"</svg>\n", b""))  # cut after an inner self-closed tag
+    with pytest.raises(Unreadable, match=r"^is truncated: the closing </svg> tag is missing$"):
+        probe(path, deep=deep)
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + SVG)
     with pytest.raises(Unreadable, match=r"^is not an SVG file \(it does not start with markup\)$"):
         probe(path)
