@@ -20,6 +20,7 @@ from pipeline import bundle, jekyll
 from pipeline.treestate import folder_digest
 from pipeline.plan import output_plan
 from pipeline.tasks.bundle import bundle_tasks, plan_digest, run_bundle
+from pipeline.tasks.uptodate import FolderListing
 from tests.conftest import page_text, write_frames
 
 FPS = 10  # GIF delays are in centiseconds: 8 fps would round to 120 ms
@@ -61,7 +62,7 @@ def build_everything(site):
     run_actions(site_tasks(site, "thumbnails"))
     run_actions(site_tasks(site, "frames"))
     write_animations(site)
-    run_actions(bundle_tasks(site, after=[], seen={}, outputs=output_plan(site.catalog, site.settings)))
+    run_actions(bundle_tasks(site, after=[], seen={}, outputs=output_plan(site.catalog, site.settings), listing=FolderListing()))
 
 
 @pytest.fixture
@@ -171,7 +172,7 @@ def test_referenced_files_the_pipeline_does_not_make_are_copied(site_folder):
     assert bundle.bundle_plan(site.catalog, site.settings).copied == ("muscles/diagram.png",)
 
     tasks = {t["name"]: t for t in bundle_tasks(site, after=["gif"], seen={},
-                                                outputs=output_plan(site.catalog, site.settings))}
+                                                outputs=output_plan(site.catalog, site.settings), listing=FolderListing())}
     # the bundle's check and action come after the copies that also write into build/images
     assert tasks["asset-manifest.json"]["task_dep"] == ["gif", "bundle:images/muscles/diagram.png"]
 
@@ -186,7 +187,7 @@ def test_bundle_runs_after_every_producer_and_is_stale_when_any_file_changes(bui
     site = built.site()
     seen = {}
     tasks = {t["name"]: t for t in bundle_tasks(site, after=["verify", "gif", "thumbnails", "frames"], seen=seen,
-                                            outputs=output_plan(site.catalog, site.settings))}
+                                            outputs=output_plan(site.catalog, site.settings), listing=FolderListing())}
     main = tasks["asset-manifest.json"]
     assert main["task_dep"] == ["verify", "gif", "thumbnails", "frames"]
     assert main["clean"] is True and main["targets"]

@@ -201,6 +201,44 @@ def test_files_a_clash_took_are_made_again_by_their_maker_each_way(three_sequenc
     assert (colour("g/X-1-thumb.webp"), colour("g/Y.gif")) == ("magenta", "magenta")
 
 
+def test_a_hand_made_animation_comes_back_when_its_frames_are_no_longer_listed(three_sequences):
+    """Copied, then built from frames listed for a while, then copied again: the copy's
+    record from the first time must not pass the built files for the hand-made ones."""
+    from conftest import page_text, write_frames
+
+    site = three_sequences
+    hand_made = site.images / "muscles/gif"
+    hand_made.mkdir(parents=True)
+    red = [np.full((20, 20, 3), (255, 0, 0), np.uint8)] * 2
+    Image.fromarray(red[0]).save(hand_made / "Hand.gif", save_all=True, append_images=[Image.fromarray(red[1])])
+    for suffix, codec in ((".webm", "libvpx-vp9"), (".mp4", "libx264")):
+        writer = imageio_ffmpeg.write_frames(str(hand_made / f"Hand{suffix}"), (20, 20), fps=8, codec=codec,
+                                             pix_fmt_out="yuv420p", macro_block_size=4, ffmpeg_log_level="error")
+        writer.send(None)
+        for frame in red:
+            writer.send(frame.tobytes())
+        writer.close()
+    page = site.pages / "muscles/muscle_hand.md"
+    page.write_text(page_text("Hand", ["muscles/gif/Hand.gif"], []))
+    built = site.build / "images/muscles/gif"
+
+    def copied() -> bool:
+        return all((built / f"Hand{s}").read_bytes() == (hand_made / f"Hand{s}").read_bytes()
+                   for s in (".gif", ".webm", ".mp4"))
+
+    assert run_pipeline(site, "-n", "1").returncode == 0
+    assert copied()
+    page.write_text(page_text("Hand", ["muscles/gif/Hand.gif"], write_frames(site.images, "Hand", 4, (48, 40))))
+    assert run_pipeline(site, "-n", "1").returncode == 0
+    with Image.open(built / "Hand.gif") as gif:
+        assert gif.size == (48, 40)  # built from the frames
+    page.write_text(page_text("Hand", ["muscles/gif/Hand.gif"], []))
+    result = run_pipeline(site, "-n", "1")
+    assert result.returncode == 0, result.stderr
+    assert copied()
+    assert rerun_tasks(site) == set()
+
+
 def forget_written_files(build: Path) -> None:
     """Take the written-file records out of the dependency file, as a version before them left it."""
     import sqlite3

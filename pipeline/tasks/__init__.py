@@ -138,7 +138,7 @@ def generators(site: Site, made: plan.OutputPlan | None = None) -> dict:
 
     def task_bundle():
         yield from bundle.bundle_tasks(site, after=[t for t in DEFAULT_TASKS if t not in ("bundle", "report")],
-                                       seen=seen, outputs=outputs())
+                                       seen=seen, outputs=outputs(), listing=listing)
 
     tasks = {"verify": task_verify, "gif": task_gif, "webp": task_webp, "video": task_video, "avif": task_avif,
              "thumbnails": task_thumbnails, "frames": task_frames, "contact": task_contact,

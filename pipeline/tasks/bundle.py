@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from doit.exceptions import TaskFailed
-from .uptodate import settings_changed
+from .uptodate import FolderListing, outputs_as_written, settings_changed
 
 from .. import bundle, jekyll, treestate
 from ..plan import OutputPlan, animations_by_name
@@ -74,9 +74,10 @@ def plan_digest(files, catalog) -> str:
     return hashlib.sha1(json.dumps([bundle.VERSION, *sorted(files), described]).encode()).hexdigest()
 
 
-def bundle_tasks(site, after: list[str], seen: dict[str, str], outputs: OutputPlan):
+def bundle_tasks(site, after: list[str], seen: dict[str, str], outputs: OutputPlan, listing: FolderListing):
     """The copies, the include and the bundle. `seen` is shared with the report's task (see
-    `bundle_unchanged`); `outputs` is the site's `plan.output_plan`."""
+    `bundle_unchanged`); `outputs` is the site's `plan.output_plan`, `listing` the build's
+    folders, as `outputs_as_written` reads them."""
     settings = site.settings
     images = settings.build_dir / "images"
     plan = bundle.bundle_plan(site.catalog, settings, outputs.makers)
@@ -86,7 +87,11 @@ def bundle_tasks(site, after: list[str], seen: dict[str, str], outputs: OutputPl
             "actions": [(run_copy, [settings.images_dir / path, images / path])],
             "file_dep": [str(settings.images_dir / path)],
             "targets": [str(images / path)],
-            "uptodate": [settings_changed({"copy": bundle.VERSION})],
+            # a copy whose file an animation wrote over (its frames were listed for a while)
+            # is made again; "by inode" retires records from before that check, which would
+            # pass it (see outputs_as_written)
+            "uptodate": [settings_changed({"copy": bundle.VERSION, "outputs": "by inode"}),
+                         outputs_as_written(listing)],
             "clean": True,
         }
     include = settings.build_dir / "_includes" / "atlas-animation.html"
