@@ -57,7 +57,7 @@ def test_overview_is_paged_with_the_first_frame_and_title_of_each_animation(site
     site_folder.write_settings("[contact]\noverview_columns = 2\noverview_rows = 1\ncell_width = 50\n")
     tasks = list(site_tasks(site_folder.site(), "contact"))
     names = [t["name"] for t in tasks]
-    assert names[-3:] == ["contact/overview-1.png", "contact/overview-2.png", "contact/overview-3.png"]
+    assert names[-4:] == ["contact/overview-1.png", "contact/overview-2.png", "contact/overview-3.png", "stale"]
     run_all(tasks)
     settings = ContactSettings(overview_columns=2, overview_rows=1, cell_width=50)
     with Image.open(site_folder.build / "contact" / "overview-1.png") as page:
@@ -139,3 +139,25 @@ def test_a_reordered_gallery_draws_the_sheet_again(small_site):
     assert "contact:contact/Arm-Biceps.png" not in executed(log)
     after = np.asarray(Image.open(sheet).convert("RGB"))
     assert before.shape == after.shape and not np.array_equal(before, after)
+
+
+def test_sheets_no_longer_made_are_removed_and_overview_settings_redraw_only_the_overview(small_site):
+    from tests.test_animation_tasks import executed, run
+    from pipeline.tasks import doit_main, doit_namespace
+
+    assert run(small_site, "contact")[0] == 0
+    folder = small_site.build / "contact"
+    assert sorted(p.name for p in folder.iterdir()) == ["Arm-Biceps.png", "Leg-Soleus.png", "overview-1.png"]
+    small_site.write_settings("[contact]\noverview_columns = 1\noverview_rows = 1\n")
+    code, log = run(small_site, "--reporter", "executed-only", "contact")
+    assert code == 0
+    assert executed(log) == ["contact:contact/overview-1.png", "contact:contact/overview-2.png"]
+    # a page gone, and fewer overview pages: their sheets go too, and `clean` finds none left
+    (small_site.pages / "muscles" / "muscle_leg-soleus.md").unlink()
+    small_site.write_settings("")
+    assert run(small_site, "contact")[0] == 0
+    assert sorted(p.name for p in folder.iterdir()) == ["Arm-Biceps.png", "overview-1.png"]
+    assert executed(run(small_site, "--reporter", "executed-only", "contact")[1]) == []
+    (folder / "Gone.png").write_bytes(b"left by an earlier build")
+    assert not doit_main(doit_namespace(small_site.config)).run(["clean", "contact"])  # doit: None or 0
+    assert not folder.exists() or list(folder.iterdir()) == []

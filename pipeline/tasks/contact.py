@@ -1,7 +1,10 @@
-"""The `contact` task: a sheet per animation and the overview pages, under `<build>/contact`."""
+"""The `contact` task: a sheet per animation and the overview pages, under `<build>/contact`,
+and nothing else there: sheets no longer made (a page removed, an animation renamed, fewer
+overview pages) are removed, by the build and by `clean`."""
 from __future__ import annotations
 
-import dataclasses
+import os
+import sys
 from pathlib import Path
 
 from doit.exceptions import TaskFailed
@@ -34,6 +37,29 @@ def run_overview(animations, images: ImageRoot, target: Path, settings, page: in
     return None
 
 
+def stale_sheets(folder: Path, made: frozenset[str]) -> list[str]:
+    """The files in `folder` no sub-task makes; hidden ones (a sheet being written) aside."""
+    try:
+        with os.scandir(folder) as listed:
+            return sorted(e.name for e in listed if e.name not in made and not e.name.startswith(".") and e.is_file())
+    except FileNotFoundError:
+        return []
+
+
+def no_stale_sheets(task, values, folder: Path, made: frozenset[str]) -> bool:
+    """doit `uptodate` of `contact:stale`: nothing to remove."""
+    return not stale_sheets(folder, made)
+
+
+def remove_stale_sheets(folder: Path, made: frozenset[str], dryrun: bool = False):
+    """doit action (and clean action): remove the sheets no sub-task makes any more."""
+    for name in stale_sheets(folder, made):
+        print(f"contact: {'would remove' if dryrun else 'removed'} stale '{name}' (no sheet is made "
+              "under that name any more)", file=sys.stderr)
+        if not dryrun:
+            (folder / name).unlink()
+
+
 def contact_tasks(site, sources: ImageRoot):
     """A sheet per animation and the overview pages; `sources` is the image root, listed once
     for every generator."""
@@ -43,7 +69,12 @@ def contact_tasks(site, sources: ImageRoot):
     # what the actions get: not `sources`, whose listing of the whole root would be pickled
     # into every sub-task
     images = ImageRoot(settings.images_dir, max_pixels=settings.verify.max_pixels)
-    shaping = {**dataclasses.asdict(options), "encoder": versions.encoder("contact", settings.build_dir)}
+    encoder = versions.encoder("contact", settings.build_dir)
+    # what each kind of sheet is drawn with: the overview's size does not redraw every sheet
+    looks = {"cell_width": options.cell_width, "font_size": options.font_size, "background": options.background}
+    sheet_shaping = {**looks, "columns": options.columns, "encoder": encoder}
+    overview_shaping = {**looks, "overview_columns": options.overview_columns,
+                        "overview_rows": options.overview_rows, "encoder": encoder}
     titles = {page.path: page.title for page in site.catalog.pages}
     animations = plan.built_animations(site.catalog)  # one sheet per name, from the page it is built from
     names = plan.sheet_names(animations)
@@ -57,7 +88,7 @@ def contact_tasks(site, sources: ImageRoot):
             "file_dep": sources.present(frames),
             "targets": [str(target)],
             # file_dep is a set to doit: a reordered gallery changes the sheet, so the order is here
-            "uptodate": [settings_changed({**shaping, "title": title, "frames": frames})],
+            "uptodate": [settings_changed({**sheet_shaping, "title": title, "frames": frames})],
             "clean": True,
         }
     per_page = options.overview_columns * options.overview_rows
@@ -70,8 +101,15 @@ def contact_tasks(site, sources: ImageRoot):
             "actions": [(run_overview, [chunk, images, target, options, page, pages])],
             "file_dep": sources.present([a.frames[0].image_url for a in chunk]),
             "targets": [str(target)],
-            "uptodate": [settings_changed({**shaping, "pages": pages, "titles": [a.title for a in chunk],
+            "uptodate": [settings_changed({**overview_shaping, "pages": pages, "titles": [a.title for a in chunk],
                                          "first_frames": [a.frames[0].image_url for a in chunk]})],
             "clean": True,
         }
+    made = frozenset([*names.values(), *map(plan.overview_name, range(1, pages + 1))])
+    yield {
+        "name": "stale",
+        "actions": [(remove_stale_sheets, [folder, made])],
+        "uptodate": [(no_stale_sheets, [folder, made])],
+        "clean": [(remove_stale_sheets, [folder, made])],
+    }
 
