@@ -57,15 +57,15 @@ def rerun_tasks(site) -> set[str]:
     """Sub-tasks (one per output file) a further run executes, by doit's JSON reporter.
 
     Group tasks (`gif`, `thumbnails`, ...) have no action and always count as run, so only
-    sub-tasks, named `<group>:<output>`, are looked at; `report:wait`, which only waits for
-    the others, has no action either.
+    sub-tasks, named `<group>:<output>`, are looked at; `report:wait` and `bundle:wait`, which
+    only wait for the others, have no action either.
     """
     result = run_pipeline(site, "-n", "1", "--reporter", "json")
     assert result.returncode == 0, result.stdout + result.stderr
     tasks = json.loads(result.stdout)["tasks"]
     assert len(tasks) > 20
     return {task["name"] for task in tasks
-            if ":" in task["name"] and task["name"] != "report:wait" and task["result"] != "up-to-date"}
+            if ":" in task["name"] and not task["name"].endswith(":wait") and task["result"] != "up-to-date"}
 
 
 def temporaries(build: Path) -> list[Path]:
@@ -237,6 +237,28 @@ def test_a_hand_made_animation_comes_back_when_its_frames_are_no_longer_listed(t
     assert result.returncode == 0, result.stderr
     assert copied()
     assert rerun_tasks(site) == set()
+
+
+def test_a_removed_page_s_files_go_while_another_page_waits_for_its_renders(three_sequences):
+    from conftest import page_text
+
+    site = three_sequences
+    assert run_pipeline(site, "-n", "1").returncode == 0
+    manifest = (site.build / "asset-manifest.json").read_bytes()
+    (site.pages / "muscles/muscle_thigh.md").unlink()
+    waiting = ["muscles/png/Wait-1.png", "muscles/png/Wait-2.png"]  # not rendered yet
+    (site.pages / "muscles/muscle_wait.md").write_text(page_text("Wait", ["muscles/gif/Wait.gif"], waiting))
+    result = run_pipeline(site, "-n", "2")
+    assert result.returncode != 0
+    assert "muscles/muscle_wait.md:" in result.stdout + result.stderr
+    assert "bundle: removed stale 'muscles/gif/Thigh.gif'" in result.stderr
+    assert sorted(p.name for p in (site.build / "images").rglob("Thigh*")) == []
+    # never an incomplete bundle: the last complete one stays as it was
+    assert (site.build / "asset-manifest.json").read_bytes() == manifest
+    (site.pages / "muscles/muscle_wait.md").unlink()
+    (site.pages / "muscles/muscle_leg-soleus.md").unlink()
+    assert run_pipeline(site, "clean").returncode == 0  # the removed page's files too
+    assert [p for p in (site.build / "images").rglob("*") if p.is_file()] == []
 
 
 def forget_written_files(build: Path) -> None:

@@ -48,15 +48,43 @@ def run_bundle(catalog, settings, plan: str):
             "plan": plan}
 
 
+def run_remove_stale(catalog, settings, plan: str):
+    """doit action: remove the files in `<build>/images` no task produces any more.
+
+    The bundle does this too, but it runs only when every producer succeeded: with a page
+    waiting for its renders, the files of a page removed meanwhile would stay. Returns what
+    `bundle_unchanged` checks, as `run_bundle` does.
+    """
+    images = settings.build_dir / "images"
+    try:
+        for path in bundle.remove_stale(images, bundle.bundle_plan(catalog, settings).files):
+            print(f"bundle: removed stale '{path}' (no task produces it any more)", file=sys.stderr)
+    except OSError as exc:
+        return TaskFailed(f"bundle: {exc}")
+    return {"fingerprint": treestate.fingerprint([str(images)]), "plan": plan}
+
+
+def clean_stale(catalog, settings, dryrun: bool = False):
+    """doit clean action: the files of `<build>/images` that no task produces, which no
+    other sub-task's clean removes (a removed page's, say)."""
+    images = settings.build_dir / "images"
+    planned = bundle.bundle_plan(catalog, settings).files
+    stale = [path for path in bundle.bundle_files(images) if path not in planned] if dryrun \
+        else bundle.remove_stale(images, planned)
+    for path in stale:
+        print(f"bundle: {'would remove' if dryrun else 'removed'} stale '{path}'", file=sys.stderr)
+
+
 def bundle_unchanged(task, values, images: str, plan: str, seen: dict[str, str]) -> bool:
     """doit `uptodate`: True when the plan (`plan_digest`) and `<build>/images` are as the last
     bundle left them.
 
-    Then the bundle does not run, and it is the last task to write there (it runs after every
-    producer and every copy), so the folder's digest goes into `seen` for the report's check in this same run:
-    one walk of thousands of files instead of two.
+    Then the sub-task does not run, and nothing writes there after it (it runs after every
+    producer and every copy), so the folder's digest goes into `seen` for the next check in
+    this same run (the bundle's after `bundle:stale`'s, the report's): one walk of thousands
+    of files instead of three.
     """
-    digest = treestate.folder_digest(images)
+    digest = seen.get(images) or treestate.folder_digest(images)
     same = (values.get("plan") == plan
             and values.get("fingerprint") == treestate.fingerprint([images], known={images: digest})
             and all(os.path.exists(target) for target in task.targets))
@@ -104,11 +132,22 @@ def bundle_tasks(site, after: list[str], seen: dict[str, str], outputs: OutputPl
     }
     targets = bundle.bundle_targets(settings)
     digest = plan_digest(plan.files, site.catalog)
+    copies = [f"bundle:images/{path}" for path in plan.copied]
+    # after every producer and this group's own copies (they write into build/images too),
+    # whether they failed or not: `report:wait` tells why a set-up task does that
+    yield {"name": "wait", "actions": None, "setup": [*after, *copies]}
+    yield {
+        "name": "stale",
+        "actions": [(run_remove_stale, [site.catalog, settings, digest])],
+        "task_dep": ["bundle:wait"],
+        "uptodate": [(bundle_unchanged, [str(images), digest, seen])],
+        "clean": [(clean_stale, [site.catalog, settings])],
+    }
     yield {
         "name": "asset-manifest.json",
         "actions": [(run_bundle, [site.catalog, settings, digest])],
-        # every producer, and this group's own copies: they write into build/images too
-        "task_dep": [*after, *(f"bundle:images/{path}" for path in plan.copied)],
+        # and only when every one of them succeeded: never an incomplete bundle
+        "task_dep": [*after, *copies, "bundle:stale"],
         "targets": [str(t) for t in targets],
         # the list of planned files decides which stale ones go; what is in the folder now,
         # by a fingerprint rather than thousands of file_dep (see treestate.py)
