@@ -59,10 +59,14 @@ class Reference(NamedTuple):
 
 
 class Catalog(NamedTuple):
-    pages: tuple[Page, ...]
+    pages: tuple[Page, ...]  # the published ones: those the site shows
     animations: tuple[Animation, ...]
     references: tuple[Reference, ...]
     problems: tuple[Problem, ...]  # from the manifests and from matching frames to animations
+    # `published: false` pages (Jekyll leaves them out): nothing is built or checked for them,
+    # and the files they name (`held_back`, derived names too) are no orphans
+    unpublished: tuple[Page, ...] = ()
+    held_back: frozenset[str] = frozenset()
 
 
 def thumbnail_name(image_url: str) -> str:
@@ -89,6 +93,9 @@ def is_animation_name(image_name: str) -> bool:
 
 def build_catalog(pages: tuple[Page, ...]) -> Catalog:
     """Relate every page's entries: animations to frames, images to their derived names."""
+    unpublished = tuple(page for page in pages if not page.published)
+    pages = tuple(page for page in pages if page.published)
+    held_back = frozenset(ref.path for page in unpublished for ref in _page_references(page, _match_frames(page)[0]))
     animations, references, problems = [], [], []
     for page in pages:
         problems.extend(page.problems)
@@ -98,7 +105,7 @@ def build_catalog(pages: tuple[Page, ...]) -> Catalog:
         problems.extend(matching_problems)
         references.extend(_page_references(page, page_animations))
     problems.extend(_other_galleries(animations))
-    return Catalog(tuple(pages), tuple(animations), tuple(references), tuple(problems))
+    return Catalog(pages, tuple(animations), tuple(references), tuple(problems), unpublished, held_back)
 
 
 def _page_references(page: Page, animations: list[Animation]):

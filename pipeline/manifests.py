@@ -57,6 +57,7 @@ class Page(NamedTuple):
     gallery: tuple[GalleryEntry, ...]
     gallery_line: int  # line of the `gallery:` key, 0 when there is none
     problems: tuple[Problem, ...]
+    published: bool = True  # `published: false` in its front matter: Jekyll leaves it out
 
 
 def find_page_files(pages_dir: Path, skip: frozenset[Path] = frozenset()) -> list[Path]:
@@ -132,6 +133,7 @@ def _parse_front_matter(yaml_text: str, name: str, first_line: int) -> Page:
         gallery=builder.entries(values.get("gallery"), "gallery", "image_url", _gallery_entry),
         gallery_line=builder.line(pairs["gallery"][0]) if "gallery" in pairs else 0,
         problems=tuple(builder.problems),
+        published=not _is_false(values.get("published")),
     )
 
 
@@ -184,6 +186,13 @@ class _PageBuilder:
         return "" if node.tag == _NULL else node.value
 
 
+def _is_false(node) -> bool:
+    """A YAML boolean false (`false`, `no`, `off`, as Jekyll's YAML 1.1 reads them)."""
+    return (isinstance(node, yaml.ScalarNode) and node.tag == _BOOL
+            and not yaml.SafeLoader.bool_values.get(node.value.lower(), True))
+
+
+_BOOL = "tag:yaml.org,2002:bool"
 _MERGE = "tag:yaml.org,2002:merge"
 
 

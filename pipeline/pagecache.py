@@ -86,12 +86,12 @@ def _save(cache_file: Path, header: tuple, entries: dict) -> None:
 
 def _plain(page: Page) -> tuple:
     return (page.path, page.title, tuple(map(tuple, page.images)), tuple(map(tuple, page.gallery)),
-            page.gallery_line, tuple(map(tuple, page.problems)))
+            page.gallery_line, tuple(map(tuple, page.problems)), page.published)
 
 
 def _page(plain: tuple | None) -> Page | None:
     if plain is None:
         return None
-    path, title, images, gallery, gallery_line, problems = plain
+    path, title, images, gallery, gallery_line, problems, published = plain
     return Page(path, title, tuple(ImageEntry(*i) for i in images), tuple(GalleryEntry(*g) for g in gallery),
-                gallery_line, tuple(Problem(*p) for p in problems))
+                gallery_line, tuple(Problem(*p) for p in problems), published)

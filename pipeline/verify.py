@@ -185,7 +185,7 @@ def _unlisted_frames(catalog: Catalog, images: ImageRoot) -> list[Problem]:
 
 
 def _orphans(catalog: Catalog, images: ImageRoot, known_outputs: set[str]) -> list[Problem]:
-    used = {ref.path for ref in catalog.references} | known_outputs
+    used = {ref.path for ref in catalog.references} | known_outputs | catalog.held_back
     return [
         Problem(None, None, path, "orphan", f"'{path}' is not referenced by any page")
         for path in sorted(images.files - used)

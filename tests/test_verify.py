@@ -370,3 +370,28 @@ def test_an_animation_a_page_names_without_frames_is_fine_when_another_page_give
     (small_site.pages / "a_first.md").write_text(page_text("Overview", ["muscles/gif/Lonely.gif"], []))
     assert {(p.code, p.page, p.reference) for p in problems_of(small_site)} == {
         ("missing", "a_first.md", f"muscles/gif/Lonely.{suffix}") for suffix in ("gif", "webm", "mp4")}
+
+
+@pytest.mark.parametrize("value", ["false", "no", "False"])
+def test_an_unpublished_page_is_left_out_and_its_files_are_no_orphans(small_site, value, capsys):
+    page = small_site.pages / PAGE
+    text = page.read_text().replace("layout: page", f"layout: page\npublished: {value}")
+    page.write_text(text.replace("Leg-Soleus-5.png", "Leg-Soleus-99.png"))  # missing: not checked
+    (small_site.images / "muscles/png/Leg-Soleus-5.png").unlink()
+    (small_site.images / "muscles/png/Leg-Soleus-1-thumb.png").write_bytes(b"the site's own thumbnail")
+    site = small_site.site()
+    assert [p.path for p in site.catalog.unpublished] == [PAGE]
+    assert all("Leg-Soleus" not in a.name for a in site.catalog.animations)
+    assert problems_of(small_site) == []  # its frames, thumbnail and broken entry: neither errors nor orphans
+    assert run_verify(site)["deep"] is False  # passed
+    assert "verify: 1 pages (and 1 unpublished, left out), 16 gallery frames: 0 errors" in capsys.readouterr().err
+
+
+def test_published_as_text_or_true_is_published(small_site):
+    page = small_site.pages / PAGE
+    for value in ("'false'", "true"):  # Jekyll leaves out a page only for the boolean false
+        page.write_text(page.read_text().replace("layout: page\n", f"layout: page\npublished: {value}\n", 1))
+        site = small_site.site()
+        assert site.catalog.unpublished == ()
+        assert any("Leg-Soleus" in a.name for a in site.catalog.animations)
+        page.write_text(page.read_text().replace(f"published: {value}\n", ""))

@@ -76,7 +76,8 @@ def _print_and_save(site, problems: list[Problem]) -> str:
         print(problem, file=sys.stderr)
     errors = sum(p.is_error for p in problems)
     frames = sum(len(p.gallery) for p in site.catalog.pages)
-    return (f"verify: {len(site.catalog.pages)} pages, {frames} gallery frames: "
+    unpublished = f" (and {len(site.catalog.unpublished)} unpublished, left out)" if site.catalog.unpublished else ""
+    return (f"verify: {len(site.catalog.pages)} pages{unpublished}, {frames} gallery frames: "
             f"{errors} errors, {len(problems) - errors} warnings")
 
 
