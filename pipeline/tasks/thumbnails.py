@@ -6,11 +6,13 @@ re-compressed.
 
 Why not one sub-task per file: a site of 5,000 frames would have 15,000 of them, and doit's
 bookkeeping (~0.3 ms a sub-task on a no-op run) would make a no-op run take seconds.
-Grouping the files of one sequence keeps the rebuild precise all the same: doit hands each
-action the frames that `changed`, and the action redoes only their outputs (plus any that
-are missing). When a sub-task runs with nothing changed, its settings changed, and all its
-files are redone: changing WebP quality also redoes the PNG thumbnails (~60 ms a frame),
-but never the frame copies, which are a task of their own.
+Grouping the files of one sequence keeps the common rebuild precise: when frames change
+content, doit hands each action those that `changed`, and the action redoes only their
+outputs. doit tells no more than that: when a target is missing it names every source as
+changed, and when an `uptodate` check fails (settings, outputs written over, the list of
+targets after frames were added or removed) none, and then all its files are redone:
+changing WebP quality also redoes the PNG thumbnails (~60 ms a frame), but never the frame
+copies, which are a task of their own.
 """
 from __future__ import annotations
 
