@@ -36,7 +36,12 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     doit = doit_main(namespace)
     doit_args = with_dependency_file(doit_args, namespace["DOIT_CONFIG"]["dep_file"])
-    return doit.run(with_default_processes(doit_args, set(doit.get_cmds())))
+    try:
+        return doit.run(with_default_processes(doit_args, set(doit.get_cmds())))
+    except KeyboardInterrupt:  # Ctrl-C: doit has printed what was done; no traceback after it
+        print("pipeline: interrupted; every file written so far is whole and kept, and the next "
+              "run goes on from there", file=sys.stderr)
+        return 130
 
 
 USAGE = "\n".join([

@@ -342,6 +342,25 @@ def running(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process tree from /proc")
+def test_ctrl_c_ends_the_build_with_a_line_not_a_traceback(site_folder):
+    for name in ("Leg-Soleus", "Arm-Biceps", "Thigh", "Neck"):
+        site_folder.add_animation(name, size=(320, 240))
+    process = subprocess.Popen([*PIPELINE, "--config", str(site_folder.config), "-n", "2"], text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    images = site_folder.build / "images"
+    deadline = time.monotonic() + 60
+    while not (images.is_dir() and any(images.rglob("*.png"))) and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the first thumbnails: well inside the run
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C sends: the whole foreground group
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, out + err
+    assert "Traceback" not in err
+    assert err.rstrip().endswith("pipeline: interrupted; every file written so far is whole and kept, "
+                                 "and the next run goes on from there")
+    assert run_pipeline(site_folder, "-n", "2").returncode == 0
+    assert temporaries(site_folder.build) == []
+
+
 def test_workers_end_when_the_build_is_killed(three_sequences):
     build = subprocess.Popen([*PIPELINE, "--config", str(three_sequences.config), "-n", "2"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
