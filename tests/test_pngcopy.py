@@ -14,7 +14,7 @@ from pipeline.frames import to_rgba
 from pipeline.imageroot import ImageRoot
 from pipeline.settings import settings_from_dict
 from pipeline.catalog import FRAME, Reference
-from pipeline.tasks.thumbnails import run_frame_copies
+from pipeline.tasks.frames import run_frame_copies
 from tests.conftest import draw_frame
 
 

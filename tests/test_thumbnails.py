@@ -234,7 +234,7 @@ def test_a_frame_the_writer_refuses_fails_with_its_page_line_and_the_writer_s_wo
     # verify lets no such frame through; should a writer refuse one all the same, the task
     # says where the page names it, as for every other failure
     from pipeline.problems import PipelineError
-    from pipeline.tasks.thumbnails import _run_batch
+    from pipeline.tasks.batch import run_batch
 
     images = tmp_path / "images"
     images.mkdir()
@@ -245,7 +245,7 @@ def test_a_frame_the_writer_refuses_fails_with_its_page_line_and_the_writer_s_wo
         raise PipelineError(f"{path}: cannot write a '.tga' thumbnail")
 
     jobs = [(Reference("A.png", "a.md", 3, FRAME), source, [(str(tmp_path / "A-thumb.tga"), 200, "tga")])]
-    result = _run_batch(jobs, [], refuse, ImageRoot(images))
+    result = run_batch(jobs, [], refuse, ImageRoot(images))
     assert result.message == "a.md:3: unreadable: 'A.png': cannot write a '.tga' thumbnail"
 
 

@@ -22,7 +22,7 @@ from ..settings import Settings, load_settings, written_folders_problem
 from ..site import Site, open_site
 from ..imageroot import ImageRoot
 from .. import plan
-from . import animations, bundle, contact, report, thumbnails, verify
+from . import animations, batch, bundle, contact, frames, report, thumbnails, verify
 
 # Each task and what it makes, in the order a plain run takes them (report stays last: it
 # shows what the others made); `pipeline list` and `pipeline --help` show these lines
@@ -104,7 +104,7 @@ def generators(site: Site, made: plan.OutputPlan | None = None) -> dict:
     """The `task_*` functions for `site`, in the order `doit list` shows them; `made` is its
     `plan.output_plan`, when the caller has it."""
     sources = ImageRoot(site.settings.images_dir)  # listed once, when a generator first asks
-    gallery = functools.cache(lambda: thumbnails.gallery_sequences(site))  # grouped once, likewise
+    gallery = functools.cache(lambda: batch.gallery_sequences(site))  # grouped once, likewise
     outputs = functools.cache(lambda: made or plan.output_plan(site.catalog, site.settings))  # what makes each file
     listing = FolderListing()  # the build's folders, each listed once when first asked about
     seen = {}  # folder digests the bundle's check leaves for the report's, in this run
@@ -131,7 +131,7 @@ def generators(site: Site, made: plan.OutputPlan | None = None) -> dict:
         yield from thumbnails.thumbnail_tasks(site, gallery(), sources, outputs(), listing)
 
     def task_frames():
-        yield from thumbnails.frame_tasks(site, gallery(), sources, outputs(), listing)
+        yield from frames.frame_tasks(site, gallery(), sources, outputs(), listing)
 
     def task_contact():
         yield from contact.contact_tasks(site, sources)

@@ -32,7 +32,7 @@ class outputs_as_written:  # noqa: N801
     wrote over in the meantime (a clash, see `plan.output_plan`, since resolved) is made
     again. A record from before this check existed counts as up to date: all else is checked
     as before, and no build is redone for nothing (a clash coming or going reruns thumbnails
-    and frame copies all the same: `tasks.thumbnails.leaving`).
+    and frame copies all the same: `tasks.batch.leaving`).
 
     `listing` gives the inodes from one listing of each folder (15,000 outputs: 17 ms, where a
     stat of each took 45-65 ms on a run with nothing to do); should the listing's inodes differ
