@@ -203,3 +203,54 @@ def test_the_same_animation_in_two_cases_is_a_clash_not_a_refusal_to_run(site_fo
     assert {p["reference"] for p in verify if p["code"] == "output-clash"} >= {"muscles/gif/Shout.webp"}
     sheets = sorted(p.name for p in (site_folder.build / "contact").iterdir())
     assert sheets == ["muscles_gif_Shout.png", "muscles_gif_Shout_2.png", "overview-1.png"]
+
+
+def settings_checks(folder) -> dict[str, object]:
+    """Each animation sub-task's settings check (its config), by `group:name`."""
+    site = folder.site()
+    return {f"{group}:{task['name']}": task["uptodate"][0].config
+            for group in ("gif", "webp", "video") for task in site_tasks(site, group)}
+
+
+@pytest.mark.parametrize("toml, redone", [
+    ("[animation]\nloop = 3\n", {"gif", "webp"}),  # video loops in the page
+    ("[animation]\nmatte = '#000000'\n", {"gif", "video"}),  # WebP keeps alpha
+    ("[animation]\nfps = 10\n", {"gif", "webp", "video"}),
+    ("[animation]\nbounce = true\n", {"gif", "webp", "video"}),
+    ("[gif]\ndither = 'ordered'\n", {"gif"}),
+    ("[webm]\ncrf = 30\n", {"video"}),
+])
+def test_each_setting_redoes_exactly_the_formats_it_shapes(small_site, toml, redone):
+    before = settings_checks(small_site)
+    small_site.write_settings(toml)
+    after = settings_checks(small_site)
+    changed = {name for name in before if before[name] != after[name]}
+    assert {name.split(":")[0] for name in changed} == redone
+    assert len(changed) == 2 * len(redone)  # both animations
+
+
+def test_a_reordered_gallery_or_a_new_encoder_version_redoes_the_animation(small_site, monkeypatch):
+    from pipeline import versions
+
+    before = settings_checks(small_site)
+    page = small_site.pages / "muscles" / "muscle_leg-soleus.md"
+    page.write_text(page.read_text().replace("Leg-Soleus-1.png", "FIRST").replace("Leg-Soleus-2.png", "Leg-Soleus-1.png")
+                    .replace("FIRST", "Leg-Soleus-2.png"))  # the same frames: only their order differs
+    after = settings_checks(small_site)
+    assert {name for name in before if before[name] != after[name]} == {
+        "gif:images/muscles/gif/Leg-Soleus.gif", "webp:images/muscles/gif/Leg-Soleus.webp",
+        "video:images/muscles/gif/Leg-Soleus.webm+mp4"}
+    encoder = versions.encoder
+    monkeypatch.setattr(versions, "encoder", lambda fmt, build: encoder(fmt, build) + ("-new" if fmt == "webp" else ""))
+    newer = settings_checks(small_site)
+    assert {name.split(":")[0] for name in after if after[name] != newer[name]} == {"webp"}
+
+
+def test_the_matte_setting_is_what_gif_and_video_are_laid_over(small_site):
+    small_site.write_settings("[animation]\nmatte = '#0000ff'\nformats = ['gif', 'mp4']\n")
+    assert run(small_site, "-n", "1", "gif", "video")[0] == 0
+    for suffix in ("gif", "mp4"):  # Arm-Biceps has a transparent background
+        target = small_site.build / "images" / f"muscles/gif/Arm-Biceps.{suffix}"
+        first = iio.imread(target, index=0, plugin="FFMPEG" if suffix == "mp4" else "pillow")
+        red, green, blue = (int(c) for c in first[1, 1, :3])
+        assert blue > 220 and red < 30 and green < 30, (suffix, red, green, blue)

@@ -149,7 +149,7 @@ def test_removed_page_has_its_outputs_reported_and_dropped(built, capsys):
 def test_missing_file_fails_the_bundle_naming_the_page_line(built):
     (built.build / "images" / "muscles" / "png" / "Leg-Soleus-3-thumb.png").unlink()
     (built.build / "images" / "muscles" / "gif" / "Arm-Biceps.mp4").unlink()
-    (built.build / "asset-manifest.json").unlink()
+    last_complete = {name: (built.build / name).read_bytes() for name in ("asset-manifest.json", "bundle.zip")}
     site = built.site()
 
     result = run_bundle(site.catalog, site.settings, "digest")
@@ -160,7 +160,15 @@ def test_missing_file_fails_the_bundle_naming_the_page_line(built):
     assert (f"muscles/muscle_leg-soleus.md:{line}: missing: 'muscles/png/Leg-Soleus-3-thumb.png' "
             f"is not in the bundle ({built.build / 'images'})") in text
     assert "muscles/muscle_arm-biceps.md:6: missing: 'muscles/gif/Arm-Biceps.mp4' is not in the bundle" in text
-    assert not (built.build / "asset-manifest.json").exists()
+    # nothing of an incomplete bundle is written: the last complete one stays
+    assert {name: (built.build / name).read_bytes() for name in last_complete} == last_complete
+
+
+def test_the_bundle_waits_for_verify_and_every_producer_as_the_run_wires_it(small_site):
+    tasks = {t["name"]: t for t in site_tasks(small_site.site(), "bundle")}
+    producers = ["verify", "gif", "webp", "video", "avif", "thumbnails", "frames", "contact"]
+    assert tasks["asset-manifest.json"]["task_dep"] == [*producers, "bundle:stale"]
+    assert tasks["wait"]["setup"] == producers and tasks["stale"]["task_dep"] == ["bundle:wait"]
 
 
 def test_referenced_files_the_pipeline_does_not_make_are_copied(site_folder):
