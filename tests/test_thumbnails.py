@@ -336,3 +336,17 @@ def test_sequences_of_one_name_and_two_formats_are_sub_tasks_of_their_own(site_f
     (site_folder.pages / "mixed.md").write_text(page_text("Mixed", [], urls))
     names = [t["name"] for t in site_tasks(site_folder.site(), "thumbnails")]
     assert sorted(names) == ["images/muscles/png/Mixed-*.jpg", "images/muscles/png/Mixed-*.png"]
+
+
+def test_webp_quality_and_min_ssim_reach_the_files(small_site):
+    def thumbnails(extra):
+        small_site.write_settings(f"[thumbnails]\n{extra}\n")
+        run_actions(site_tasks(small_site.site(), "thumbnails"))
+        folder = small_site.build / "images" / "muscles" / "png"
+        with Image.open(folder / "Leg-Soleus-1-thumb.png") as png:
+            return (folder / "Leg-Soleus-1-thumb.webp").stat().st_size, png.mode
+
+    webp_low, palette = thumbnails("webp_quality = 10\nmin_ssim = 0.9")
+    webp_high, truecolour = thumbnails("webp_quality = 100\nmin_ssim = 0.99999")
+    assert webp_low < webp_high / 2
+    assert (palette, truecolour) == ("P", "RGB")  # no palette scores 0.99999
