@@ -230,6 +230,37 @@ def test_orphan_images_but_not_pipeline_outputs(small_site):
     problem = only(problems_of(small_site), "orphan")
     assert (problem.page, problem.line, problem.reference, problem.severity) == (None, None, "stray.png", "warning")
     assert str(problem) == "stray.png: orphan: 'stray.png' is not referenced by any page"
+    small_site.write_settings("[verify]\norphans = false\n")
+    assert problems_of(small_site) == []
+
+
+def test_max_pixels_is_the_limit_verify_and_the_encoders_refuse_above(small_site):
+    from pipeline.tasks.animations import run_encode
+
+    small_site.write_settings("[verify]\nmax_pixels = 3000\n")  # the frames are 64x48: 3,072
+    url = "muscles/png/Leg-Soleus-1.png"
+    problem = [p for p in problems_of(small_site) if p.reference == url][0]
+    assert str(problem) == (f"{PAGE}:{frame_line(small_site, url)}: unreadable: '{url}' claims 64x48 pixels, "
+                            "more than the limit of 3,000; refused unread (a decompression bomb or a wrong header)")
+    site = small_site.site()
+    animation = next(a for a in site.catalog.animations if "Leg-Soleus" in a.name)
+    failed = run_encode(animation, [("gif", small_site.build / "x.gif")], site.settings)
+    assert str(problem) in failed.message
+    small_site.write_settings("[verify]\nmax_pixels = 3072\n")
+    assert problems_of(small_site) == []
+
+
+def test_each_verify_setting_makes_verify_look_again(small_site):
+    from pipeline.tasks import generators
+
+    def settings_check(extra):
+        small_site.write_settings(extra)
+        return generators(small_site.site())["task_verify"]()["uptodate"][0].config
+
+    before = settings_check("")
+    for extra in ("[verify]\nstrict = true\n", "[verify]\norphans = false\n", "[verify]\nmax_pixels = 5000\n"):
+        assert settings_check(extra) != before, extra
+
 
 
 def test_existing_derived_file_that_is_corrupt_is_unreadable(small_site):
