@@ -119,3 +119,41 @@ def test_colour_count_is_respected(tmp_path):
     colours = np.unique(np.concatenate([f.reshape(-1, 3) for f in shown]), axis=0)
     assert len(colours) <= 16
     assert (colours == 255).all(axis=1).any()  # the matte is exactly in the palette
+
+
+def gradient(size=(64, 48)) -> np.ndarray:
+    """An opaque RGBA picture of far more than 256 colours."""
+    width, height = size
+    y, x = np.mgrid[0:height, 0:width]
+    return np.dstack([x * 4 % 256, y * 5 % 256, (x * y) % 256, np.full_like(x, 255)]).astype(np.uint8)
+
+
+def test_each_frame_after_the_first_holds_only_the_box_that_changed(tmp_path):
+    frames = []
+    for k in range(4):  # an 8x8 square moving 2 px a frame over a still picture
+        frame = gradient()
+        frame[10:18, 10 + 2 * k:18 + 2 * k, :3] = (255, 0, 0)
+        frames.append(frame)
+    target = tmp_path / "x.gif"
+    write_gif(frames, target, GifSettings(), timing(4), WHITE)
+    with Image.open(target) as image:
+        boxes = []
+        for index in range(4):
+            image.seek(index)
+            boxes.append(image.tile[0][1])  # the frame's rectangle in the canvas
+    assert boxes[0] == (0, 0, 64, 48)
+    for box in boxes[1:]:
+        left, top, right, bottom = box
+        assert (right - left) * (bottom - top) <= 10 * 8, box  # the square's old and new place
+
+
+def test_the_matte_is_exact_however_few_pixels_show_it(tmp_path):
+    matte = (0, 128, 255)
+    frames = [gradient() for _ in range(2)]
+    for frame in frames:
+        frame[20:22, 30:32, 3] = 0  # 4 transparent pixels of 3,072
+    target = tmp_path / "x.gif"
+    write_gif(frames, target, GifSettings(), timing(2), matte)
+    shown, _, _ = decoded(target)
+    for frame in shown:
+        assert {tuple(frame[y, x]) for y in (20, 21) for x in (30, 31)} == {matte}
