@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from conftest import site_tasks
-from pipeline import pngcopy
+from pipeline import pngcopy, pngencode
 from pipeline.frames import to_rgba
 from pipeline.imageroot import ImageRoot
 from pipeline.settings import settings_from_dict
@@ -155,3 +155,13 @@ def test_non_png_frames_are_copied_byte_for_byte_and_broken_ones_fail(tmp_path):
     broken.write_bytes(b"GIF89a not a png")
     result = run_frame_copies([Reference("B.png", "a.md", 9, FRAME)], settings, ImageRoot(images), changed=[])
     assert result.message == "a.md:9: unreadable: 'B.png' is not a PNG file (it looks like GIF)"
+
+
+def test_a_candidate_larger_than_the_source_or_not_exact_is_never_taken(monkeypatch):
+    source = png(draw_frame(160, 120, 0.4).convert("RGB"), compress_level=9)
+    encode = pngencode.smallest
+    monkeypatch.setattr(pngencode, "smallest", lambda image, icc, level: encode(image, icc, level) + b"\0" * len(source))
+    assert pngcopy.recompressed(source) == source  # each candidate larger than the source
+    other = png(Image.new("RGB", (160, 120), "white"), compress_level=9)  # tiny, and other pixels
+    monkeypatch.setattr(pngencode, "smallest", lambda image, icc, level: other)
+    assert pngcopy.recompressed(source) == source
