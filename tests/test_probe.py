@@ -94,3 +94,11 @@ def test_svg_is_checked_as_markup_and_never_decoded(tmp_path, deep):
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + SVG)
     with pytest.raises(Unreadable, match=r"^is not an SVG file \(it does not start with markup\)$"):
         probe(path)
+
+
+def test_a_format_without_a_header_reader_is_held_to_the_limit_when_opened(tmp_path):
+    path = tmp_path / "x.avif"
+    Image.new("RGB", (64, 48), "red").save(path, quality=50)  # AVIF: its size is read by Pillow
+    assert probe(path, max_pixels=3072) == ("AVIF", 64, 48)
+    with pytest.raises(Unreadable, match=r"^claims 64x48 pixels, more than the limit of 3,071$"):
+        probe(path, max_pixels=3071)
