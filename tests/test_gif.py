@@ -157,3 +157,22 @@ def test_the_matte_is_exact_however_few_pixels_show_it(tmp_path):
     shown, _, _ = decoded(target)
     for frame in shown:
         assert {tuple(frame[y, x]) for y in (20, 21) for x in (30, 31)} == {matte}
+
+
+def test_pixels_a_frame_does_not_change_cost_next_to_nothing(tmp_path):
+    rng = np.random.default_rng(7)
+    colours = rng.integers(0, 256, (16, 3))
+    still = np.dstack([colours[rng.integers(0, 16, (48, 64))], np.full((48, 64), 255)]).astype(np.uint8)
+    frames = []
+    for k in range(2):  # two squares in opposite corners move: the changed box is the whole frame
+        frame = still.copy()
+        frame[2:6, 2 + k:6 + k, :3] = (255, 0, 0)
+        frame[42:46, 58 - k:62 - k, :3] = (0, 0, 255)
+        frames.append(frame)
+    one, two = tmp_path / "one.gif", tmp_path / "two.gif"
+    write_gif(frames[:1], one, GifSettings(), timing(1), WHITE)
+    write_gif(frames, two, GifSettings(), timing(2), WHITE)
+    # the second frame codes its unchanged noise as transparent runs, not again
+    assert two.stat().st_size < 1.25 * one.stat().st_size
+    shown, _, _ = decoded(two)
+    assert np.array_equal(shown[1], frames[1][..., :3])
