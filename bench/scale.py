@@ -551,7 +551,8 @@ def main() -> None:
                 figure_noop(site, args)
             if "touch" in only:
                 figure_touch(site, args)
-            shutil.rmtree(site)
+            if not args.keep:  # 250 animations' outputs: gone before the next corpus is made
+                shutil.rmtree(site)
         if "parallel" in only:
             figure_parallel(work, args)
         if "memory" in only:
