@@ -36,6 +36,27 @@ def test_workers_receive_one_task_not_all(small_site, monkeypatch):
     assert multiprocessing.get_start_method(allow_none=True) is None  # left as the run found it
 
 
+def test_a_finished_task_keeps_its_own_lists_and_takes_the_workers_values(small_site, monkeypatch):
+    seen = []
+    real = runner.LeanMRunner._process_result
+
+    def process(self, node, task, result):
+        before = (task.targets, task.file_dep, task.name)
+        real(self, node, task, result)
+        seen.append((task, before))
+
+    monkeypatch.setattr(runner.LeanMRunner, "_process_result", process)
+    assert doit_main(doit_namespace(small_site.config)).run(["-n", "2", "gif", "webp"]) == 0
+    assert len(seen) == 4
+    for task, (targets, file_dep, name) in seen:
+        # the same objects, not the worker's equal copies: those would double the bookkeeping
+        assert task.targets is targets and task.file_dep is file_dep and task.name is name
+        assert task.executed and "_inodes" in task.values  # what running it changed did arrive
+    seen.clear()
+    assert doit_main(doit_namespace(small_site.config)).run(["-n", "2", "gif", "webp"]) == 0
+    assert seen == []  # saved with those values: all up to date
+
+
 def test_a_run_with_only_group_tasks_left_starts_no_worker(small_site, monkeypatch):
     assert doit_main(doit_namespace(small_site.config)).run(["-n", "2", "gif"]) == 0
     started = []
