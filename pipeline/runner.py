@@ -73,7 +73,7 @@ class LeanMRunner(MRunner):
         this process by the end of a 250-animation build, where the task's own were shared."""
         mine = task.__dict__
         result["task"] = {key: value for key, value in result["task"].items()
-                          if key not in mine or mine[key] != value}
+                          if key not in mine or not _equal(mine[key], value)}
         super()._process_result(node, task, result)
 
 
@@ -103,6 +103,15 @@ class Run(cmd_run.Run):
             if not chosen:
                 _stop_forkserver()
                 multiprocessing.set_start_method(None, force=True)
+
+
+def _equal(mine, theirs) -> bool:
+    """Whether a task attribute came back unchanged; a value that cannot say (an array, an
+    object whose == raises) counts as changed, and is taken as doit would."""
+    try:
+        return mine is theirs or bool(mine == theirs)
+    except Exception:  # noqa: BLE001 -- any failure to compare means "take the worker's"
+        return False
 
 
 def _leave_with(pid: int) -> None:

@@ -87,3 +87,11 @@ def test_a_teardown_of_a_task_finished_in_the_main_process_runs_once(tmp_path):
     }
     assert doit_main(namespace).run(["-n", "2", "a", "b", "c"]) == 0
     assert sorted(open(log).read().splitlines()) == ["run b", "run c", "teardown a"]
+
+
+def test_a_value_that_cannot_be_compared_counts_as_changed():
+    import numpy as np
+
+    assert runner._equal({"a.png"}, {"a.png"}) and runner._equal(None, None)
+    assert not runner._equal(["a.png"], ["b.png"])
+    assert not runner._equal(np.zeros(2), np.zeros(2))  # == gives an array, whose truth raises
