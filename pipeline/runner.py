@@ -69,8 +69,9 @@ class LeanMRunner(MRunner):
     def _process_result(self, node, task, result):
         """doit's, taking from the worker's copy of the task only the attributes that running
         it changed (its values, result, `executed`). doit takes them all, so every finished
-        task's file_dep, targets and names were replaced by unpickled copies: 8 MiB more in
-        this process by the end of a 250-animation build, where the task's own were shared."""
+        task's file_dep, targets and names were replaced by unpickled copies: 8 MiB of objects
+        more in this process by the end of a 250-animation build (its peak RSS 69 MiB against
+        64), where the task's own were shared."""
         mine = task.__dict__
         result["task"] = {key: value for key, value in result["task"].items()
                           if key not in mine or not _equal(mine[key], value)}
