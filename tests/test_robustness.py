@@ -349,8 +349,12 @@ def test_ctrl_c_ends_the_build_with_a_line_not_a_traceback(site_folder):
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     images = site_folder.build / "images"
     deadline = time.monotonic() + 60
-    while not (images.is_dir() and any(images.rglob("*.png"))) and time.monotonic() < deadline:
-        time.sleep(0.05)  # until the first thumbnails: well inside the run
+    # until the first GIF (the first group to run): the videos, WebP files, thumbnails and
+    # copies are still to come. Waiting for the first thumbnail left too short a window on a
+    # busy machine: the build could end before the signal was sent
+    while not (images.is_dir() and any(images.rglob("*.gif"))) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert process.poll() is None, "the build ended before it could be interrupted"
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C sends: the whole foreground group
     out, err = process.communicate(timeout=120)
     assert process.returncode == 130, out + err
