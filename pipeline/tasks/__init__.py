@@ -41,14 +41,16 @@ TASK_HELP = {
 DEFAULT_TASKS = list(TASK_HELP)
 
 
-def doit_config(settings: Settings) -> dict:
-    """doit's own settings: the dependency file lives in the build folder."""
+def doit_config(settings: Settings, listing: FolderListing | None = None) -> dict:
+    """doit's own settings: the dependency file lives in the build folder; `listing`, the
+    build's folders as the run's tasks see them, tells the checker which targets exist."""
     settings.build_dir.mkdir(parents=True, exist_ok=True)
     return {
         "default_tasks": list(DEFAULT_TASKS),
         "dep_file": str(settings.build_dir / ".doit.db"),
         "backend": backend.NAME,  # sqlite3: a killed build cannot leave it half written
-        "check_file_uptodate": SourceStatCache,
+        # doit makes the checker by calling this: a checker sharing the tasks' listing
+        "check_file_uptodate": functools.partial(SourceStatCache, listing),
         "continue": True,  # one broken sequence must not stop the others
         "reporter": ProgressReporter,  # `--reporter json` and the others still work
     }
@@ -97,16 +99,19 @@ def doit_namespace(config: str | os.PathLike | None = None, *, read_only: bool =
         problem = written_folders_problem(settings, plan.written_folders(site.catalog, outputs, settings))
         if problem:
             raise PipelineError(f"{settings.source.name if settings.source else 'pipeline.toml'}: {problem}")
-    return {"DOIT_CONFIG": doit_config(site.settings), "build_lock": lock, **generators(site, outputs)}
+    listing = FolderListing()  # the build's folders, each listed once when first asked about
+    return {"DOIT_CONFIG": doit_config(site.settings, listing), "build_lock": lock,
+            **generators(site, outputs, listing)}
 
 
-def generators(site: Site, made: plan.OutputPlan | None = None) -> dict:
+def generators(site: Site, made: plan.OutputPlan | None = None, listing: FolderListing | None = None) -> dict:
     """The `task_*` functions for `site`, in the order `doit list` shows them; `made` is its
-    `plan.output_plan`, when the caller has it."""
+    `plan.output_plan`, when the caller has it, and `listing` the build's folders as the
+    run's checker sees them."""
     sources = ImageRoot(site.settings.images_dir)  # listed once, when a generator first asks
     gallery = functools.cache(lambda: batch.gallery_sequences(site))  # grouped once, likewise
     outputs = functools.cache(lambda: made or plan.output_plan(site.catalog, site.settings))  # what makes each file
-    listing = FolderListing()  # the build's folders, each listed once when first asked about
+    listing = listing or FolderListing()
     seen = {}  # folder digests the bundle's check leaves for the report's, in this run
 
     def task_verify():

@@ -54,22 +54,33 @@ class outputs_as_written:  # noqa: N801
 class FolderListing:
     """The inode of each file of a folder, from one listing of it, kept for a run. Each
     sub-task's targets are its own within a run, so a folder listed before another sub-task
-    wrote into it still tells the truth about them."""
+    wrote into it still tells the truth about them. A symbolic link is left to `stat`: the
+    listing sees the link, not what it points to."""
 
     def __init__(self):
-        self._folders: dict[str, dict[str, int]] = {}
+        self._folders: dict[str, dict[str, int | None]] = {}
 
     def inode(self, path: str) -> int | None:
+        """The inode of the file at `path` (None: there is none)."""
         folder, _, name = path.rpartition("/")
         entries = self._folders.get(folder)
         if entries is None:
             try:
-                with os.scandir(folder) as listed:
-                    entries = {entry.name: entry.inode() for entry in listed}
+                with os.scandir(folder or ".") as listed:
+                    entries = {entry.name: None if entry.is_symlink() else entry.inode() for entry in listed}
             except OSError:  # not made yet
                 entries = {}
             self._folders[folder] = entries
-        return entries.get(name)
+        if name not in entries:
+            return None
+        number = entries[name]
+        return number if number is not None else _stat_inode(path)
+
+    def exists(self, path: str) -> bool:
+        """`os.path.exists(path)`, from the listing of its folder."""
+        if path.endswith(("/", "/.", "/..")) or path in ("", ".", ".."):
+            return os.path.exists(path)
+        return self.inode(path) is not None
 
 
 def _stat_inode(path: str) -> int | None:
