@@ -1,10 +1,11 @@
 """Issue 6's "Scale and speed" figures, each printed beside its target with met / missed.
 
-    python bench/scale.py [--only noop,touch,parallel,memory,full] [--quick] [--keep] [sizes ...]
+    python bench/scale.py [--only noop,touch,parallel,memory,full] [--quick] [--keep] [--python PY] [sizes ...]
 
 Every figure runs the `pipeline` command as a user does (`python -m pipeline.cli --config
-SITE/pipeline.toml ...`, a subprocess, wall time by time.perf_counter) on corpora written by
-bench/corpus.py:
+SITE/pipeline.toml ...`, a subprocess, wall time by time.perf_counter; `--python .venv/bin/python`
+runs it in the environment scripts/setup makes, as the README's command does) on corpora
+written by bench/corpus.py:
 
 - noop: a site the size of the real atlas (300 pages, 250 animations of 16 frames of 64 px),
   built once with -n 2; then the best of 3 no-op runs of `pipeline` and `pipeline verify`.
@@ -521,6 +522,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--only", default=",".join(FIGURES), help=f"comma-separated, of: {', '.join(FIGURES)}")
     parser.add_argument("--quick", action="store_true", help="tiny corpora: a smoke run, not the figures")
     parser.add_argument("--keep", action="store_true", help="keep the corpora under bench/out/ afterwards")
+    parser.add_argument("--python", default=sys.executable,
+                        help="the Python that runs the pipeline: .venv/bin/python for the one scripts/setup "
+                             "makes (default: the one running this script)")
     parser.add_argument("--repeat", type=int, default=3, help="no-op runs to take the best of")
     parser.add_argument("--full-repeat", type=int, default=3, help="800 px builds (ours, recipe) to take the best of")
     for key, (full, quick) in SIZES.items():
@@ -539,8 +543,10 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     only = args.only.split(",")
+    # what every figure runs, from the corpus's folder: a path given relative to here made absolute
+    PIPELINE[0] = os.path.abspath(args.python) if os.sep in args.python else shutil.which(args.python) or args.python
     print(f"bench/scale.py{' --quick (smoke run: sizes too small for the targets)' if args.quick else ''}; "
-          f"{os.cpu_count()} cores; every command is `python -m pipeline.cli --config SITE/pipeline.toml ...`")
+          f"{os.cpu_count()} cores; every command is `{PIPELINE[0]} -m pipeline.cli --config SITE/pipeline.toml ...`")
     print(f"  {'figure':<62}{'measured':>16}   {'target':<16}verdict")
     (ROOT / "bench" / "out").mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="scale-", dir=ROOT / "bench" / "out"))
