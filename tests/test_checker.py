@@ -49,6 +49,9 @@ def test_targets_exist_as_one_listing_of_their_folder_says(tmp_path, monkeypatch
     # a link is what it points to, as os.path.exists says; a folder path as written too
     assert checker.exists(str(images / "link.png")) and not checker.exists(str(images / "dangling.png"))
     assert checker.exists(f"{images}/") and not checker.exists(f"{tmp_path}/missing/")
+    assert checker.exists("/tmp")  # a name in the root folder
+    monkeypatch.chdir(images)
+    assert checker.exists("Leg-1-thumb.png") and not checker.exists("Leg-2-thumb.png")  # in the current folder
 
 
 def test_without_a_listing_doit_asks_the_file_system(tmp_path):

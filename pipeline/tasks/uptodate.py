@@ -62,11 +62,12 @@ class FolderListing:
 
     def inode(self, path: str) -> int | None:
         """The inode of the file at `path` (None: there is none)."""
-        folder, _, name = path.rpartition("/")
+        folder, slash, name = path.rpartition("/")
+        folder = folder or slash or "."  # `/x`: in the root; `x`: in the current folder
         entries = self._folders.get(folder)
         if entries is None:
             try:
-                with os.scandir(folder or ".") as listed:
+                with os.scandir(folder) as listed:
                     entries = {entry.name: None if entry.is_symlink() else entry.inode() for entry in listed}
             except OSError:  # not made yet
                 entries = {}
