@@ -37,7 +37,7 @@ class ImageRoot:
         self._checked: dict[str, tuple[FileCheck, str]] = {}
 
     @functools.cached_property
-    def _listing(self) -> tuple[set[str], bool]:
+    def _listing(self) -> tuple[set[str], set[str], bool]:
         return _list_files(self.root)
 
     @functools.cached_property
@@ -104,15 +104,22 @@ class ImageRoot:
             return FileCheck(True, None, "unsafe-path"), (
                 f"'{reference}' is a symlink that leads outside the image root; it is not opened"
             )
+        if path is _SPECIAL:  # opening a named pipe would wait for a writer forever
+            return FileCheck(True, None, "unreadable"), (
+                f"'{reference}' is not a regular file (a named pipe, socket or device); it is not opened"
+            )
         try:
             return FileCheck(True, probe(path, deep=self.deep, max_pixels=self.max_pixels), None), ""
         except Unreadable as exc:
             return FileCheck(True, None, "unreadable"), f"'{reference}' {exc}"
 
     def _existing_path(self, reference: str):
-        """The file `reference` names, None when there is none, `_OUTSIDE` when symlinks lead out."""
+        """The file `reference` names, None when there is none, `_OUTSIDE` when symlinks lead
+        out, `_SPECIAL` when it is no regular file (nor a folder)."""
         if "_listing" in self.__dict__:
-            files, has_symlinks = self._listing
+            files, special, has_symlinks = self._listing
+            if reference in special:
+                return _SPECIAL
             if not has_symlinks:  # the walk saw every file: no system call needed
                 return self.root / reference if reference in files else None
         if not os.path.lexists(os.path.join(self.root, reference)):
@@ -120,15 +127,19 @@ class ImageRoot:
         real = resolve_inside(self.root, reference)
         if real is None:
             return _OUTSIDE
-        return real if real.is_file() else None
+        if real.is_file():
+            return real
+        return _SPECIAL if real.exists() and not real.is_dir() else None
 
 
-_OUTSIDE = Path("/")  # marker: a path that resolves outside the image root
+# markers: a path that resolves outside the image root; a named pipe, socket or device
+_OUTSIDE, _SPECIAL = Path("/"), Path("/dev/null")
 
 
-def _list_files(root: Path) -> tuple[set[str], bool]:
-    """(relative paths of the files under `root`, whether any symlink was seen on the way)."""
-    found, symlinks = set(), False
+def _list_files(root: Path) -> tuple[set[str], set[str], bool]:
+    """(relative paths of the files under `root`, of the named pipes, sockets and devices
+    there, whether any symlink was seen on the way)."""
+    found, special, symlinks = set(), set(), False
     pending = [("", str(root))]
     while pending:
         prefix, folder = pending.pop()
@@ -139,6 +150,8 @@ def _list_files(root: Path) -> tuple[set[str], bool]:
                 symlinks = symlinks or entry.is_symlink()
                 if entry.is_dir(follow_symlinks=False):
                     pending.append((f"{prefix}{entry.name}/", entry.path))
-                else:
+                elif entry.is_file(follow_symlinks=False) or entry.is_symlink():
                     found.add(prefix + entry.name)
-    return found, symlinks
+                else:
+                    special.add(prefix + entry.name)
+    return found, special, symlinks

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path
 from typing import NamedTuple
 
@@ -81,9 +82,18 @@ def read_pages(pages_dir: Path) -> tuple[Page, ...]:
 
 
 def read_page(file: Path, pages_dir: Path) -> Page | None:
-    """Parse one page file, or return None when it has no front matter."""
+    """Parse one page file, or return None when it has no front matter. A page that cannot
+    be read (a broken symlink, a named pipe, which would wait for a writer forever) is a
+    page with that problem."""
     name = file.relative_to(pages_dir).as_posix()
-    return parse_page(file.read_bytes(), name)
+    try:
+        if not stat.S_ISREG(file.stat().st_mode):
+            return _broken(name, 1, "the page cannot be read: it is not a regular file (a named pipe, "
+                                    "socket or device)")
+        data = file.read_bytes()
+    except OSError as exc:
+        return _broken(name, 1, f"the page cannot be read: {exc.strerror or exc}")
+    return parse_page(data, name)
 
 
 def parse_page(data: bytes, name: str) -> Page | None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import marshal
+import stat
 import sys
 import time
 from pathlib import Path
@@ -40,18 +41,24 @@ def read_pages(pages_dir: Path, cache_file: Path, skip: frozenset[Path] = frozen
     now = time.time()
     for file in manifests.find_page_files(pages_dir, skip):
         name = file.relative_to(pages_dir).as_posix()
-        info = file.stat()
-        stamp = (info.st_size, info.st_ino, info.st_mtime_ns, info.st_ctime_ns)
-        entry = kept.get(name)
-        if entry is not None and entry[0] == stamp:
-            page = _page(entry[1])
+        try:
+            info = file.stat()
+        except OSError:  # a broken symlink, say: read_page tells what is wrong, every run
+            info = None
+        if info is None or not stat.S_ISREG(info.st_mode):
+            page = manifests.read_page(file, pages_dir)
         else:
-            changed = True
-            page = manifests.parse_page(file.read_bytes(), name)
-        if now - max(info.st_mtime_ns, info.st_ctime_ns) / 1e9 >= RACY_SECONDS:
-            fresh[name] = (stamp, None if page is None else _plain(page))
-        else:
-            changed = True  # not kept this time: the next run parses it again
+            stamp = (info.st_size, info.st_ino, info.st_mtime_ns, info.st_ctime_ns)
+            entry = kept.get(name)
+            if entry is not None and entry[0] == stamp:
+                page = _page(entry[1])
+            else:
+                changed = True
+                page = manifests.read_page(file, pages_dir)
+            if now - max(info.st_mtime_ns, info.st_ctime_ns) / 1e9 >= RACY_SECONDS:
+                fresh[name] = (stamp, None if page is None else _plain(page))
+            else:
+                changed = True  # not kept this time: the next run parses it again
         if page is not None:
             pages.append(page)
     if changed or fresh.keys() != kept.keys():

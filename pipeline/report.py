@@ -152,12 +152,14 @@ class _SizeCache:
 
 
 def _image_size(path: Path) -> tuple[int, int]:
+    """(width, height) from the header, (0, 0) when it cannot be read: what is wrong with
+    the file, verify reports (a header claiming billions of pixels, say, which Pillow refuses)."""
     from PIL import Image, UnidentifiedImageError  # header only: Image.open does not decode
 
     try:
         with Image.open(path) as image:
             return image.size
-    except (OSError, UnidentifiedImageError, ValueError):
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError):
         return (0, 0)
 
 

@@ -99,6 +99,11 @@ def field(tmp_path_factory):
     (png / "Bomb-8.png").write_bytes(bomb_png())
     pages["missing"], _ = add(site, "Missing")
     (png / "Missing-9.png").unlink()
+    pages["fifo"], _ = add(site, "Fifo")  # a named pipe: opened, it would wait for a writer forever
+    (png / "Fifo-2.png").unlink()
+    os.mkfifo(png / "Fifo-2.png")
+    pages["bomb-first"], _ = add(site, "BombFirst")  # the frame the report measures the sequence by
+    (png / "BombFirst-1.png").write_bytes(bomb_png())
 
     # sound frames, odd galleries
     twice = write_frames(site.images, "Twice", 16, SIZE)
@@ -114,6 +119,7 @@ def field(tmp_path_factory):
     unsafe_refs = ["./muscles/png/Unsafe-11.png", "../Unsafe-12.png", "/etc/Unsafe-13.png", "file:///etc/Unsafe-14.png",
                    "http://example.org/Unsafe-15.png", "muscles/png/Unsafe-16.png"]
     pages["unsafe"], _ = add(site, "Unsafe", frames=unsafe[:10] + unsafe_refs)
+    pages["equals"], _ = add(site, "Eq=ual")  # doit refuses '=' in a task's name
     pages["many"] = site.pages / "muscle_many.md"  # a gallery of 20,000 entries, no animation
     pages["many"].write_text(page_text("Many", [], [f"muscles/png/Good-{k % 16 + 1}.png" for k in range(20_000)]))
 
@@ -130,6 +136,10 @@ def field(tmp_path_factory):
         pages[name].write_text(text)
     pages["latin1"] = site.pages / "bad-latin1.md"
     pages["latin1"].write_bytes(b"---\ntitle: ok\ncaption: caf\xe9\n---\n")
+    pages["page-fifo"] = site.pages / "bad-page-fifo.md"
+    os.mkfifo(pages["page-fifo"])
+    pages["page-link"] = site.pages / "bad-page-link.md"
+    os.symlink("nowhere.md", pages["page-link"])
 
     sources = {p: p.read_bytes() for p in site.root.rglob("*") if p.is_file() and not p.is_symlink()}
     result = subprocess.run([sys.executable, "-m", "pipeline.cli", "--config", str(site.config), "-n", "2"],
@@ -159,6 +169,7 @@ def test_the_run_fails_but_leaves_the_sources_alone(field):
     ("jpeg", "Jpeg-5.png", "is not a PNG file (it looks like JPEG)"),
     ("text", "Text-6.png", "is not a PNG file"),
     ("bomb", "Bomb-8.png", "claims 100000x100000 pixels"),
+    ("fifo", "Fifo-2.png", "is not a regular file (a named pipe, socket or device); it is not opened"),
 ])
 def test_unreadable_frames(field, key, frame, text):
     found = problem(field, key, "unreadable")
@@ -209,6 +220,8 @@ def test_unsafe_references_are_never_opened(field):
     ("no-url", 3, "'gallery' entry has no 'image_url'"),
     ("url-number", 3, "'image_url' must be a non-empty string, got '42'"),
     ("latin1", 3, "not UTF-8"),
+    ("page-fifo", 1, "the page cannot be read: it is not a regular file"),
+    ("page-link", 1, "the page cannot be read: No such file or directory"),
 ])
 def test_bad_manifests(field, key, line, text):
     found = problem(field, key, "bad-manifest")
@@ -242,7 +255,7 @@ def failed_blocks(output: str) -> dict[str, list[str]]:
     return blocks
 
 
-@pytest.mark.parametrize("name", ["Good", "Alpha", "Modes", "Crlf", "Caption", "Twice", "Gap"])
+@pytest.mark.parametrize("name", ["Good", "Alpha", "Modes", "Crlf", "Caption", "Twice", "Gap", "Eq=ual"])
 def test_sound_sequences_still_build_in_every_format(field, name):
     site = field[0]
     gif = site.build / "images" / f"muscles/gif/{name}.gif"
@@ -256,7 +269,7 @@ def test_sound_sequences_still_build_in_every_format(field, name):
 
 def test_broken_sequences_build_nothing(field):
     site = field[0]
-    for name in ("Empty", "Truncated", "Jpeg", "Text", "Size", "Bomb", "Missing"):
+    for name in ("Empty", "Truncated", "Jpeg", "Text", "Size", "Bomb", "Missing", "Fifo", "BombFirst"):
         for suffix in (".gif", ".webp", ".webm", ".mp4"):
             assert not (site.build / "images" / f"muscles/gif/{name}{suffix}").exists(), name + suffix
         assert not (site.build / "contact" / f"{name}.png").exists(), name
@@ -270,3 +283,11 @@ def test_caption_html_stays_text_in_the_report(field):
     html = (field[0].build / "report" / "index.html").read_text()
     assert "<img src=x onerror" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_every_site_wide_task_still_runs(field):
+    site, _pages, result, _problems, _same = field
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output
+    # the report measures a sequence by its first frame: a bomb there is shown, not raised
+    assert "FAILED report" not in output and (site.build / "report" / "index.html").is_file()

@@ -11,6 +11,7 @@ import posixpath
 from pathlib import Path
 
 from doit.exceptions import TaskFailed
+from .naming import subtask_name
 from .uptodate import FolderListing, outputs_as_written, section_values, settings_changed
 
 from .. import versions
@@ -71,7 +72,7 @@ def animation_tasks(site, formats: tuple[str, ...], sources: ImageRoot, outputs:
         frames = [f.image_url for f in animation.frames]
         targets = [output_dir + o.path for o in made]
         yield {
-            "name": f"images/{_name(made)}",
+            "name": subtask_name("images/", _name(made)),
             "actions": [(run_encode, [animation, [(o.kind, Path(t)) for o, t in zip(made, targets)], settings])],
             "file_dep": sources.present(frames),
             "targets": targets,

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from doit.exceptions import TaskFailed
+from .naming import subtask_name
 from .uptodate import FolderListing, outputs_as_written, settings_changed
 
 from .. import bundle, jekyll, treestate
@@ -111,7 +112,7 @@ def bundle_tasks(site, after: list[str], seen: dict[str, str], outputs: OutputPl
     plan = bundle.bundle_plan(site.catalog, settings, outputs.makers)
     for path in plan.copied:
         yield {
-            "name": f"images/{path}",
+            "name": subtask_name("images/", path),
             "actions": [(run_copy, [settings.images_dir / path, images / path])],
             "file_dep": [str(settings.images_dir / path)],
             "targets": [str(images / path)],
@@ -132,7 +133,7 @@ def bundle_tasks(site, after: list[str], seen: dict[str, str], outputs: OutputPl
     }
     targets = bundle.bundle_targets(settings)
     digest = plan_digest(plan.files, site.catalog)
-    copies = [f"bundle:images/{path}" for path in plan.copied]
+    copies = [subtask_name("bundle:images/", path) for path in plan.copied]
     # after every producer and this group's own copies (they write into build/images too),
     # whether they failed or not: `report:wait` tells why a set-up task does that
     yield {"name": "wait", "actions": None, "setup": [*after, *copies]}

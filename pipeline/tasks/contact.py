@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from doit.exceptions import TaskFailed
+from .naming import subtask_name
 from .uptodate import settings_changed
 
 from .. import plan, versions
@@ -83,7 +84,7 @@ def contact_tasks(site, sources: ImageRoot):
         title = titles.get(animation.page) or animation.title
         frames = [f.image_url for f in animation.frames]
         yield {
-            "name": f"contact/{names[animation.name]}",
+            "name": subtask_name("contact/", names[animation.name]),
             "actions": [(run_sheet, [animation, images, target, options, title])],
             "file_dep": sources.present(frames),
             "targets": [str(target)],

@@ -9,6 +9,7 @@ from ..catalog import Reference
 from ..imageroot import ImageRoot
 from ..plan import FRAME_COPY, OutputPlan
 from .batch import folders, leaving, run_batch, source_root
+from .naming import subtask_name
 from .uptodate import FolderListing, outputs_as_written, section_values, settings_changed
 
 
@@ -43,7 +44,7 @@ def frame_tasks(site, groups: dict[str, list[Reference]], sources: ImageRoot, ou
         frames = [frame for frame in listed if outputs.makes(frame.path, (FRAME_COPY, frame.path))]
         left = [frame.path for frame in listed if frame not in frames]
         yield {
-            "name": f"images/{pattern}",
+            "name": subtask_name("images/", pattern),
             "actions": [(run_frame_copies, [frames, settings, source_root(settings)])] if frames else [],
             "file_dep": sources.present([frame.path for frame in frames]),
             "targets": [images + frame.path for frame in frames],

@@ -12,6 +12,7 @@ from ..catalog import Reference
 from ..imageroot import ImageRoot
 from ..plan import FRAME_COPY, OutputPlan, thumbnail_format, thumbnail_outputs
 from .batch import folders, leaving, run_batch, source_root
+from .naming import subtask_name
 from .uptodate import FolderListing, outputs_as_written, settings_changed
 
 
@@ -64,7 +65,7 @@ def thumbnail_tasks(site, groups: dict[str, list[Reference]], sources: ImageRoot
         made = [(frame, o) for frame in frames for o in thumbnail_outputs(frame.path, settings)]
         left = frozenset(o.path for frame, o in made if not outputs.makes(o.path, (FRAME_COPY, frame.path)))
         yield {
-            "name": f"images/{pattern}",  # `thumbnails:images/X-*.png`: the thumbnails of that sequence
+            "name": subtask_name("images/", pattern),  # `thumbnails:images/X-*.png`: the thumbnails of that sequence
             "actions": [(run_thumbnails, [frames, settings, source_root(settings), left])] if len(left) < len(made) else [],
             "file_dep": sources.present([frame.path for frame in frames]),
             "targets": [images + o.path for _, o in made if o.path not in left],
