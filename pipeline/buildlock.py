@@ -13,6 +13,8 @@ import sys
 import threading
 from pathlib import Path
 
+from .problems import PipelineError
+
 LOCK_NAME = ".pipeline.lock"
 TEMPORARY_MARK = ".tmp"  # atomic.py names temporaries `.<stem>.<random>.tmp<suffix>`
 
@@ -71,8 +73,15 @@ def _file_id(file: Path | int) -> tuple[int, int] | None:
 
 
 def _lock(path: Path, build_dir: Path, wait: bool, stream) -> int:
-    """A new descriptor of `path` with this process's lock on it, writing the pid into it."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    """A new descriptor of `path` with this process's lock on it, writing the pid into it.
+    A symbolic link there is refused, not followed: the pid would overwrite what it points to."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:
+        if path.is_symlink():
+            raise PipelineError(f"{path} is a symbolic link (to {os.readlink(path)}); the build's lock "
+                                "file must be a plain file: delete the link") from None
+        raise PipelineError(f"{path}: cannot open the build's lock file: {exc.strerror}") from None
     try:
         fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:

@@ -133,3 +133,18 @@ def test_a_file_system_that_cannot_fsync_does_not_fail_the_write(tmp_path, monke
         with atomic_path(tmp_path / "other.png") as temporary:
             temporary.write_bytes(b"whole")
     assert not (tmp_path / "other.png").exists() and list(tmp_path.iterdir()) == [tmp_path / "out.png"]
+
+
+def test_a_symlink_in_place_of_the_lock_file_is_refused_not_written_through(tmp_path):
+    from pipeline.problems import PipelineError
+
+    page = tmp_path / "pages" / "a.md"
+    page.parent.mkdir()
+    page.write_text("---\ntitle: a\n---\n")
+    build = tmp_path / "build"
+    build.mkdir()
+    (build / ".pipeline.lock").symlink_to(page)
+    with pytest.raises(PipelineError, match=r"\.pipeline\.lock is a symbolic link \(to .*a\.md\); the build's "
+                                            r"lock file must be a plain file: delete the link"):
+        BuildLock(build)
+    assert page.read_text() == "---\ntitle: a\n---\n"  # not truncated, no pid written into it
