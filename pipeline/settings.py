@@ -48,6 +48,7 @@ def _outside(name: str, value, low, high) -> str | None:
 
 
 MAX_GIF_FPS = 50  # GIF delays are in hundredths of a second, and browsers slow those under 2
+MIN_FPS = 0.01  # a GIF delay is at most 655.35 s
 
 
 def _listed_twice(values):
@@ -75,8 +76,8 @@ class AnimationSettings:
         twice = _listed_twice(self.formats)
         if twice is not None:
             return f"formats: {twice!r} is listed twice"
-        if not 0 < self.fps <= 100:
-            return f"fps = {self.fps!r}: must be above 0 and at most 100"
+        if not MIN_FPS <= self.fps <= 100:
+            return f"fps = {self.fps!r}: must be from {MIN_FPS} (a frame every {1 / MIN_FPS:g} s) to 100"
         if "gif" in self.formats and self.fps > MAX_GIF_FPS:
             return (f"fps = {self.fps!r}: a GIF cannot show a frame for less than 20 ms (browsers play "
                     f"shorter delays as 100 ms): at most {MAX_GIF_FPS}, or take \"gif\" out of formats")
@@ -189,6 +190,9 @@ class ThumbnailSettings:
         return None
 
 
+MAX_FONT_SIZE = 1000  # pixels: ten times the height of a large cell
+
+
 @dataclasses.dataclass(frozen=True)
 class ContactSettings:
     columns: int = 4
@@ -202,6 +206,8 @@ class ContactSettings:
         for key in ("columns", "cell_width", "overview_columns", "overview_rows", "font_size"):
             if getattr(self, key) < 1:
                 return f"{key} must be at least 1, got {getattr(self, key)}"
+        if self.font_size > MAX_FONT_SIZE:  # FreeType refuses sizes from about 65,000 pixels
+            return f"font_size must be at most {MAX_FONT_SIZE}, got {self.font_size}"
         if not _is_colour(self.background):
             return f"background = {self.background!r}: write a colour as '#rrggbb'"
         return None
@@ -292,10 +298,22 @@ def settings_from_dict(data: dict, *, base: Path, source: Path | None = None) ->
             raise PipelineError(f"{name}: '{section}' must be a table [{section}]")
         sections[section] = _build_record(name, section, record, values)
     settings = Settings(source=source, base=base, **sections)
-    overlap = folders_overlap(settings)
-    if overlap:
-        raise PipelineError(f"{name}: {overlap}")
+    problem = folders_overlap(settings) or build_folder_problem(settings)
+    if problem:
+        raise PipelineError(f"{name}: {problem}")
     return settings
+
+
+def build_folder_problem(settings: Settings) -> str | None:
+    """Why the build folder cannot be made, if a file stands where it, or a folder above
+    it, would be."""
+    build = settings.build_dir
+    for folder in (build, *build.parents):
+        if folder.is_dir():
+            return None
+        if folder.exists() or folder.is_symlink():
+            return f"[paths] build ({build}): {folder} exists and is not a folder"
+    return None
 
 
 def folders_overlap(settings: Settings) -> str | None:

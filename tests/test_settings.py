@@ -43,6 +43,10 @@ def test_defaults_fill_every_key(tmp_path):
     ("[thumbnails]\nwidths = [400, 800, 400]\n", "pipeline.toml: [thumbnails] widths: 400 is listed twice"),
     ("[animation]\nfps = 60\n", "pipeline.toml: [animation] fps = 60.0: a GIF cannot show a frame for less than "
      "20 ms (browsers play shorter delays as 100 ms): at most 50, or take \"gif\" out of formats"),
+    # a GIF delay longer than 655.35 s cannot be written
+    ("[animation]\nfps = 0.001\n", "pipeline.toml: [animation] fps = 0.001: must be from 0.01 (a frame every 100 s) to 100"),
+    # FreeType refuses it, in every sheet's task
+    ("[contact]\nfont_size = 100000\n", "pipeline.toml: [contact] font_size must be at most 1000, got 100000"),
 ])
 def test_wrong_keys_and_types_name_the_key(tmp_path, text, message):
     with pytest.raises(PipelineError) as error:
@@ -108,3 +112,13 @@ def test_an_added_setting_leaves_the_up_to_date_values_only_at_its_default():
     assert section_values(Mp4Settings(), added=("tune",)) == {"crf": 24, "preset": "slower"}
     assert section_values(Mp4Settings(tune="ssim"), added=("tune",))["tune"] == "ssim"
     assert section_values(Mp4Settings())["tune"] == "none"  # only the fields named are left out
+
+
+def test_a_file_where_the_build_folder_would_be_is_named(tmp_path):
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "pages" / "a.md").write_text("---\ntitle: a\n---\n")
+    for build, blocking in (("pages/a.md", "pages/a.md"), ("pages/a.md/build", "pages/a.md")):
+        with pytest.raises(PipelineError) as error:
+            load_settings(write(tmp_path, f"[paths]\npages = 'pages'\nbuild = '{build}'\n"))
+        assert str(error.value) == (f"pipeline.toml: [paths] build ({tmp_path / build}): "
+                                    f"{tmp_path / blocking} exists and is not a folder")
