@@ -84,12 +84,21 @@ def _picture(rgba: np.ndarray, box: tuple[int, int], background) -> Image.Image:
 
 
 def _fit(text: str, font, width: float) -> str:
-    """`text`, cut with '...' so it fits `width` pixels."""
-    if font.getlength(text) <= width:
+    """`text`, cut with '...' so it fits `width` pixels: the longest such start of it, found
+    by halving. A text of more characters than `width` has pixels is cut to that many first
+    (a page title of a million characters: Pillow refuses to measure it)."""
+    limit = max(0, int(width)) + 1
+    if len(text) <= limit and font.getlength(text) <= width:
         return text
-    while text and font.getlength(text + "...") > width:
-        text = text[:-1]
-    return text.rstrip() + "..."
+    text = text[:limit]
+    fits, too_long = 0, len(text) + 1  # text[:fits] + '...' fits; text[:too_long] does not
+    while too_long - fits > 1:
+        middle = (fits + too_long) // 2
+        if font.getlength(text[:middle] + "...") <= width:
+            fits = middle
+        else:
+            too_long = middle
+    return text[:fits].rstrip() + "..."
 
 
 def _first_frame(animation: Animation, images: ImageRoot) -> np.ndarray:

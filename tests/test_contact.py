@@ -100,8 +100,20 @@ def test_an_unreadable_first_frame_leaves_an_empty_box_in_the_overview_and_fails
 
 def test_long_titles_are_cut_to_fit():
     font = contact.ImageFont.load_default(size=16)
-    text = contact._fit("A very long title of a muscle group " * 4, font, 120)
+    title = "A very long title of a muscle group " * 4
+    text = contact._fit(title, font, 120)
     assert text.endswith("...") and font.getlength(text) <= 120
+    # the longest start that fits: one character more does not
+    kept = text.removesuffix("...")
+    longer = title[:len(kept) + 1].rstrip()
+    assert font.getlength(longer + "...") > 120 or longer == kept
+    assert contact._fit("Soleus", font, 120) == "Soleus"
+
+
+def test_a_title_of_a_million_characters_is_cut_not_refused():
+    font = contact.ImageFont.load_default(size=16)
+    text = contact._fit("Soleus " * 150_000, font, 300)  # Pillow refuses to measure that many
+    assert text.startswith("Soleus Soleus") and text.endswith("...") and font.getlength(text) <= 300
 
 
 @pytest.mark.parametrize("key", ["columns", "font_size"])
