@@ -229,6 +229,20 @@ def test_dumpdb_shows_the_build_folder_s_dependency_file(raw_copy, tmp_path):
     assert re.search(r"^verify -> \{", dumped.stdout, re.MULTILINE), dumped.stdout
 
 
+def test_info_on_a_name_that_is_no_task_s_says_so(raw_copy):
+    config = str(raw_copy / "pipeline.toml")
+    name = "gif:images/no/such.gif"
+    runs = (([*pipeline_command(), "--config", config, "info", name], raw_copy),
+            # doit in the repository, where pyproject.toml names the pipeline's commands
+            ([sys.executable, "-m", "doit", "-f", str(REPO / "dodo.py"), "info", name, f"config={config}"], REPO))
+    for command, cwd in runs:
+        result = run(command, cwd=cwd, env={**os.environ, "PYTHONPATH": str(REPO)})
+        assert result.returncode == 3, result.stdout + result.stderr
+        assert "no task is named 'gif:images/no/such.gif'" in result.stderr and "Traceback" not in result.stderr
+    shown = run([*pipeline_command(), "info", "gif"], cwd=raw_copy)
+    assert "Animated GIF of every animation" in shown.stdout  # doit info exits 1 for a task that is not up to date
+
+
 def test_help_names_every_task_that_list_shows_without_a_settings_file(raw_copy, tmp_path):
     shown = run([*pipeline_command(), "--help"], cwd=tmp_path)  # no pipeline.toml here
     assert shown.returncode == 0, shown.stderr

@@ -60,7 +60,8 @@ def doit_config(settings: Settings, listing: FolderListing | None = None) -> dic
 # repository's pyproject.toml names the same for `doit` run there.
 DOIT_PLUGINS = {
     "BACKEND": {backend.NAME: "pipeline.tasks.backend:BoundedSqliteDB"},
-    "COMMAND": {"run": "pipeline.runner:Run", "dumpdb": "pipeline.tasks.dumpdb:DumpDB"},
+    "COMMAND": {"run": "pipeline.runner:Run", "dumpdb": "pipeline.tasks.dumpdb:DumpDB",
+                "info": "pipeline.tasks.info:Info"},
 }
 
 
