@@ -15,12 +15,14 @@ import ctypes
 import functools
 import multiprocessing
 import os
+import queue
 import select
+import signal
 import threading
 import time
 
 from doit import cmd_run
-from doit.runner import JobTask, JobTaskPickle, MRunner
+from doit.runner import ERROR, JobTask, JobTaskPickle, MRunner
 
 
 class LeanMRunner(MRunner):
@@ -59,6 +61,23 @@ class LeanMRunner(MRunner):
         if getattr(self, "in_worker", False):
             _trim_heap()
         return failure
+
+    def run_tasks(self, task_dispatcher):
+        """doit's, ended with an error line (and the records of every finished task kept)
+        when a worker dies in the middle of a task: see `_run_start_processes`."""
+        try:
+            super().run_tasks(task_dispatcher)
+        except WorkerDied as exc:
+            self.reporter.runtime_error(f"{exc}\n")
+            self.final_result = ERROR
+
+    def _run_start_processes(self, job_q, result_q):
+        """doit's, and then each wait for a result also watches the workers. doit waits for
+        the next result for ever, so a worker killed in the middle of a task (by the kernel
+        short of memory, or by hand) hung the build."""
+        workers = super()._run_start_processes(job_q, result_q)
+        result_q.get = functools.partial(_result_or_dead_worker, result_q.get, workers, set())
+        return workers
 
     def get_next_job(self, completed):
         job = super().get_next_job(completed)
@@ -104,6 +123,37 @@ class Run(cmd_run.Run):
             if not chosen:
                 _stop_forkserver()
                 multiprocessing.set_start_method(None, force=True)
+
+
+class WorkerDied(Exception):
+    """A worker process ended in the middle of a task."""
+
+
+def _result_or_dead_worker(get, workers: list, running: set[str], poll: float = 0.5) -> dict:
+    """The next message from the workers (`get` is the result queue's own), looking every
+    `poll` seconds whether one of `workers` died; `running` follows which tasks started
+    (doit's workers say so before each) and have not finished, to name them."""
+    while True:
+        try:
+            result = get(timeout=poll)
+        except queue.Empty:
+            dead = [worker for worker in workers if worker.exitcode not in (None, 0)]
+            if dead:
+                raise WorkerDied(_died(dead[0].exitcode, sorted(running))) from None
+            continue
+        if "name" in result:
+            (running.add if "reporter" in result else running.discard)(result["name"])
+        return result
+
+
+def _died(exitcode: int, running: list[str]) -> str:
+    try:
+        how = f"was killed by {signal.Signals(-exitcode).name}" if exitcode < 0 else f"ended with status {exitcode}"
+    except ValueError:  # a signal without a name here
+        how = f"was killed by signal {-exitcode}"
+    return (f"pipeline: a worker process {how} (out of memory?) while it ran "
+            f"{'one of ' if len(running) > 1 else ''}{', '.join(running) or 'a task'}; the build stops here: "
+            "every file written so far is whole and kept, and the next run goes on from there")
 
 
 def _equal(mine, theirs) -> bool:

@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -362,6 +363,50 @@ def test_ctrl_c_ends_the_build_with_a_line_not_a_traceback(site_folder):
     assert err.rstrip().endswith("pipeline: interrupted; every file written so far is whole and kept, "
                                  "and the next run goes on from there")
     assert run_pipeline(site_folder, "-n", "2").returncode == 0
+    assert temporaries(site_folder.build) == []
+
+
+def children(pid: int) -> list[int]:
+    return [child for child in descendants(pid) if parent_of(child) == pid]
+
+
+def parent_of(pid: int) -> int | None:
+    try:
+        return int((Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def command_line(pid: int) -> str:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process tree from /proc")
+def test_a_worker_killed_in_the_middle_of_a_task_ends_the_build_with_a_line_not_a_hang(site_folder):
+    for name in ("Leg-Soleus", "Arm-Biceps", "Thigh", "Neck"):
+        site_folder.add_animation(name, size=(320, 240))
+    process = subprocess.Popen([*PIPELINE, "--config", str(site_folder.config), "-n", "2"], text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    workers, deadline = [], time.monotonic() + 60
+    while not workers and time.monotonic() < deadline:  # the forkserver's children
+        time.sleep(0.05)
+        forkservers = [pid for pid in children(process.pid) if "forkserver" in command_line(pid)]
+        workers = [pid for server in forkservers for pid in children(server) if running(pid)]
+    assert workers and process.poll() is None, "no worker seen while the build ran"
+    time.sleep(0.3)  # inside its first task
+    os.kill(workers[0], signal.SIGKILL)  # as the kernel's out-of-memory killer does
+    out, err = process.communicate(timeout=120)  # doit alone waited for its result for ever
+    assert process.returncode == 2, out + err
+    printed = out + err
+    assert "Traceback" not in printed
+    assert re.search(r"pipeline: a worker process was killed by SIGKILL \(out of memory\?\) while it ran "
+                     r"(one of )?[a-z]+:\S+", printed), printed
+    assert "the build stops here: every file written so far is whole and kept" in printed
+    assert run_pipeline(site_folder, "-n", "2").returncode == 0  # the next run goes on from there
+    assert assert_every_output_decodes(site_folder.build) > 50
     assert temporaries(site_folder.build) == []
 
 
