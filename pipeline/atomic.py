@@ -24,7 +24,7 @@ def atomic_path(target: Path):
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(
-        prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent
+        prefix=f".{_shortened(target.stem, target.suffix)}.", suffix=f".tmp{target.suffix}", dir=target.parent
     )
     os.close(handle)
     try:
@@ -32,14 +32,26 @@ def atomic_path(target: Path):
         os.chmod(temporary, 0o644)
         _flush_to_disk(temporary)  # both: 0.5 ms a file here, a fraction of a thumbnail's encoding
         os.replace(temporary, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
+        if isinstance(exc, OSError) and exc.filename in (None, temporary):
+            exc.filename = str(target)  # a full disk, say: the file being written is the one to name
         raise
     # the file is in place: a folder that cannot be flushed (some network and FUSE file
     # systems refuse) is no failure of the write
     with contextlib.suppress(OSError):
         _flush_to_disk(str(target.parent))
+
+
+NAME_MAX = 255  # bytes in a file's name, on every file system the pipeline writes to
+
+
+def _shortened(stem: str, suffix: str) -> str:
+    """`stem`, cut so that the temporary's name (`.<stem>.<8 random>.tmp<suffix>`) is no longer
+    than a name may be: a target named near the limit is still written."""
+    room = NAME_MAX - len(f"..12345678.tmp{suffix}".encode())
+    return stem.encode()[:max(room, 1)].decode(errors="ignore")
 
 
 def _flush_to_disk(path: str) -> None:

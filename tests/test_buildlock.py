@@ -95,6 +95,32 @@ def test_interrupted_atomic_write_leaves_neither_target_nor_temporary(tmp_path):
     assert target.read_bytes() == b"whole" and list(tmp_path.iterdir()) == [target]
 
 
+def test_a_write_that_fails_names_the_file_being_written(tmp_path):
+    import errno
+
+    target = tmp_path / "Leg-Soleus-1-thumb.png"
+    with pytest.raises(OSError) as error:
+        with atomic_path(target):
+            raise OSError(errno.ENOSPC, "No space left on device")  # as a full disk's write() does
+    assert str(error.value) == f"[Errno 28] No space left on device: '{target}'"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_name_near_the_file_system_s_limit_is_still_written(tmp_path):
+    target = tmp_path / ("L" * 240 + "-thumb.webp")  # 251 bytes: the temporary's name is cut to fit
+    with atomic_path(target) as temporary:
+        assert len(temporary.name.encode()) <= 255 and temporary.suffix == ".webp"
+        temporary.write_bytes(b"whole")
+    assert target.read_bytes() == b"whole" and list(tmp_path.iterdir()) == [target]
+    named = tmp_path / ("é" * 120 + ".png")  # 244 bytes of UTF-8: cut between characters, not inside one
+    with atomic_path(named) as temporary:
+        temporary.write_bytes(b"whole")
+        left_behind = temporary.with_name(temporary.name)  # what a killed build would leave
+    assert named.read_bytes() == b"whole"
+    left_behind.write_bytes(b"half")
+    assert remove_stale_temporaries(tmp_path) == [left_behind]
+
+
 def test_an_atomic_write_reaches_the_disk_before_its_rename_and_the_rename_after(tmp_path, monkeypatch):
     events = []
     real_fsync, real_replace = os.fsync, os.replace

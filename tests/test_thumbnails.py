@@ -249,6 +249,24 @@ def test_a_frame_the_writer_refuses_fails_with_its_page_line_and_the_writer_s_wo
     assert result.message == "a.md:3: unreadable: 'A.png': cannot write a '.tga' thumbnail"
 
 
+def test_a_full_disk_fails_with_the_page_line_and_the_thumbnail_it_was_writing(tmp_path, monkeypatch):
+    import errno
+
+    images = tmp_path / "images"
+    images.mkdir()
+    Image.new("RGB", (8, 8)).save(images / "A.png")
+    settings = settings_from_dict({"paths": {"images": "images", "build": "out"}}, base=tmp_path)
+
+    def full_disk(path, data):  # how the thumbnails' bytes reach their temporary file
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
+    result = run_thumbnails([Reference("A.png", "a.md", 3, FRAME)], settings, ImageRoot(images), frozenset(), changed=[])
+    thumb = tmp_path / "out" / "images" / "A-thumb.png"
+    # the file being written, not the frame, which was read whole
+    assert result.message == f"a.md:3: 'A.png': [Errno 28] No space left on device: '{thumb}'"
+    assert not list((tmp_path / "out").rglob("*.*"))  # no temporary left, no half thumbnail
+
+
 @pytest.mark.parametrize("width", [0, -5])
 def test_settings_refuse_empty_widths(site_folder, width):
     from pipeline.problems import PipelineError
