@@ -18,6 +18,7 @@ import os
 import queue
 import select
 import signal
+import sys
 import threading
 import time
 
@@ -109,7 +110,15 @@ class Run(cmd_run.Run):
                        num_process=num_process, par_type=par_type, single=single,
                        auto_delayed_regex=auto_delayed_regex, force_verbosity=force_verbosity,
                        failure_verbosity=failure_verbosity, pdb=pdb)
-        if not num_process or par_type != "process":
+        result = self._run(outfile, options)
+        unsaved = getattr(self.dep_manager.backend, "unsaved", None)  # see BoundedSqliteDB.dump
+        if unsaved:
+            print(f"pipeline: {unsaved}", file=sys.stderr)
+            return ERROR
+        return result
+
+    def _run(self, outfile, options: dict):
+        if not options["num_process"] or options["par_type"] != "process":
             return super()._execute(outfile, **options)
         chosen = multiprocessing.get_start_method(allow_none=True) is not None
         if not chosen:  # for this run only: the calling program's default is left as it was

@@ -1,6 +1,8 @@
 """BoundedSqliteDB: doit's sqlite3 records, a bounded number in memory, committed once."""
 import sqlite3
 
+import pytest
+
 from doit.dependency import JSONCodec, SqliteDB
 
 from pipeline.tasks.backend import BoundedSqliteDB
@@ -47,3 +49,49 @@ def test_nothing_is_committed_before_the_run_ends(tmp_path):
     run.dump()
     rows = sqlite3.connect(path).execute("select count(*) from doit").fetchone()
     assert rows == (300,)
+
+
+class FullDisk:
+    """A connection whose writes fail as sqlite3's do when the disk is full."""
+
+    def __init__(self, connection):
+        self.connection = connection
+
+    def execute(self, *args):
+        if args[0].startswith("insert"):
+            raise sqlite3.OperationalError("database or disk is full")
+        return self.connection.execute(*args)
+
+    def commit(self):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    def close(self):
+        self.connection.close()
+
+
+def test_records_that_cannot_be_saved_are_said_not_raised(tmp_path):
+    path = str(tmp_path / "deps.db")
+    first = BoundedSqliteDB(path, JSONCodec())
+    first.set("old", "result:", "1")
+    first.dump()
+    run = BoundedSqliteDB(path, JSONCodec())
+    run.set("new", "result:", "2")
+    run._conn = FullDisk(run._conn)
+    run.dump()  # doit calls it as the run ends: a raise here was a traceback in place of the summary
+    assert run.unsaved == (f"{path}: this run's records could not be saved (database or disk is full); every "
+                           "file written is whole, and the next run makes again what this one made")
+    assert sqlite3.connect(path).execute("select task_id from doit").fetchall() == [("old",)]
+
+
+@pytest.mark.parametrize("damage", [b"garbage " * 100, None])
+def test_a_damaged_dependency_file_is_an_error_line(tmp_path, damage):
+    from doit.exceptions import InvalidCommand
+
+    path = tmp_path / "deps.db"
+    first = BoundedSqliteDB(str(path), JSONCodec())
+    first.set("old", "result:", "1")
+    first.dump()
+    path.write_bytes(damage if damage is not None else path.read_bytes()[:100])  # garbage, or cut short
+    with pytest.raises(InvalidCommand, match=rf"^{path} is not a dependency file the pipeline can read \(.+\); "
+                                             "delete it: the next build makes every file again$"):
+        BoundedSqliteDB(str(path), JSONCodec())

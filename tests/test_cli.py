@@ -251,3 +251,49 @@ def test_help_names_every_task_that_list_shows_without_a_settings_file(raw_copy,
     assert len(tasks) == 10
     for name, text in tasks.items():
         assert f"  {name:<12}{text}" in shown.stdout.splitlines()
+
+
+def test_a_damaged_dependency_file_is_one_error_line(raw_copy):
+    (raw_copy / "build").mkdir()
+    (raw_copy / "build" / ".doit.db").write_bytes(b"not sqlite " * 1000)
+    for command in (["verify"], ["list", "--status"]):
+        result = run([*pipeline_command(), *command], cwd=raw_copy)
+        assert result.returncode == 3, result.stdout + result.stderr
+        assert "Traceback" not in result.stderr
+        assert re.search(r"^ERROR: \S+/build/\.doit\.db is not a dependency file the pipeline can read \(file is "
+                         r"not a database\); delete it: the next build makes every file again$", result.stderr, re.M)
+
+
+def test_records_that_cannot_be_saved_fail_the_run_after_its_summary(raw_copy, monkeypatch, capsys):
+    import sqlite3
+
+    from doit.dependency import SqliteDB
+
+    from pipeline.cli import main
+
+    def full_disk(self):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(SqliteDB, "dump", full_disk)  # under the pipeline's backend, as a full disk does
+    assert main(["--config", str(raw_copy / "pipeline.toml"), "-n", "0", "verify"]) == 2
+    printed = capsys.readouterr()
+    assert "verify: 3 pages" in printed.err and "Traceback" not in printed.out + printed.err
+    assert printed.err.rstrip().endswith("build/.doit.db: this run's records could not be saved (database or disk "
+                                         "is full); every file written is whole, and the next run makes again "
+                                         "what this one made")
+
+
+def test_a_build_folder_that_cannot_be_made_is_one_error_line(raw_copy, monkeypatch):
+    import errno
+
+    from pipeline.problems import PipelineError
+    from pipeline.tasks import doit_namespace
+
+    def read_only(self, *args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", read_only)
+    for read_only_command in (False, True):  # a build, and `list`
+        with pytest.raises(PipelineError, match=r"^\[paths\] build: cannot make the build folder \S+/build: "
+                                                r"Read-only file system$"):
+            doit_namespace(raw_copy / "pipeline.toml", read_only=read_only_command)

@@ -42,9 +42,9 @@ DEFAULT_TASKS = list(TASK_HELP)
 
 
 def doit_config(settings: Settings, listing: FolderListing | None = None) -> dict:
-    """doit's own settings: the dependency file lives in the build folder; `listing`, the
-    build's folders as the run's tasks see them, tells the checker which targets exist."""
-    settings.build_dir.mkdir(parents=True, exist_ok=True)
+    """doit's own settings: the dependency file lives in the build folder (made by
+    `doit_namespace`); `listing`, the build's folders as the run's tasks see them, tells the
+    checker which targets exist."""
     return {
         "default_tasks": list(DEFAULT_TASKS),
         "dep_file": str(settings.build_dir / ".doit.db"),
@@ -88,6 +88,11 @@ def doit_namespace(config: str | os.PathLike | None = None, *, read_only: bool =
     for name, value in SINGLE_THREADED.items():
         os.environ.setdefault(name, value)
     settings = load_settings(config)
+    try:  # where doit keeps its records, even for `list`
+        settings.build_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a read-only file system, say
+        raise PipelineError(f"[paths] build: cannot make the build folder {settings.build_dir}: "
+                            f"{exc.strerror}") from None
     lock = None
     if not read_only:
         # Held while the namespace lives, i.e. for the whole doit run; a second build waits

@@ -9,7 +9,11 @@ doit's backend does, so a killed build leaves the database as the last finished 
 """
 from __future__ import annotations
 
-from doit.dependency import SqliteDB
+import contextlib
+import sqlite3
+
+from doit.dependency import DatabaseException, SqliteDB
+from doit.exceptions import InvalidCommand
 
 NAME = "sqlite3-bounded"  # DOIT_CONFIG's "backend"; registered as a doit.BACKEND entry point
 
@@ -21,8 +25,26 @@ class BoundedSqliteDB(SqliteDB):
     CACHED = 64
 
     def __init__(self, name, codec, *, module_name=None):
-        super().__init__(name, codec, module_name=module_name)
+        try:
+            super().__init__(name, codec, module_name=module_name)
+        except DatabaseException as exc:  # a traceback under doit's own words, otherwise
+            reason = str(exc).rpartition("Original error: ")[2]  # sqlite3's
+            raise InvalidCommand(f"{name} is not a dependency file the pipeline can read ({reason}); "
+                                 "delete it: the next build makes every file again") from None
         self._last = (None, None)  # (task_id, record): doit asks about one task many times in a row
+        self.unsaved = None  # why the run's records could not be saved, if they could not (see `dump`)
+
+    def dump(self):
+        """doit's: every record written and committed, once, at the end of the run. When that
+        fails (a full disk), `unsaved` says why, for the `run` command to report after the
+        run's summary: raised here, it was a traceback in place of the summary."""
+        try:
+            super().dump()
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()  # what the transaction wrote is rolled back
+            self.unsaved = (f"{self.name}: this run's records could not be saved ({exc}); every file "
+                            "written is whole, and the next run makes again what this one made")
 
     def get(self, task_id, dependency):
         return self._record(task_id).get(dependency, None)
