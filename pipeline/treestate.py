@@ -51,7 +51,7 @@ def _entries(root: str, skip: frozenset[str]):
         folder = pending.pop()
         try:
             scan = os.scandir(folder)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # not made yet, or a file in its place
             continue
         with scan:
             for entry in scan:

@@ -238,6 +238,20 @@ def test_the_action_writes_the_report(small_site):
     assert (build / "report" / "index.html").is_file()
 
 
+def test_a_report_that_cannot_be_written_fails_its_task_naming_the_file(small_site, monkeypatch):
+    import errno
+
+    from pipeline import reportpage
+
+    target = small_site.build / "report" / "index.html"
+
+    def full_disk(site, started):
+        raise OSError(errno.ENOSPC, "No space left on device", str(target))
+    monkeypatch.setattr(reportpage, "write_report", full_disk)
+    failed = run_report(small_site.site(), time.time(), ([], []))
+    assert failed.message == f"report: [Errno 28] No space left on device: '{target}'"
+
+
 @pytest.fixture
 def tiny_site(site_folder):
     """One animation of four frames: these tests run every default task."""

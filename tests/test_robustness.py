@@ -9,6 +9,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -408,6 +409,19 @@ def test_a_worker_killed_in_the_middle_of_a_task_ends_the_build_with_a_line_not_
     assert run_pipeline(site_folder, "-n", "2").returncode == 0  # the next run goes on from there
     assert assert_every_output_decodes(site_folder.build) > 50
     assert temporaries(site_folder.build) == []
+
+
+def test_a_file_in_place_of_the_images_folder_fails_the_build_without_a_traceback(three_sequences):
+    assert run_pipeline(three_sequences, "-n", "2").returncode == 0
+    images = three_sequences.build / "images"
+    shutil.rmtree(images)
+    images.write_text("not a folder")
+    result = run_pipeline(three_sequences, "-n", "2")
+    assert result.returncode != 0 and "Not a directory" in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    images.unlink()
+    assert run_pipeline(three_sequences, "-n", "2").returncode == 0
+    assert assert_every_output_decodes(three_sequences.build) > 50
 
 
 def test_workers_end_when_the_build_is_killed(three_sequences):

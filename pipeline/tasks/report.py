@@ -16,6 +16,8 @@ from __future__ import annotations
 import sys
 import time
 
+from doit.exceptions import TaskFailed
+
 from .uptodate import settings_changed
 
 from .. import reportpage, treestate
@@ -23,7 +25,10 @@ from .. import reportpage, treestate
 
 def run_report(site, started: float, shown: tuple):
     """doit action: write the report page; reading a half-built folder is fine."""
-    target = reportpage.write_report(site, started=started)
+    try:
+        target = reportpage.write_report(site, started=started)
+    except OSError as exc:  # a full disk, say: named, not a traceback
+        return TaskFailed(f"report: {exc}")
     print(f"report: {target}", file=sys.stderr)
     return {"fingerprint": treestate.fingerprint(*shown, skip=frozenset([str(site.settings.build_dir)]))}
 
