@@ -34,11 +34,16 @@ def test_records_leave_memory_and_come_back_unchanged(tmp_path):
     assert reopened.get("task0", "result:") == "abc"
 
 
-def test_nothing_is_committed_before_the_run_ends(tmp_path):
-    path = str(tmp_path / "deps.db")
+def finished_run(path: str) -> None:
+    """The dependency file as a finished run leaves it: one record, `old`."""
     first = BoundedSqliteDB(path, JSONCodec())
     first.set("old", "result:", "1")
     first.dump()
+
+
+def test_nothing_is_committed_before_the_run_ends(tmp_path):
+    path = str(tmp_path / "deps.db")
+    finished_run(path)
     run = BoundedSqliteDB(path, JSONCodec())
     for n in range(300):  # far more than the cache: many records already written to the transaction
         run.set(f"task{n}", "result:", str(n))
@@ -71,9 +76,7 @@ class FullDisk:
 
 def test_records_that_cannot_be_saved_are_said_not_raised(tmp_path):
     path = str(tmp_path / "deps.db")
-    first = BoundedSqliteDB(path, JSONCodec())
-    first.set("old", "result:", "1")
-    first.dump()
+    finished_run(path)
     run = BoundedSqliteDB(path, JSONCodec())
     run.set("new", "result:", "2")
     run._conn = FullDisk(run._conn)
@@ -88,9 +91,7 @@ def test_a_damaged_dependency_file_is_an_error_line(tmp_path, damage):
     from doit.exceptions import InvalidCommand
 
     path = tmp_path / "deps.db"
-    first = BoundedSqliteDB(str(path), JSONCodec())
-    first.set("old", "result:", "1")
-    first.dump()
+    finished_run(str(path))
     path.write_bytes(damage if damage is not None else path.read_bytes()[:100])  # garbage, or cut short
     with pytest.raises(InvalidCommand, match=rf"^{path} is not a dependency file the pipeline can read \(.+\); "
                                              "delete it: the next build makes every file again$"):
