@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from .catalog import FRAME_NAME
 from .probe import ImageInfo, Unreadable, probe
-from .safepaths import resolve_inside, unsafe_reason
+from .safepaths import is_hidden, resolve_inside, unsafe_reason
 
 
 class FileCheck(NamedTuple):
@@ -80,7 +80,7 @@ class ImageRoot:
         (and, failed, the task runs again). Unsafe names are never looked at."""
         folder = f"{self.root}/"
         return [intern(folder + r) for r in references
-                if r in self.files or unsafe_reason(r) is None and os.path.isfile(folder + r)]
+                if r in self.files or unsafe_reason(r) is None and not is_hidden(r) and os.path.isfile(folder + r)]
 
     def check(self, reference: str) -> tuple[FileCheck, str]:
         """(result, message) for `reference`; the message explains the problem, if any."""
@@ -114,8 +114,11 @@ class ImageRoot:
             return FileCheck(True, None, "unreadable"), f"'{reference}' {exc}"
 
     def _existing_path(self, reference: str):
-        """The file `reference` names, None when there is none, `_OUTSIDE` when symlinks lead
-        out, `_SPECIAL` when it is no regular file (nor a folder)."""
+        """The file `reference` names, None when there is none (or it is hidden, as the walk
+        leaves those out), `_OUTSIDE` when symlinks lead out, `_SPECIAL` when it is no regular
+        file (nor a folder)."""
+        if is_hidden(reference):
+            return None
         if "_listing" in self.__dict__:
             files, special, has_symlinks = self._listing
             if reference in special:

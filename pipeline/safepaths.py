@@ -33,6 +33,12 @@ def unsafe_reason(reference: str) -> str | None:
     return None
 
 
+def is_hidden(reference: str) -> bool:
+    """Whether a file or folder of `reference` has a name starting with '.': Jekyll does not
+    publish those, and the pipeline reads none (its own temporaries have such names)."""
+    return reference.startswith(".") or "/." in reference
+
+
 def resolve_inside(root: Path, reference: str) -> Path | None:
     """The real path of `reference` under `root`, or None when symlinks lead it outside.
 

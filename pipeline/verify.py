@@ -14,7 +14,7 @@ from .catalog import Animation, Catalog, Reference
 from .imageroot import ImageRoot
 from .plan import ANIMATION, Claim, output_plan  # the plan names what the pipeline itself writes
 from .problems import Problem
-from .safepaths import unsafe_reason
+from .safepaths import is_hidden, unsafe_reason
 
 VERSION = 5  # bump when the same files would be judged differently
 
@@ -148,6 +148,9 @@ def _missing(path: str, page: str, line: int, what: str, images: ImageRoot) -> P
     others = images.other_case(path)
     hint = (f"; '{others[0]}' differs only in case, and web servers tell them apart: rename the "
             "file or correct the page") if others else ""
+    if is_hidden(path):
+        hint = ("; a name starting with '.' is hidden: Jekyll does not publish it and the pipeline "
+                "does not read it, so rename it")
     return Problem(page, line, path, "missing",
                    f"{what} '{path}' does not exist under the image root{hint}")
 

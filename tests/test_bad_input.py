@@ -103,6 +103,9 @@ def field(tmp_path_factory):
     (png / "Fifo-2.png").unlink()
     os.mkfifo(png / "Fifo-2.png")
     pages["bomb-first"], _ = add(site, "BombFirst")  # the frame the report measures the sequence by
+    hidden = write_frames(site.images, "Hidden", 16, SIZE)  # listed, and there, but Jekyll does not publish it
+    (png / "Hidden-5.png").rename(png / ".Hidden-5.png")
+    pages["hidden"], _ = add(site, "Hidden", frames=[*hidden[:4], "muscles/png/.Hidden-5.png", *hidden[5:]])
     (png / "BombFirst-1.png").write_bytes(bomb_png())
 
     # sound frames, odd galleries
@@ -186,6 +189,16 @@ def test_frame_of_another_size(field):
 def test_missing_frame(field):
     found = problem(field, "missing", "missing")
     assert found["line"] == line_of(field[1]["missing"], "image_url: muscles/png/Missing-9.png")
+
+
+def test_a_hidden_frame_is_missing_as_the_site_sees_it_and_never_read(field):
+    found = problem(field, "hidden", "missing")
+    assert found["line"] == line_of(field[1]["hidden"], "image_url: muscles/png/.Hidden-5.png")
+    assert found["message"].endswith("a name starting with '.' is hidden: Jekyll does not publish it and "
+                                     "the pipeline does not read it, so rename it")
+    png = field[0].build / "images" / "muscles" / "png"
+    assert not list(png.glob(".Hidden-5*"))  # no thumbnail nor copy made from it
+    assert (png / "Hidden-4-thumb.png").exists()
 
 
 def test_huge_gallery_is_read_whole(field):
