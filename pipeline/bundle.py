@@ -28,7 +28,7 @@ from .imageroot import ImageRoot
 from .verify import verify_catalog
 from .zipwriter import ZipWriter
 
-VERSION = 4  # bump when the bundle's files change for the same inputs
+VERSION = 5  # bump when the bundle's files change for the same inputs (5: the data file's *_url)
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold
 ASSETS_CACHE = ".assets-cache"  # in the build folder: see assetcache.py
 STORED_SUFFIXES = {".png", ".gif", ".webp", ".avif", ".webm", ".mp4", ".jpg", ".jpeg"}

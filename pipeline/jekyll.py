@@ -8,6 +8,8 @@ without video, the first frame as poster, and a still for visitors who ask for r
 """
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from .catalog import Animation
 
 ANIMATION_FORMATS = ("gif", "webp", "avif", "webm", "mp4")
@@ -40,6 +42,7 @@ def animation_entries(animations: list[Animation], files: dict[str, dict]) -> di
         timed = files.get(formats.get("gif") or formats.get("webp") or next(iter(formats.values())))
         poster = animation.frames[0].image_url if animation.frames else None
         sized = files.get(poster) or timed
+        poster = poster if poster in files else None
         entries[animation.name] = {
             "title": animation.title,
             "alt": animation.alt,
@@ -47,11 +50,21 @@ def animation_entries(animations: list[Animation], files: dict[str, dict]) -> di
             "height": sized["height"],
             "frames": timed["frames"],
             "duration": timed["duration"],
-            "poster": poster if poster in files else None,
+            "poster": poster,
             **formats,
             **{f"{fmt}_type": _source_type(files[path]) for fmt, path in formats.items() if fmt in ("webm", "mp4")},
+            # what the include writes into src and poster attributes (see `url_path`)
+            **{f"{fmt}_url": url_path(path) for fmt, path in formats.items()},
+            "poster_url": url_path(poster) if poster else None,
         }
     return entries
+
+
+def url_path(path: str) -> str:
+    """`path` as a URL path: every byte but letters, digits, `/` and `_.-~` percent-encoded,
+    so that a name with a space, `#`, `?`, `%`, a quote or `&` reaches the browser as that
+    file's name, and is safe in an HTML attribute as it is."""
+    return quote(path, safe="/")
 
 
 def _source_type(entry: dict) -> str:
@@ -64,10 +77,12 @@ def _source_type(entry: dict) -> str:
 INCLUDE = """\
 {%- comment -%}
   atlas-animation.html, written by atlas-pipeline: plays one animation of the page.
-  Usage: {% include atlas-animation.html %} (the page's first `images` entry), or
-         {% include atlas-animation.html image=page.images[1] %}.
+  Usage: {% include atlas-animation.html %} (the page's first `images` entry), or another
+  entry through a variable (Jekyll takes no brackets in include parameters):
+         {% assign second = page.images[1] %}{% include atlas-animation.html image=second %}
   Reads site.data.assets (the pipeline's _data/assets.json) for sizes, formats and poster;
-  file URLs are prefixed with site.urlimg, as the site's other includes do.
+  file URLs (percent-encoded there) are prefixed with site.urlimg, as the site's other
+  includes do.
 {%- endcomment -%}
 {%- assign image = include.image | default: page.images[0] -%}
 {%- assign asset = site.data.assets.animations[image.image_name] -%}
@@ -75,43 +90,44 @@ INCLUDE = """\
 {%- assign title = image.image_title | default: asset.title -%}
 {%- assign alt = image.image_alt | default: asset.alt | strip -%}
 {%- if asset -%}
-<figure class="atlas-animation">
+<figure class="atlas-animation{% if asset.poster_url %} atlas-animation-with-still{% endif %}">
   <video class="atlas-animation-video" autoplay loop muted playsinline preload="auto"
          width="{{ asset.width }}" height="{{ asset.height }}"
-         {% if asset.poster %}poster="{{ base }}{{ asset.poster }}"{% endif %}
+         {% if asset.poster_url %}poster="{{ base }}{{ asset.poster_url }}"{% endif %}
          title="{{ title | escape }}" aria-label="{{ alt | escape }}">
     {%- if asset.webm %}
-    <source src="{{ base }}{{ asset.webm }}" type="{{ asset.webm_type | default: 'video/webm' }}">
+    <source src="{{ base }}{{ asset.webm_url }}" type="{{ asset.webm_type | default: 'video/webm' }}">
     {%- endif %}
     {%- if asset.mp4 %}
-    <source src="{{ base }}{{ asset.mp4 }}" type="{{ asset.mp4_type | default: 'video/mp4' }}">
+    <source src="{{ base }}{{ asset.mp4_url }}" type="{{ asset.mp4_type | default: 'video/mp4' }}">
     {%- endif %}
     <picture>
       {%- if asset.avif %}
-      <source srcset="{{ base }}{{ asset.avif }}" type="image/avif">
+      <source srcset="{{ base }}{{ asset.avif_url }}" type="image/avif">
       {%- endif %}
       {%- if asset.webp %}
-      <source srcset="{{ base }}{{ asset.webp }}" type="image/webp">
+      <source srcset="{{ base }}{{ asset.webp_url }}" type="image/webp">
       {%- endif %}
-      <img src="{{ base }}{{ asset.gif | default: image.image_name }}" width="{{ asset.width }}" height="{{ asset.height }}"
+      <img src="{{ base }}{% if asset.gif_url %}{{ asset.gif_url }}{% else %}{{ image.image_name | uri_escape | escape }}{% endif %}" width="{{ asset.width }}" height="{{ asset.height }}"
            alt="{{ alt | escape }}" title="{{ title | escape }}">
     </picture>
   </video>
-  {%- if asset.poster %}
-  <img class="atlas-animation-still" src="{{ base }}{{ asset.poster }}" width="{{ asset.width }}"
+  {%- if asset.poster_url %}
+  <img class="atlas-animation-still" src="{{ base }}{{ asset.poster_url }}" width="{{ asset.width }}"
        height="{{ asset.height }}" alt="{{ alt | escape }}" title="{{ title | escape }}" hidden>
   {%- endif %}
 </figure>
 {%- unless atlas_animation_style_done %}
 <style>
   @media (prefers-reduced-motion: reduce) {
-    .atlas-animation-video { display: none; }
+    .atlas-animation-with-still .atlas-animation-video { display: none; }
     .atlas-animation-still { display: block !important; }
   }
 </style>
 <script>
   /* Reduced motion: stop the videos (hidden by the style above, they would still play and
-     download) and show the first frame instead. */
+     download) and show the first frame instead; an animation without one (made by hand,
+     no gallery) stays as its stopped video, which shows its first picture. */
   (function () {
     var query = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)");
     function apply() {
@@ -140,6 +156,6 @@ INCLUDE = """\
 {%- assign atlas_animation_style_done = true -%}
 {%- endunless %}
 {%- else -%}
-<img src="{{ base }}{{ image.image_name }}" alt="{{ alt | escape }}" title="{{ title | escape }}">
+<img src="{{ base }}{{ image.image_name | uri_escape | escape }}" alt="{{ alt | escape }}" title="{{ title | escape }}">
 {%- endif -%}
 """

@@ -243,6 +243,10 @@ def test_data_file_gives_templates_sizes_formats_and_poster(built):
         "frames": 16, "duration": 1.6, "poster": "muscles/png/Leg-Soleus-1.png",
         "gif": "muscles/gif/Leg-Soleus.gif", "webp": "muscles/gif/Leg-Soleus.webp",
         "webm": "muscles/gif/Leg-Soleus.webm", "mp4": "muscles/gif/Leg-Soleus.mp4",
+        # what the include writes into attributes: plain names need no encoding
+        "gif_url": "muscles/gif/Leg-Soleus.gif", "webp_url": "muscles/gif/Leg-Soleus.webp",
+        "webm_url": "muscles/gif/Leg-Soleus.webm", "mp4_url": "muscles/gif/Leg-Soleus.mp4",
+        "poster_url": "muscles/png/Leg-Soleus-1.png",
     }
     thumb = data["files"]["muscles/png/Leg-Soleus-1-thumb.png"]
     assert (thumb["width"], thumb["height"], thumb["mime"]) == (64, 48, "image/png")
@@ -292,7 +296,13 @@ def test_include_plays_a_muted_looping_video_with_fallbacks_and_reduced_motion(b
     assert text.index(webm_source) < text.index(mp4_source) < text.index("<picture>")
     assert 'type="image/webp"' in text and "asset.gif" in text
     assert 'width="{{ asset.width }}" height="{{ asset.height }}"' in text
-    assert 'poster="{{ base }}{{ asset.poster }}"' in text
+    assert 'poster="{{ base }}{{ asset.poster_url }}"' in text
+    assert 'src="{{ base }}{{ asset.webm_url }}"' in text and 'src="{{ base }}{{ asset.mp4_url }}"' in text
+    assert "{{ asset.webm }}" not in text and "{{ asset.poster }}" not in text  # never a raw name in a URL
+    # Jekyll's include tag takes no brackets in its parameters: the usage shown must not use them
+    assert "image=page.images[" not in text
+    # reduced motion hides the video only where there is a still to show instead
+    assert ".atlas-animation-with-still .atlas-animation-video { display: none; }" in text
     assert 'title="{{ title | escape }}" aria-label="{{ alt | escape }}"' in text
     assert "@media (prefers-reduced-motion: reduce)" in text and "video.pause()" in text
     tags = re.findall(r"{%-?\s*(\w+)", text)
@@ -323,3 +333,15 @@ def test_doit_builds_the_bundle_and_a_second_run_does_nothing(site_folder):
     assert executed == set(), executed
     assert len(second) > 10
     assert (site_folder.build / "bundle.zip").read_bytes() == zipped
+
+
+def test_names_with_url_characters_reach_the_include_percent_encoded():
+    from pipeline.catalog import Animation
+
+    name = "muscles/gif/A&B'q\" #1?%20.gif"
+    animation = Animation(name, "page.md", 3, "A title", "An alt text", ())
+    files = {name: {"width": 8, "height": 8, "frames": 1, "duration": 0.1, "mime": "image/gif"}}
+    entry = jekyll.animation_entries([animation], files)[name]
+    assert entry["gif"] == name  # the name itself, for templates that read it
+    assert entry["gif_url"] == "muscles/gif/A%26B%27q%22%20%231%3F%2520.gif"
+    assert entry["poster_url"] is None
