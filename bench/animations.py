@@ -137,13 +137,15 @@ def sweep_settings(base) -> list[tuple[str, str, object]]:
             variants.append(("gif", f"dither={dither} lossy={lossy}", _with(base, "gif", dither=dither, lossy=lossy)))
     for colors in (128, 64):
         variants.append(("gif", f"colors={colors}", _with(base, "gif", colors=colors)))
-    for quality, minimize in ((75, False), (75, True), (65, True), (70, False)):
-        variants.append(("webp", f"quality={quality} minimize_size={minimize}",
-                         _with(base, "webp", quality=quality, minimize_size=minimize)))
+    for quality, method, minimize in ((75, 4, False), (75, 4, True), (68, 4, True), (65, 3, True), (70, 3, False)):
+        variants.append(("webp", f"quality={quality} method={method} minimize_size={minimize}",
+                         _with(base, "webp", quality=quality, method=method, minimize_size=minimize)))
     for crf, speed in ((32, 4), (32, 1), (33, 1), (33, 0)):
         variants.append(("webm", f"crf={crf} speed={speed}", _with(base, "webm", crf=crf, speed=speed)))
-    for crf, preset in ((23, "medium"), (25, "slow"), (25, "slower"), (24, "slow")):
-        variants.append(("mp4", f"crf={crf} preset={preset}", _with(base, "mp4", crf=crf, preset=preset)))
+    for crf, preset, tune in ((23, "medium", "none"), (24, "slower", "none"), (24, "slow", "none"),
+                              (25, "medium", "ssim"), (26, "slow", "ssim")):
+        variants.append(("mp4", f"crf={crf} preset={preset} tune={tune}",
+                         _with(base, "mp4", crf=crf, preset=preset, tune=tune)))
     return variants
 
 

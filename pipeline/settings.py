@@ -102,7 +102,7 @@ class GifSettings:
 @dataclasses.dataclass(frozen=True)
 class WebpSettings:
     quality: int = 68  # lossy quality (with lossless: effort)
-    method: int = 4  # 0 (fast) .. 6 (smallest)
+    method: int = 3  # 0 (fast) .. 6 (smallest)
     lossless: bool = False
     alpha_quality: int = 100  # 100 keeps the alpha channel lossless
     minimize_size: bool = True  # let libwebp try more frame layouts: smaller, a little slower
@@ -148,9 +148,9 @@ X264_TUNES = ("none", "ssim", "psnr", "film", "animation", "grain", "stillimage"
 
 @dataclasses.dataclass(frozen=True)
 class Mp4Settings:
-    crf: int = 24  # H.264 constant quality, 0 (lossless) .. 51
-    preset: str = "slower"  # x264 speed/size trade-off
-    tune: str = "none"  # x264's --tune: none | ssim | psnr | film | animation | grain | ...
+    crf: int = 25  # H.264 constant quality, 0 (lossless) .. 51
+    preset: str = "slow"  # x264 speed/size trade-off
+    tune: str = "ssim"  # x264's --tune: none | ssim | psnr | film | animation | grain | ...
 
     def validate(self) -> str | None:
         if self.preset not in X264_PRESETS:

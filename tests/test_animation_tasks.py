@@ -99,16 +99,15 @@ def test_second_run_builds_nothing_and_webp_quality_rebuilds_only_webp(small_sit
     assert changed == ["Arm-Biceps.mp4", "Arm-Biceps.webm", "Leg-Soleus.mp4", "Leg-Soleus.webm"]
 
 
-def test_a_setting_added_later_keeps_older_builds_up_to_date_at_its_default(small_site):
+def test_every_mp4_setting_is_in_the_video_check(small_site):
     def checks(extra):
         small_site.write_settings(extra)
         site = small_site.site()
         return {t["name"]: t["uptodate"][0].config for t in site_tasks(site, "video")}
 
-    default, tuned = checks(""), checks('[mp4]\ntune = "ssim"\n')
-    # the check at the default is the one builds made before `tune` existed have stored
-    assert all(check["mp4"]["mp4"] == {"crf": 24, "preset": "slower"} for check in default.values())
-    assert all(tuned[name] != default[name] for name in default)  # and tuning redoes the videos
+    default, untuned = checks(""), checks('[mp4]\ntune = "none"\n')
+    assert all(check["mp4"]["mp4"] == {"crf": 25, "preset": "slow", "tune": "ssim"} for check in default.values())
+    assert all(untuned[name] != default[name] for name in default)  # and changing the tune redoes the videos
 
 
 def test_missing_frame_fails_its_own_tasks_and_the_other_sequence_builds(small_site):

@@ -109,9 +109,9 @@ def test_an_added_setting_leaves_the_up_to_date_values_only_at_its_default():
     from pipeline.settings import Mp4Settings
     from pipeline.tasks.uptodate import section_values
 
-    assert section_values(Mp4Settings(), added=("tune",)) == {"crf": 24, "preset": "slower"}
-    assert section_values(Mp4Settings(tune="ssim"), added=("tune",))["tune"] == "ssim"
-    assert section_values(Mp4Settings())["tune"] == "none"  # only the fields named are left out
+    assert section_values(Mp4Settings(), added=("tune",)) == {"crf": 25, "preset": "slow"}
+    assert section_values(Mp4Settings(tune="none"), added=("tune",))["tune"] == "none"
+    assert section_values(Mp4Settings())["tune"] == "ssim"  # only the fields named are left out
 
 
 def test_a_file_where_the_build_folder_would_be_is_named(tmp_path):

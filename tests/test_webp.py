@@ -53,7 +53,14 @@ def test_bounce_loop_and_fps(tmp_path):
     shown, info = decoded(tmp_path / "x.webp")
     assert len(shown) == 6 and info["loop"] == 2
     assert [d for _, d in shown] == [100] * 6
-    assert np.abs(shown[4][0].astype(int) - shown[2][0]).mean() < 1  # frame 3 again on the way back
+
+    def distance(one, other):
+        return np.abs(shown[one][0].astype(int) - shown[other][0]).mean()
+
+    # frames 3 and 2 again on the way back: lossy, so within a level or two, where the
+    # neighbouring frames differ by twenty
+    assert distance(4, 2) < 2 and distance(5, 1) < 2
+    assert min(distance(4, 3), distance(4, 1), distance(5, 0), distance(5, 2)) > 10
 
 
 def test_quality_and_lossless_change_the_file(tmp_path):

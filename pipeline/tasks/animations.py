@@ -30,9 +30,6 @@ TIMING_KEYS = {
 }
 
 
-# Settings added after builds existed (see `section_values`)
-ADDED_SETTINGS = {"mp4": ("tune",)}
-
 
 def run_encode(animation, outputs: list[tuple[str, Path]], settings):
     """doit action: write one animation's files, each (format, target) of `outputs`; a
@@ -93,5 +90,4 @@ def _name(outputs) -> str:
 def _shaping(settings, fmt: str, version: str) -> dict:
     """The settings that shape one format's files, and the encoder's version."""
     timing = {key: getattr(settings.animation, key) for key in TIMING_KEYS[fmt]}
-    own = section_values(getattr(settings, fmt), ADDED_SETTINGS.get(fmt, ()))
-    return {"format": fmt, fmt: own, "animation": timing, "encoder": version}
+    return {"format": fmt, fmt: section_values(getattr(settings, fmt)), "animation": timing, "encoder": version}
