@@ -82,7 +82,8 @@ INCLUDE = """\
          {% assign second = page.images[1] %}{% include atlas-animation.html image=second %}
   Reads site.data.assets (the pipeline's _data/assets.json) for sizes, formats and poster;
   file URLs (percent-encoded there) are prefixed with site.urlimg, as the site's other
-  includes do.
+  includes do. An animation with no entry there is shown as the image the page names,
+  percent-encoded here (url_encode writes a space as '+' and '/' as %2F: both put back).
 {%- endcomment -%}
 {%- assign image = include.image | default: page.images[0] -%}
 {%- assign asset = site.data.assets.animations[image.image_name] -%}
@@ -108,7 +109,7 @@ INCLUDE = """\
       {%- if asset.webp %}
       <source srcset="{{ base }}{{ asset.webp_url }}" type="image/webp">
       {%- endif %}
-      <img src="{{ base }}{% if asset.gif_url %}{{ asset.gif_url }}{% else %}{{ image.image_name | uri_escape | escape }}{% endif %}" width="{{ asset.width }}" height="{{ asset.height }}"
+      <img src="{{ base }}{% if asset.gif_url %}{{ asset.gif_url }}{% else %}{{ image.image_name | url_encode | replace: '%2F', '/' | replace: '+', '%20' }}{% endif %}" width="{{ asset.width }}" height="{{ asset.height }}"
            alt="{{ alt | escape }}" title="{{ title | escape }}">
     </picture>
   </video>
@@ -156,6 +157,6 @@ INCLUDE = """\
 {%- assign atlas_animation_style_done = true -%}
 {%- endunless %}
 {%- else -%}
-<img src="{{ base }}{{ image.image_name | uri_escape | escape }}" alt="{{ alt | escape }}" title="{{ title | escape }}">
+<img src="{{ base }}{{ image.image_name | url_encode | replace: '%2F', '/' | replace: '+', '%20' }}" alt="{{ alt | escape }}" title="{{ title | escape }}">
 {%- endif -%}
 """

@@ -1,0 +1,124 @@
+"""The Jekyll include in a real browser: rendered with python-liquid from a real build's data
+file, then played by headless Chromium (see test_report_browser for the browser fixture).
+
+Jekyll's Liquid is Ruby's; python-liquid implements the same language and standard filters,
+and the include uses nothing else (Jekyll's own filters, such as `uri_escape`, would not
+render here). Without Chromium the test is skipped, except under CI=true.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+import subprocess
+import sys
+import threading
+
+import pytest
+import yaml
+
+from conftest import write_frames
+from test_report_browser import _QuietHandler, _QuietServer, browser  # noqa: F401 (fixture)
+
+SIZE = (64, 48)
+ODD = "Arm Biceps#2"  # a space and a '#': both must reach the server percent-encoded
+NOT_BUILT = "muscles/gif/Not built #3.gif"  # named by a page, but not in the data file
+
+
+def page_with(name: str, frames: list[str]) -> str:
+    entries = "".join(f"  - image_url: '{url}'\n    caption: 'x'\n" for url in frames)
+    return (f"---\nlayout: page\ntitle: 'The {name} muscle'\nimages:\n"
+            f"  - image_id: 'x'\n    image_name: 'muscles/gif/{name}.gif'\n"
+            f"    image_title: '{name}'\n    image_alt: 'The {name} turning'\ngallery:\n{entries}---\nText\n")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """A site built by the pipeline (one opaque animation, one transparent with an odd name),
+    each page rendered through the include, and one page whose animation the build never
+    saw; on a local server: yields the page's URL."""
+    liquid = pytest.importorskip("liquid", reason="python-liquid renders the include: pip install -e .[test]")
+    root = tmp_path_factory.mktemp("include")
+    site, www = root / "site", root / "www"
+    (site / "pages").mkdir(parents=True)
+    for name, alpha in (("Leg-Soleus", False), (ODD, True)):
+        frames = write_frames(site / "images", name, 6, SIZE, alpha=alpha)
+        (site / "pages" / f"{name}.md").write_text(page_with(name, frames))
+    (site / "pipeline.toml").write_text('[paths]\npages = "pages"\nimages = "images"\nbuild = "build"\n')
+    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "--config", str(site / "pipeline.toml")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+
+    build = site / "build"
+    template = liquid.Environment().from_string((build / "_includes" / "atlas-animation.html").read_text())
+    assets = json.loads((build / "_data" / "assets.json").read_text())
+    pages = [yaml.safe_load(path.read_text().split("---")[1]) for path in sorted((site / "pages").glob("*.md"))]
+    pages.append({"title": "Not built", "images": [{"image_name": NOT_BUILT, "image_alt": "a hand-made GIF"}]})
+    body = "\n".join(template.render(page=page, include={}, site={"data": {"assets": assets}, "urlimg": "img/"})
+                     for page in pages)
+    shutil.copytree(build / "images", www / "img")
+    (www / "img" / NOT_BUILT).write_bytes((build / "images" / "muscles/gif/Leg-Soleus.gif").read_bytes())
+    (www / "index.html").write_text(f'<!doctype html><html><head><meta charset="utf-8"><title>t</title>'
+                                    f'<link rel="icon" href="data:,"></head>'
+                                    f"<body>{body}</body></html>")
+
+    server = _QuietServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(www)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/index.html"
+    server.shutdown()
+    server.server_close()
+
+
+def open_page(browser, url: str, reduced_motion: str):  # noqa: F811 (the fixture)
+    page = browser.new_page(reduced_motion=reduced_motion)
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(f"{m.text} ({m.location.get('url')})") if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    # Chromium cancels media range requests it no longer needs: those are not failures
+    page.on("requestfailed", lambda r: problems.append(f"{r.url}: {r.failure}")
+            if "ERR_ABORTED" not in (r.failure or "") else None)
+    page.goto(url)
+    return page, problems
+
+
+FIGURES = """() => Array.from(document.querySelectorAll('figure.atlas-animation')).map(f => {
+    const video = f.querySelector('video'), still = f.querySelector('.atlas-animation-still');
+    return {src: video.currentSrc, ready: video.readyState, time: video.currentTime, paused: video.paused,
+            width: video.videoWidth, shown: getComputedStyle(video).display !== 'none',
+            still: still && {loaded: still.complete && still.naturalWidth, shown: getComputedStyle(still).display !== 'none'}};
+})"""
+POSTERS = """async () => Promise.all(Array.from(document.querySelectorAll('video')).map(v => new Promise(done => {
+    const image = new Image(); image.onload = () => done(image.naturalWidth); image.onerror = () => done(0);
+    image.src = v.poster;
+})))"""
+
+
+def test_the_include_plays_every_built_animation_and_shows_the_others(browser, served):  # noqa: F811
+    page, problems = open_page(browser, served, "no-preference")
+    page.wait_for_function("() => Array.from(document.querySelectorAll('video')).every(v => v.currentTime > 0)",
+                           timeout=20000)
+    figures = page.evaluate(FIGURES)
+    assert len(figures) == 2
+    for figure in figures:
+        # AV1 in WebM, which Chromium plays: the first source is taken, and it runs
+        assert figure["src"].endswith(".webm") and figure["ready"] >= 2 and not figure["paused"]
+        assert figure["width"] == SIZE[0] and figure["shown"] and not figure["still"]["shown"]
+    assert any("Arm%20Biceps%232.webm" in figure["src"] for figure in figures)
+    assert page.evaluate(POSTERS) == [SIZE[0], SIZE[0]]  # both posters load, odd name included
+    fallback = page.locator("body > img")  # the animation with no data: the image the page names
+    page.wait_for_function("() => document.querySelector('body > img').complete")
+    assert fallback.get_attribute("src") == "img/muscles/gif/Not%20built%20%233.gif"
+    assert fallback.evaluate("img => img.naturalWidth") == SIZE[0]
+    assert problems == []
+    page.close()
+
+
+def test_with_reduced_motion_the_include_shows_the_first_frame_and_stops(browser, served):  # noqa: F811
+    page, problems = open_page(browser, served, "reduce")
+    page.wait_for_function("() => Array.from(document.querySelectorAll('.atlas-animation-still'))"
+                           ".every(s => s.complete && s.naturalWidth > 0)", timeout=20000)
+    for figure in page.evaluate(FIGURES):
+        assert figure["paused"] and not figure["shown"]
+        assert figure["still"] == {"loaded": SIZE[0], "shown": True}
+    assert problems == []
+    page.close()
