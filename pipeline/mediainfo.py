@@ -131,15 +131,16 @@ def video_codecs(path: Path) -> str | None:
     headers (WebM's CodecID and AV1 configuration, MP4's avcC box), or None when unknown.
     With it, a browser that cannot decode the stream skips the source without fetching it."""
     data = path.read_bytes()
-    if b"V_AV1" in data[:4096]:
-        config = _ebml_element(data, b"\x63\xa2")  # CodecPrivate: the AV1CodecConfigurationRecord
+    codec_id = _webm_track_element(data, _CODEC_ID)
+    if codec_id == b"V_AV1":
+        config = _webm_track_element(data, _CODEC_PRIVATE)  # the AV1CodecConfigurationRecord
         if config is None or len(config) < 3 or config[0] != 0x81:
             return None
         profile, level = config[1] >> 5, config[1] & 0x1F
         tier = "H" if config[2] & 0x80 else "M"
         depth = 12 if config[2] & 0x20 else 10 if config[2] & 0x40 else 8
         return f"av01.{profile}.{level:02d}{tier}.{depth:02d}"
-    if b"V_VP9" in data[:4096]:
+    if codec_id == b"V_VP9":
         return "vp9"
     avcc = data.find(b"avcC")
     if avcc >= 0 and len(data) >= avcc + 8:
@@ -204,6 +205,7 @@ def _header_seconds(data: bytes, payload: int, stop: int) -> float | None:
 
 _EBML, _SEGMENT, _INFO = b"\x1a\x45\xdf\xa3", b"\x18\x53\x80\x67", b"\x15\x49\xa9\x66"
 _TIMESTAMP_SCALE, _DURATION_ID = b"\x2a\xd7\xb1", b"\x44\x89"
+_TRACKS, _TRACK_ENTRY, _CODEC_ID, _CODEC_PRIVATE = b"\x16\x54\xae\x6b", b"\xae", b"\x86", b"\x63\xa2"
 
 
 def _ebml_elements(data: bytes, start: int, end: int):
@@ -244,15 +246,13 @@ def _webm_seconds(data: bytes) -> float | None:
     return None
 
 
-def _ebml_element(data: bytes, element_id: bytes) -> bytes | None:
-    """The payload of the first EBML element `element_id` in the first 4 KB of `data`."""
-    start = data.find(element_id, 0, 4096)
-    if start < 0 or start + len(element_id) >= len(data):
-        return None
-    first = data[start + len(element_id)]
-    width = 9 - first.bit_length()  # a size's leading zero bits say how many bytes it has
-    if not 1 <= width <= 8:
-        return None
-    offset = start + len(element_id)
-    size = int.from_bytes(data[offset:offset + width], "big") & ((1 << (7 * width)) - 1)
-    return data[offset + width:offset + width + size]
+def _webm_track_element(data: bytes, element_id: bytes) -> bytes | None:
+    """The payload of element `element_id` of a WebM's first track, if it has one."""
+    path = (_SEGMENT, _TRACKS, _TRACK_ENTRY, element_id)
+    start, end = 0, len(data)
+    for wanted in path:
+        found = next(((s, e) for element, s, e in _ebml_elements(data, start, end) if element == wanted), None)
+        if found is None:
+            return None
+        start, end = found
+    return data[start:end]
