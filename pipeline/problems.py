@@ -22,6 +22,10 @@ SEVERITY = {
 }
 
 
+# a newline in a name would split a problem's line: shown as \n (tab \t, others \xNN)
+_ESCAPES = {code: repr(chr(code))[1:-1] for code in (*range(32), 127)}
+
+
 class PipelineError(Exception):
     """A failure the user can fix; its text is the whole message shown to them."""
 
@@ -51,7 +55,8 @@ class Problem(NamedTuple):
         return location(self.page, self.line, self.reference)
 
     def __str__(self) -> str:
-        return f"{self.location()}: {self.code}: {self.message}"
+        """`page:line: code: message` on one line: control characters in names are escaped."""
+        return f"{self.location()}: {self.code}: {self.message}".translate(_ESCAPES)
 
     def as_json(self) -> dict:
         return {

@@ -6,17 +6,21 @@ import re
 from pathlib import Path
 
 URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-# every unsafe reference has one of these, starts with '/', or ends with '/' or '/.', or is '.'
-_SUSPECT = (":", "\\", "..", "\x00", "./", "//")
+# every unsafe reference has one of these or a control character, starts with '/', or ends
+# with '/' or '/.', or is '.'
+_SUSPECT = (":", "\\", "..", "./", "//")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def unsafe_reason(reference: str) -> str | None:
     """Why `reference` must not be opened, judged from its text alone; None when it may be."""
     if not (reference.startswith("/") or reference.endswith(("/", "/.")) or reference == "."
-            or any(mark in reference for mark in _SUSPECT)):
-        return None  # the common case, decided without regular expressions
-    if "\x00" in reference:
-        return "contains a NUL byte"
+            or any(mark in reference for mark in _SUSPECT) or _CONTROL.search(reference)):
+        return None  # the common case
+    control = _CONTROL.search(reference)
+    if control:
+        # a newline or tab in a name is a slip of the editor: no URL the site writes has one
+        return f"contains a control character (U+{ord(control.group()):04X}); remove it"
     if URL_SCHEME.match(reference) or reference.startswith("//"):
         return "is a URL, not a path relative to the image root"
     if reference.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:[\\/]", reference):

@@ -16,7 +16,7 @@ from .plan import ANIMATION, Claim, output_plan  # the plan names what the pipel
 from .problems import Problem
 from .safepaths import is_hidden, unsafe_reason
 
-VERSION = 5  # bump when the same files would be judged differently
+VERSION = 6  # bump when the same files would be judged differently
 
 
 def verify_catalog(catalog: Catalog, images: ImageRoot, *, orphans: bool = True,
@@ -28,7 +28,9 @@ def verify_catalog(catalog: Catalog, images: ImageRoot, *, orphans: bool = True,
     image root (`Y.webp`) are not orphans. `clashes` are the plan's: files two makers would
     write.
     """
-    problems = list(catalog.problems) + _clash_problems(clashes)
+    # a frame whose name is refused (unsafe-path, below) is told about once, not also as unmatched
+    problems = [p for p in catalog.problems if not (p.code == "unmatched-frame" and unsafe_reason(p.reference))]
+    problems += _clash_problems(clashes)
     images.prefetch()
     planned = set(known_outputs)
     reported: set[tuple] = set()  # once per page: every page naming a broken file is told

@@ -16,7 +16,11 @@ from pipeline.safepaths import resolve_inside, unsafe_reason
     ("C:\\images\\a.png", "is a URL"),  # a drive letter reads as a scheme: refused either way
     ("\\\\server\\share\\a.png", "is an absolute path"),
     ("muscles\\png\\a.png", "contains a backslash"),
-    ("a\x00.png", "contains a NUL byte"),
+    ("a\x00.png", "contains a control character (U+0000)"),
+    ("muscles/png/A-\n5.png", "contains a control character (U+000A); remove it"),
+    ("muscles/png/A-5.png\r", "contains a control character (U+000D)"),
+    ("muscles/png/A\t-5.png", "contains a control character (U+0009)"),
+    ("a\x7f.png", "contains a control character (U+007F)"),
     # verify looked the names up as written and the tasks opened them through the file system
     ("./muscles/png/a.png", "is not a plain path (a '.' or empty folder name); write 'muscles/png/a.png'"),
     ("muscles/./png/a.png", "write 'muscles/png/a.png'"),
@@ -29,7 +33,7 @@ def test_unsafe_references(reference, reason):
     assert reason in unsafe_reason(reference)
 
 
-@pytest.mark.parametrize("reference", ["muscles/png/Leg-Soleus-1.png", "a.png", "a..b.png", "x/.y/z.gif", ".hidden/a.png", "a./b.png"])
+@pytest.mark.parametrize("reference", ["muscles/png/Leg-Soleus-1.png", "a.png", "a..b.png", "x/.y/z.gif", ".hidden/a.png", "a./b.png", "Bíceps braquial-1.png", "a b/c d.png"])
 def test_safe_references(reference):
     assert unsafe_reason(reference) is None
 

@@ -175,6 +175,25 @@ def test_unsafe_references_are_reported_and_never_opened(small_site, bad):
     assert "it is not opened" in problem.message
 
 
+@pytest.mark.parametrize("written, name, shown, code_point", [
+    ('"muscles/png/Leg-Soleus-\\n4.png"', "muscles/png/Leg-Soleus-\n4.png", "muscles/png/Leg-Soleus-\\n4.png", "000A"),
+    ('"muscles/png/Leg-\\tSoleus-4.png"', "muscles/png/Leg-\tSoleus-4.png", "muscles/png/Leg-\\tSoleus-4.png", "0009"),
+])
+def test_a_control_character_in_a_name_is_one_problem_on_one_line(small_site, written, name, shown, code_point):
+    page = small_site.pages / PAGE
+    url = "muscles/png/Leg-Soleus-4.png"
+    line = frame_line(small_site, url)
+    page.write_text(page.read_text().replace(f"image_url: {url}", f"image_url: {written}"))
+    problems = problems_of(small_site)
+    problem = only(problems, "unsafe-path")
+    assert (problem.page, problem.line, problem.reference) == (PAGE, line, name)
+    # not also 'unmatched-frame' (its name fits no animation), nor 'missing' for its thumbnail;
+    # the file of the name it should have is there, and not listed
+    assert sorted(p.code for p in problems) == ["unlisted-frame", "unsafe-path"]
+    assert str(problem) == (f"{PAGE}:{line}: unsafe-path: '{shown}' contains a control character "
+                            f"(U+{code_point}); remove it; it is not opened")
+
+
 def test_symlink_leading_outside_the_image_root(small_site, tmp_path):
     outside = tmp_path / "secret.png"
     Image.new("RGB", (64, 48)).save(outside)
