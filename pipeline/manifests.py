@@ -133,8 +133,12 @@ def _parse_front_matter(yaml_text: str, name: str, first_line: int) -> Page:
         line = first_line + root.start_mark.line
         return _broken(name, line, f"front matter must be a mapping of keys, not a {_kind(root)}")
 
-    builder = _PageBuilder(name, first_line)
     pairs = _pairs(root)
+    alias_lines = {}
+    if any(_has_alias_item(pairs.get(key, (None, None))[1]) for key in ("images", "gallery")):
+        root, alias_lines = _compose_marking_aliases(yaml_text, root)
+        pairs = _pairs(root)
+    builder = _PageBuilder(name, first_line, alias_lines)
     values = {key: value for key, (_, value) in pairs.items()}
     return Page(
         path=name,
@@ -150,16 +154,24 @@ def _parse_front_matter(yaml_text: str, name: str, first_line: int) -> Page:
 class _PageBuilder:
     """Turns YAML nodes into entry records, collecting problems with their page lines."""
 
-    def __init__(self, name: str, first_line: int):
+    def __init__(self, name: str, first_line: int, alias_lines: dict | None = None):
         self.name = name
         self.first_line = first_line
+        self.alias_lines = alias_lines or {}  # see _compose_marking_aliases
         self.problems: list[Problem] = []
 
     def line(self, node) -> int:
         return self.first_line + node.start_mark.line
 
-    def problem(self, node, message: str, reference: str = "") -> None:
-        self.problems.append(Problem(self.name, self.line(node), reference, "bad-manifest", message))
+    def item_line(self, items, index: int) -> int:
+        """The line of a list's item `index`: where its alias is written, for an alias."""
+        return self.first_line + self.alias_lines.get((id(items), index), items.value[index].start_mark.line)
+
+    def problem(self, node, message: str) -> None:
+        self.problem_at(self.line(node), message)
+
+    def problem_at(self, line: int, message: str) -> None:
+        self.problems.append(Problem(self.name, line, "", "bad-manifest", message))
 
     def entries(self, node, key: str, required: str, make) -> tuple:
         if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == _NULL):
@@ -168,20 +180,21 @@ class _PageBuilder:
             self.problem(node, f"'{key}' must be a list of entries, not a {_kind(node)}")
             return ()
         records = []
-        for item in node.value:
+        for index, item in enumerate(node.value):
+            line = self.item_line(node, index)
             if not isinstance(item, yaml.MappingNode):
-                self.problem(item, f"each '{key}' entry must be a mapping with '{required}', not a {_kind(item)}")
+                self.problem_at(line, f"each '{key}' entry must be a mapping with '{required}', not a {_kind(item)}")
                 continue
             fields = {key: value for key, (_, value) in _pairs(item).items()}
             value = fields.get(required)
             if value is None:
-                self.problem(item, f"'{key}' entry has no '{required}'")
+                self.problem_at(line, f"'{key}' entry has no '{required}'")
                 continue
             if not (isinstance(value, yaml.ScalarNode) and value.tag == _STR and value.value.strip()):
                 shown = value.value if isinstance(value, yaml.ScalarNode) else _kind(value)
                 self.problem(value, f"'{required}' must be a non-empty string, got {shown!r}")
                 continue
-            record = make(self, fields, value.value.strip(), self.line(item))
+            record = make(self, fields, value.value.strip(), line)
             if record is not None:
                 records.append(record)
         return tuple(records)
@@ -194,6 +207,45 @@ class _PageBuilder:
             self.problem(node, f"'{key}' must be text, not a {_kind(node)}")
             return ""
         return "" if node.tag == _NULL else node.value
+
+
+def _has_alias_item(node) -> bool:
+    """Whether a list has an item written as an alias (`- *frame`): composed, such an item is
+    its anchor's node, which starts before the end of the item ahead of it (or of the list)."""
+    if not isinstance(node, yaml.SequenceNode):
+        return False
+    ahead = node.start_mark.index
+    for item in node.value:
+        if item.start_mark.index < ahead:
+            return True
+        ahead = item.end_mark.index
+    return False
+
+
+class _AliasMarkingLoader(yaml.SafeLoader):
+    """PyYAML's own composer, noting the line of every list item written as an alias."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.alias_lines: dict[tuple[int, int], int] = {}  # (id of the list, index) -> line
+
+    def compose_node(self, parent, index):
+        if isinstance(parent, yaml.SequenceNode) and self.check_event(yaml.AliasEvent):
+            self.alias_lines[(id(parent), index)] = self.peek_event().start_mark.line
+        return super().compose_node(parent, index)
+
+
+def _compose_marking_aliases(yaml_text: str, root):
+    """(root, alias lines) of front matter with alias items. libyaml's composer keeps no mark
+    of an alias, so the text is composed again in Python (libyaml has already accepted it);
+    should that parser disagree, the entries keep their anchors' lines."""
+    loader = _AliasMarkingLoader(yaml_text)
+    try:
+        return loader.get_single_node(), loader.alias_lines
+    except yaml.YAMLError:
+        return root, {}
+    finally:
+        loader.dispose()
 
 
 def _is_false(node) -> bool:

@@ -112,6 +112,27 @@ def test_a_bad_entry_does_not_lose_the_good_ones():
     assert [p.line for p in page.problems] == [4]
 
 
+def test_an_entry_written_as_an_alias_has_the_line_of_the_alias():
+    text = (b"---\n"
+            b"spare: &spare {caption: 'no image_url'}\n"
+            b"images:\n"
+            b"  - &anim {image_name: a.gif}\n"
+            b"  - *anim\n"                                   # line 5
+            b"gallery:\n"
+            b"  - &one {image_url: a-1.png, caption: One}\n"  # line 7
+            b"  - image_url: a-2.png\n"
+            b"    extra: &two {image_url: a-3.png}\n"
+            b"  - *two\n"                                    # line 10: anchored inside the entry above
+            b"  - *one\n"                                    # line 11: listed twice
+            b"  - *spare\n"                                  # line 12: the broken entry is here
+            b"---\n")
+    page = parse_page(text, "p.md")
+    assert [(i.image_name, i.line) for i in page.images] == [("a.gif", 4), ("a.gif", 5)]
+    assert [(g.image_url, g.line) for g in page.gallery] == [
+        ("a-1.png", 7), ("a-2.png", 8), ("a-3.png", 10), ("a-1.png", 11)]
+    assert [(p.line, p.message) for p in page.problems] == [(12, "'gallery' entry has no 'image_url'")]
+
+
 def test_merge_keys_are_applied_as_yaml_loaders_apply_them():
     text = (b"---\n"
             b"shared: &shared {caption: 'Shared', title: 'Shared title', image_url: from-shared.png}\n"
