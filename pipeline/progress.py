@@ -16,13 +16,16 @@ so logs hold what went wrong and how the run ended, not thousands of progress li
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 
-from doit.exceptions import TaskFailed, UnmetDependency
+from doit.exceptions import DependencyError, TaskFailed, UnmetDependency
 from .readable import format_bytes, format_seconds
 
 CLEAR_LINE = "\r\x1b[K"
+# doit's text when a source of a task that succeeded is gone by the time it is recorded
+VANISHED_SOURCE = re.compile(r"saving success: Dependent file '(?P<path>.+)' does not exist\.\s*$", re.DOTALL)
 REDRAW_EVERY = 0.1  # seconds between redraws of the status line
 
 
@@ -81,13 +84,18 @@ class ProgressReporter:
         if not fail.report:
             return
         self._clear_status()
+        text = fail.get_msg()
+        vanished = VANISHED_SOURCE.search(text) if isinstance(fail, DependencyError) else None
         if isinstance(fail, UnmetDependency):
             why = " (not run: a task it needs failed)"
-        elif isinstance(fail, TaskFailed):
+        elif isinstance(fail, TaskFailed) or vanished:
             why = ""
         else:
             why = f" ({fail.get_name()})"
-        self.write(f"{self._count()} FAILED {task.name}{why}\n{indent(fail.get_msg())}")
+        if vanished:
+            text = (f"{display_path(vanished['path'])}: deleted while the task ran, so what it made is not "
+                    "kept as up to date; run the build again (verify names the page and line that lists it)")
+        self.write(f"{self._count()} FAILED {task.name}{why}\n{indent(text)}")
         self.write(indent(captured_output(task, self.failure_verbosity)))
 
     def skip_uptodate(self, task):

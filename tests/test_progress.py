@@ -112,6 +112,30 @@ def test_a_failure_is_shown_with_its_page_and_line_even_when_quiet(tmp_path):
     assert summary(text) == ("3", "0", "1", "", "3.0 MB")
 
 
+def delete_source_and_write(source: str, target: str) -> None:
+    Path(target).write_bytes(Path(source).read_bytes())
+    Path(source).unlink()  # as if someone deleted the frame while the task ran
+
+
+def test_a_source_deleted_while_its_task_ran_is_named_in_plain_words(tmp_path):
+    source, target = tmp_path / "frame.png", tmp_path / "out.bin"
+    source.write_bytes(b"frame")
+    log = io.StringIO()
+
+    def task_copy():
+        return {"actions": [(delete_source_and_write, [str(source), str(target)])],
+                "file_dep": [str(source)], "targets": [str(target)]}
+
+    ns = {"DOIT_CONFIG": {"dep_file": str(tmp_path / ".doit.db"), "backend": "sqlite3",
+                          "reporter": ProgressReporter(log, {}), "default_tasks": ["copy"]},
+          "task_copy": task_copy}
+    assert run(ns) != 0
+    text = log.getvalue()
+    assert re.search(rf"^\[1/1\] FAILED copy\n    {re.escape(str(source))}: deleted while the task ran, so "
+                     "what it made is not kept as up to date; run the build again", text, re.MULTILINE), text
+    assert "DependencyError" not in text and "saving success" not in text
+
+
 def test_verbosity_zero_is_quiet_on_a_terminal_too(tmp_path, terminal):
     assert run(namespace(tmp_path, ProgressReporter(terminal, {})), "--verbosity", "0") == 0
     assert terminal.getvalue().splitlines() == [terminal.getvalue().strip()]
