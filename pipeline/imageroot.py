@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 from .catalog import FRAME_NAME
 from .probe import ImageInfo, Unreadable, probe
+from .problems import shown_name
 from .safepaths import is_hidden, resolve_inside, unsafe_reason
 
 
@@ -37,7 +38,7 @@ class ImageRoot:
         self._checked: dict[str, tuple[FileCheck, str]] = {}
 
     @functools.cached_property
-    def _listing(self) -> tuple[set[str], set[str], bool]:
+    def _listing(self) -> "_Listing":
         return _list_files(self.root)
 
     @functools.cached_property
@@ -104,6 +105,10 @@ class ImageRoot:
             return FileCheck(True, None, "unsafe-path"), (
                 f"'{reference}' is a symlink that leads outside the image root; it is not opened"
             )
+        if path is _UNLISTED:
+            folder, why = self._in_unlisted_folder(reference)
+            return FileCheck(False, None, "unreadable"), (
+                f"'{reference}' cannot be looked for: its folder '{folder.rstrip('/')}' cannot be read ({why})")
         if path is _SPECIAL:  # opening a named pipe would wait for a writer forever
             return FileCheck(True, None, "unreadable"), (
                 f"'{reference}' is not a regular file (a named pipe, socket or device); it is not opened"
@@ -113,6 +118,10 @@ class ImageRoot:
         except Unreadable as exc:
             return FileCheck(True, None, "unreadable"), f"'{reference}' {exc}"
 
+    def _in_unlisted_folder(self, reference: str) -> tuple[str, str] | None:
+        """(folder, why) when `reference` lies in a folder the walk could not read."""
+        return next(((f, why) for f, why in self._listing.unlisted.items() if reference.startswith(f)), None)
+
     def _existing_path(self, reference: str):
         """The file `reference` names, None when there is none (or it is hidden, as the walk
         leaves those out), `_OUTSIDE` when symlinks lead out, `_SPECIAL` when it is no regular
@@ -120,13 +129,16 @@ class ImageRoot:
         if is_hidden(reference):
             return None
         if "_listing" in self.__dict__:
-            files, special, has_symlinks = self._listing
+            files, special, has_symlinks, _ = self._listing
             if reference in special:
                 return _SPECIAL
-            if not has_symlinks:  # the walk saw every file: no system call needed
-                return self.root / reference if reference in files else None
+            if not has_symlinks and reference in files:  # the walk saw every file: no system call needed
+                return self.root / reference
+            if not has_symlinks and not self._in_unlisted_folder(reference):
+                return None
         if not os.path.lexists(os.path.join(self.root, reference)):
-            return None
+            # not there, or in a folder that cannot be read: only the walk tells (a rare case)
+            return _UNLISTED if self._in_unlisted_folder(reference) else None
         real = resolve_inside(self.root, reference)
         if real is None:
             return _OUTSIDE
@@ -135,26 +147,43 @@ class ImageRoot:
         return _SPECIAL if real.exists() and not real.is_dir() else None
 
 
-# markers: a path that resolves outside the image root; a named pipe, socket or device
-_OUTSIDE, _SPECIAL = Path("/"), Path("/dev/null")
+# markers: a path that resolves outside the image root; a named pipe, socket or device; a
+# path in a folder that cannot be listed
+_OUTSIDE, _SPECIAL, _UNLISTED = Path("/"), Path("/dev/null"), Path("/dev/zero")
 
 
-def _list_files(root: Path) -> tuple[set[str], set[str], bool]:
-    """(relative paths of the files under `root`, of the named pipes, sockets and devices
-    there, whether any symlink was seen on the way)."""
-    found, special, symlinks = set(), set(), False
+class _Listing(NamedTuple):
+    files: set[str]  # relative paths of the files under the root
+    special: set[str]  # of the named pipes, sockets and devices there
+    has_symlinks: bool  # whether any symlink was seen on the way
+    unlisted: dict[str, str]  # folders that could not be read ('a/b/'), and why
+
+
+def _list_files(root: Path) -> _Listing:
+    """The files under `root`, from one walk. A name that is not UTF-8 is listed with its
+    odd bytes written `\\xNN` (what messages show): no page, which is UTF-8, names it."""
+    found, special, symlinks, unlisted = set(), set(), False, {}
     pending = [("", str(root))]
     while pending:
         prefix, folder = pending.pop()
-        with os.scandir(folder) as entries:
+        try:
+            entries = os.scandir(folder)
+        except OSError as exc:
+            if not prefix:
+                raise
+            unlisted[prefix] = exc.strerror or str(exc)
+            continue
+        with entries:
             for entry in entries:
                 if entry.name.startswith("."):
                     continue
+                name = prefix + shown_name(entry.name)
                 symlinks = symlinks or entry.is_symlink()
                 if entry.is_dir(follow_symlinks=False):
-                    pending.append((f"{prefix}{entry.name}/", entry.path))
+                    pending.append((name + "/", entry.path))
                 elif entry.is_file(follow_symlinks=False) or entry.is_symlink():
-                    found.add(prefix + entry.name)
+                    found.add(name)
                 else:
-                    special.add(prefix + entry.name)
-    return found, special, symlinks
+                    special.add(name)
+    return _Listing(found, special, symlinks, unlisted)
+

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import yaml
 
-from .problems import Problem
+from .problems import Problem, shown_name
 
 PAGE_SUFFIXES = (".md", ".markdown", ".html", ".htm")
 FRONT_MATTER = re.compile(r"\A---[ \t\r]*\n(.*?\n?)^(?:---|\.\.\.)[ \t\r]*$", re.DOTALL | re.MULTILINE)
@@ -65,7 +65,8 @@ def find_page_files(pages_dir: Path, skip: frozenset[Path] = frozenset()) -> lis
     """Every page file below `pages_dir`, sorted; hidden folders and files are skipped, and
     so are the folders in `skip` (absolute: the build folder, when it is inside the pages)."""
     found = []
-    for folder, subdirs, files in os.walk(pages_dir):
+    # a folder that cannot be listed is given as a page: reading it says why
+    for folder, subdirs, files in os.walk(pages_dir, onerror=lambda exc: found.append(Path(exc.filename))):
         subdirs[:] = sorted(d for d in subdirs if not d.startswith(".") and Path(folder, d) not in skip)
         found.extend(
             Path(folder, name)
@@ -85,14 +86,21 @@ def read_page(file: Path, pages_dir: Path) -> Page | None:
     """Parse one page file, or return None when it has no front matter. A page that cannot
     be read (a broken symlink, a named pipe, which would wait for a writer forever) is a
     page with that problem."""
-    name = file.relative_to(pages_dir).as_posix()
+    name = shown_name(file.relative_to(pages_dir).as_posix())
+    if name != file.relative_to(pages_dir).as_posix():
+        return _broken(name, 1, "the page's file name is not UTF-8 (its odd bytes are shown as \\xNN); "
+                                "rename it")
     try:
+        if file.is_dir():
+            os.listdir(file)  # it was found because it could not be listed: say why
+            return None
         if not stat.S_ISREG(file.stat().st_mode):
             return _broken(name, 1, "the page cannot be read: it is not a regular file (a named pipe, "
                                     "socket or device)")
         data = file.read_bytes()
     except OSError as exc:
-        return _broken(name, 1, f"the page cannot be read: {exc.strerror or exc}")
+        what = "folder of pages" if file.is_dir() else "page"
+        return _broken(name, 1, f"the {what} cannot be read: {exc.strerror or exc}")
     return parse_page(data, name)
 
 

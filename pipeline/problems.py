@@ -1,6 +1,7 @@
 """Problems found in manifests and images, and the one error type the package raises."""
 from __future__ import annotations
 
+import os
 from typing import NamedTuple
 
 ERROR = "error"
@@ -67,6 +68,16 @@ class Problem(NamedTuple):
             "severity": self.severity,
             "message": self.message,
         }
+
+
+def shown_name(name: str) -> str:
+    """A file name as text: one that is not UTF-8 (Python's surrogate escapes) has its odd
+    bytes written `\\xNN`, so it can be printed and saved as JSON."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 def location(page: str | None, line: int | None, reference: str) -> str:

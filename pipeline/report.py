@@ -107,7 +107,7 @@ def gather(site, *, started: float | None = None) -> ReportData:
     site_findings = tuple(f for f in findings if f.page not in known)
     overview = tuple(f"contact/{overview_name(k)}"
                      for k in range(1, overview_page_count(len(sheets), settings.contact) + 1)
-                     if (build / "contact" / overview_name(k)).is_file())
+                     if _is_file(build / "contact" / overview_name(k)))
     return ReportData(tuple(pages), site_findings, verified, overview, started, time.time())
 
 
@@ -170,17 +170,26 @@ def _animation_view(animation: Animation, made_from: Animation, settings, sizes:
     build = settings.build_dir
     sources = [settings.images_dir / f.image_url for f in made_from.frames
                if unsafe_reason(f.image_url) is None]
-    present = [p for p in sources if p.is_file()]
+    present = [p for p in sources if _is_file(p)]
     source_bytes = sum(p.stat().st_size for p in present)
     source_size = sizes(present[0]) if present else (0, 0)
     outputs = tuple(_shown(o, build, sizes, fallback=source_size)
                     for o in animation_outputs(made_from, settings)) if made_from.frames else ()
-    contact = f"contact/{sheet}" if sheet and (build / "contact" / sheet).is_file() else None
+    contact = f"contact/{sheet}" if sheet and _is_file(build / "contact" / sheet) else None
     poster = None
     if made_from.frames and unsafe_reason(made_from.frames[0].image_url) is None:
         thumbnail = thumbnail_outputs(made_from.frames[0].image_url, settings)[0].path
-        poster = thumbnail if (build / "images" / thumbnail).is_file() else None
+        poster = thumbnail if _is_file(build / "images" / thumbnail) else None
     return AnimationView(animation, made_from, source_bytes, source_size, outputs, contact, poster)
+
+
+def _is_file(path: Path) -> bool:
+    """`path.is_file()`, False too where it would raise (no permission, a name too long):
+    what is wrong there, verify and the failed tasks report."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def _shown(output, build: Path, sizes: _SizeCache, fallback=(0, 0)) -> Shown:

@@ -17,7 +17,7 @@ def folder_digest(folder: str, skip: frozenset[str] = frozenset()) -> str:
     (absolute: the build folder, when it lies inside the pages), as one digest."""
     digest = hashlib.sha1()
     for line in sorted(_entries(folder, skip)):
-        digest.update(line.encode())
+        digest.update(os.fsencode(line))  # a name that is not UTF-8 comes back as its bytes
     return digest.hexdigest()
 
 
@@ -29,13 +29,13 @@ def fingerprint(folders: list[str], files: list[str] = (), known: dict[str, str]
     digest = hashlib.sha1()
     for folder in folders:
         part = (known or {}).get(folder) or folder_digest(folder, skip)
-        digest.update(f"[{folder}]{part}".encode())
+        digest.update(os.fsencode(f"[{folder}]{part}"))
     for file in files:
-        digest.update(f"<{file}>".encode())
+        digest.update(os.fsencode(f"<{file}>"))
         try:
             digest.update(Path(file).read_bytes())
-        except FileNotFoundError:
-            digest.update(b"-")
+        except OSError as exc:  # not written yet, or a folder or an unreadable file in its place
+            digest.update(f"-{exc.errno}".encode())
     return digest.hexdigest()
 
 
@@ -53,6 +53,9 @@ def _entries(root: str, skip: frozenset[str]):
             scan = os.scandir(folder)
         except (FileNotFoundError, NotADirectoryError):  # not made yet, or a file in its place
             continue
+        except OSError as exc:  # unreadable: whoever reads it says so; its digest changes when it is not
+            yield f"{folder}\t!{exc.errno}\n"
+            continue
         with scan:
             for entry in scan:
                 if entry.name.startswith("."):
@@ -60,6 +63,9 @@ def _entries(root: str, skip: frozenset[str]):
                 if entry.is_dir(follow_symlinks=False):
                     if entry.path not in skip:
                         pending.append(entry.path)
-                else:
+                    continue
+                try:
                     info = entry.stat(follow_symlinks=False)
-                    yield f"{entry.path}\t{info.st_size}\t{info.st_mtime_ns}\n"
+                except FileNotFoundError:  # removed while the folder was read
+                    continue
+                yield f"{entry.path}\t{info.st_size}\t{info.st_mtime_ns}\n"

@@ -109,6 +109,8 @@ def _check_reference(ref: Reference, images: ImageRoot, planned: set[str]) -> Pr
     if check.problem:
         if ref.source and images.check(ref.source)[0].problem == check.problem == "unsafe-path":
             return None  # a name derived from an unsafe one: reported once, at its source
+        if not check.exists and (ref.path in planned or ref.source is not None and ref.kind == cat.THUMBNAIL):
+            return None  # in a folder that cannot be read, but made by the pipeline: its sources tell
         return Problem(ref.page, ref.line, ref.path, check.problem, message)
     if check.exists:
         return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -55,6 +56,13 @@ def add(site, name: str, *, frames=None, alpha=False, page_name=None, body="Body
     page = site.pages / (page_name or f"muscle_{name.lower()}.md")
     page.write_text(page_text(f"The {name}", [f"muscles/gif/{name}.gif"], urls, body), encoding="utf-8")
     return page, urls
+
+
+# root reads any folder: without its two overriding capabilities, a folder of mode 000 is
+# unreadable to it as to anyone (util-linux's setpriv drops them for the run)
+AS_ROOT = os.geteuid() == 0
+CAN_LOCK = not AS_ROOT or shutil.which("setpriv") is not None
+WITHOUT_OVERRIDES = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"] if AS_ROOT else []
 
 
 @pytest.fixture(scope="module")
@@ -144,9 +152,31 @@ def field(tmp_path_factory):
     pages["page-link"] = site.pages / "bad-page-link.md"
     os.symlink("nowhere.md", pages["page-link"])
 
+    # names that are not UTF-8, folders that cannot be read
+    pages["not-utf8"] = site.pages / os.fsdecode(b"bad-caf\xe9.md")
+    pages["not-utf8"].write_text(page_text("Caf", [], ["muscles/png/Good-1.png"]))
+    (png / os.fsdecode(b"orphan-\xff.png")).write_bytes(b"x")
+    locked = []
+    if CAN_LOCK:
+        (site.images / "locked/png").mkdir(parents=True)
+        for url in write_frames(site.images, "Locked", 16, SIZE):
+            (site.images / url).rename(site.images / "locked/png" / url.rsplit("/", 1)[1])
+        pages["locked-frames"] = site.pages / "muscle_locked.md"
+        pages["locked-frames"].write_text(page_text("Locked", ["locked/gif/Locked.gif"],
+                                                    [f"locked/png/Locked-{k}.png" for k in range(1, 17)]))
+        (site.pages / "locked").mkdir()
+        (site.pages / "locked/muscle_inside.md").write_text(page_text("Inside", [], ["muscles/png/Good-1.png"]))
+        locked = [site.images / "locked", site.pages / "locked"]
+
     sources = {p: p.read_bytes() for p in site.root.rglob("*") if p.is_file() and not p.is_symlink()}
-    result = subprocess.run([sys.executable, "-m", "pipeline.cli", "--config", str(site.config), "-n", "2"],
-                            capture_output=True, text=True, timeout=600)
+    for folder in locked:
+        folder.chmod(0o000)
+    try:
+        result = subprocess.run([*WITHOUT_OVERRIDES, sys.executable, "-m", "pipeline.cli", "--config", str(site.config),
+                                 "-n", "2"], capture_output=True, text=True, timeout=600)
+    finally:
+        for folder in locked:
+            folder.chmod(0o755)
     problems = json.loads((site.build / "verify.json").read_text())
     after = {p: p.read_bytes() for p in sources}
     return site, pages, result, problems, sources == after
@@ -266,6 +296,30 @@ def failed_blocks(output: str) -> dict[str, list[str]]:
         else:
             current = None
     return blocks
+
+
+def test_names_that_are_not_utf8_are_told_with_their_bytes(field):
+    _site, _pages, _result, problems, _same = field
+    page = [p for p in problems if p["page"] == "bad-caf\\xe9.md"]
+    assert [(p["line"], p["code"]) for p in page] == [(1, "bad-manifest")]
+    assert page[0]["message"] == "the page's file name is not UTF-8 (its odd bytes are shown as \\xNN); rename it"
+    orphan = [p for p in problems if p["code"] == "orphan" and "orphan-" in p["reference"]]
+    assert [p["reference"] for p in orphan] == ["muscles/png/orphan-\\xff.png"]
+
+
+@pytest.mark.skipif(not CAN_LOCK, reason="running as root without util-linux's setpriv")
+def test_folders_that_cannot_be_read_are_named(field):
+    site, pages, _result, problems, _same = field
+    frames = [p for p in problems if p["page"] == "muscle_locked.md"]
+    assert [(p["code"], p["line"], p["reference"]) for p in frames] == [
+        ("unreadable", line_of(pages["locked-frames"], f"image_url: locked/png/Locked-{k}.png"), f"locked/png/Locked-{k}.png")
+        for k in range(1, 17)]
+    assert frames[0]["message"] == ("'locked/png/Locked-1.png' cannot be looked for: its folder 'locked' cannot "
+                                    "be read (Permission denied)")
+    folder = [p for p in problems if p["page"] == "locked"]
+    assert [(p["code"], p["line"], p["message"]) for p in folder] == [
+        ("bad-manifest", 1, "the folder of pages cannot be read: Permission denied")]
+    assert not (site.build / "images/locked/gif/Locked.gif").exists()
 
 
 @pytest.mark.parametrize("name", ["Good", "Alpha", "Modes", "Crlf", "Caption", "Twice", "Gap", "Eq=ual"])
