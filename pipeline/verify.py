@@ -16,7 +16,7 @@ from .plan import ANIMATION, Claim, output_plan  # the plan names what the pipel
 from .problems import Problem
 from .safepaths import is_hidden, unsafe_reason
 
-VERSION = 6  # bump when the same files would be judged differently
+VERSION = 7  # bump when the same files would be judged differently
 
 
 def verify_catalog(catalog: Catalog, images: ImageRoot, *, orphans: bool = True,
@@ -161,20 +161,21 @@ def _missing(path: str, page: str, line: int, what: str, images: ImageRoot) -> P
 
 def _unlisted_frames(catalog: Catalog, images: ImageRoot) -> list[Problem]:
     """`unlisted-frame` for files named like a gallery's frames that it does not list, and
-    `frame-gap` for numbers missing from a sequence that are not on disk either."""
+    `frame-gap` for each run of numbers missing from a sequence that are not on disk either.
+    A sequence is a base name in a folder, whatever its frames' extensions."""
     problems = []
     for page in catalog.pages:
         listed = {g.image_url for g in page.gallery}
-        sequences: dict[tuple[str, str, str], set[int]] = {}
+        sequences: dict[tuple[str, str], dict[str, set[int]]] = {}  # (folder, base) -> ext -> numbers
         for entry in page.gallery:
             stem, ext = posixpath.splitext(entry.image_url)
             match = cat.FRAME_NAME.match(posixpath.basename(stem))
             if match and unsafe_reason(entry.image_url) is None:
-                key = (posixpath.dirname(entry.image_url), match["base"], ext)
-                sequences.setdefault(key, set()).add(int(match["number"]))
-        for (folder, base, ext), numbers in sequences.items():
+                numbers = sequences.setdefault((posixpath.dirname(entry.image_url), match["base"]), {})
+                numbers.setdefault(ext, set()).add(int(match["number"]))
+        for (folder, base), by_ext in sequences.items():
             prefix = f"{folder}/" if folder else ""
-            on_disk = images.frames_named(folder, base, ext)
+            on_disk = [name for ext in by_ext for name in images.frames_named(folder, base, ext)]
             for name in on_disk:
                 if prefix + name not in listed:
                     problems.append(Problem(
@@ -182,13 +183,24 @@ def _unlisted_frames(catalog: Catalog, images: ImageRoot) -> list[Problem]:
                         f"'{prefix + name}' looks like a frame of '{base}' but the gallery does not list it",
                     ))
             present = {int(cat.FRAME_NAME.match(posixpath.splitext(n)[0])["number"]) for n in on_disk}
-            for gap in sorted(set(range(min(numbers), max(numbers))) - numbers - present):
-                problems.append(Problem(
-                    page.path, page.gallery_line, f"{prefix}{base}-{gap}{ext}", "frame-gap",
-                    f"the frames of '{base}' skip number {gap}: '{prefix}{base}-{gap}{ext}' is "
-                    "neither listed nor on disk",
-                ))
+            numbers = set().union(*by_ext.values())
+            ext = next(iter(by_ext))
+            for first, last in _missing_runs(numbers | present, min(numbers), max(numbers)):
+                name = f"{prefix}{base}-{first}{ext}"
+                if first == last:
+                    text = f"skip number {first}: '{name}' is neither listed nor on disk"
+                else:
+                    text = (f"skip numbers {first} to {last}: '{name}' to '{prefix}{base}-{last}{ext}' are "
+                            "neither listed nor on disk")
+                problems.append(Problem(page.path, page.gallery_line, name, "frame-gap", f"the frames of '{base}' {text}"))
     return problems
+
+
+def _missing_runs(numbers: set[int], low: int, high: int) -> list[tuple[int, int]]:
+    """(first, last) of each run of whole numbers between `low` and `high` not in `numbers`:
+    in time and memory of the numbers there are, however far apart they are."""
+    inside = sorted(n for n in numbers if low <= n <= high)
+    return [(a + 1, b - 1) for a, b in zip(inside, inside[1:]) if b - a > 1]
 
 
 def _orphans(catalog: Catalog, images: ImageRoot, known_outputs: set[str]) -> list[Problem]:

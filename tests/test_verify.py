@@ -318,6 +318,29 @@ def test_gap_in_the_numbering(small_site):
                                "is neither listed nor on disk")
 
 
+def test_a_run_of_missing_numbers_is_one_gap_however_long(site_folder):
+    urls = write_frames(site_folder.images, "Stamp", 3)
+    (site_folder.images / urls[1]).rename(site_folder.images / "muscles/png/Stamp-20240101120000.png")
+    (site_folder.images / urls[2]).rename(site_folder.images / "muscles/png/Stamp-20240101120004.png")
+    (site_folder.pages / "muscle_stamp.md").write_text(page_text("Stamp", ["muscles/gif/Stamp.gif"], [
+        urls[0], "muscles/png/Stamp-20240101120000.png", "muscles/png/Stamp-20240101120004.png"]))
+    gaps = [p for p in problems_of(site_folder) if p.code == "frame-gap"]  # at once: not a set of 20 trillion
+    assert [p.message for p in gaps] == [
+        "the frames of 'Stamp' skip numbers 2 to 20240101119999: 'muscles/png/Stamp-2.png' to "
+        "'muscles/png/Stamp-20240101119999.png' are neither listed nor on disk",
+        "the frames of 'Stamp' skip numbers 20240101120001 to 20240101120003: 'muscles/png/Stamp-20240101120001.png' "
+        "to 'muscles/png/Stamp-20240101120003.png' are neither listed nor on disk"]
+
+
+def test_frames_of_one_sequence_in_several_formats_leave_no_gap(site_folder):
+    urls = write_frames(site_folder.images, "Mixed", 4)
+    Image.open(site_folder.images / urls[1]).convert("RGB").save(site_folder.images / "muscles/png/Mixed-2.jpg")
+    (site_folder.images / urls[1]).unlink()
+    (site_folder.pages / "muscle_mixed.md").write_text(page_text("Mixed", ["muscles/gif/Mixed.gif"], [
+        urls[0], "muscles/png/Mixed-2.jpg", *urls[2:]]))
+    assert [p for p in problems_of(site_folder) if p.code in ("frame-gap", "unlisted-frame")] == []
+
+
 def test_verify_task_is_up_to_date_until_a_page_or_image_changes(small_site):
     from pipeline.tasks.verify import unchanged_since_last_pass, verify_task
 
