@@ -30,15 +30,15 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE)
         return 0
     try:
-        namespace = doit_namespace(options.config, read_only=bool(doit_args) and doit_args[0] in READ_ONLY_COMMANDS)
-    except PipelineError as exc:
-        print(f"pipeline: {exc}", file=sys.stderr)
-        return 3
-    doit = doit_main(namespace)
-    doit_args = with_dependency_file(doit_args, namespace["DOIT_CONFIG"]["dep_file"])
-    try:
+        try:
+            namespace = doit_namespace(options.config, read_only=bool(doit_args) and doit_args[0] in READ_ONLY_COMMANDS)
+        except PipelineError as exc:
+            print(f"pipeline: {exc}", file=sys.stderr)
+            return 3
+        doit = doit_main(namespace)
+        doit_args = with_dependency_file(doit_args, namespace["DOIT_CONFIG"]["dep_file"])
         return doit.run(with_default_processes(doit_args, set(doit.get_cmds())))
-    except KeyboardInterrupt:  # Ctrl-C: doit has printed what was done; no traceback after it
+    except KeyboardInterrupt:  # Ctrl-C, reading the pages, waiting for the lock or building: no traceback
         print("pipeline: interrupted; every file written so far is whole and kept, and the next "
               "run goes on from there", file=sys.stderr)
         return 130

@@ -1,7 +1,9 @@
 import os
+import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -28,6 +30,37 @@ def test_a_second_build_waits_and_says_why(tmp_path):
     assert time.monotonic() - started > 0.5  # it waited for the holder to finish
     assert "another build is running" in waiter.stderr and "waiting for it to finish" in waiter.stderr
     holder.wait(timeout=30)
+
+
+def test_ctrl_c_while_waiting_for_the_lock_ends_with_a_line(site_folder):
+    site_folder.add_animation("Leg-Soleus", 2)
+    site_folder.build.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(site_folder.build), "60"], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    try:
+        waiter = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "--config", str(site_folder.config)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while not _waits_on(waiter.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        waiter.send_signal(signal.SIGINT)
+        _out, err = waiter.communicate(timeout=30)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert "waiting for it to finish" in err
+    assert "Traceback" not in err, err
+    assert err.rstrip().endswith("pipeline: interrupted; every file written so far is whole and kept, "
+                                 "and the next run goes on from there")
+    assert waiter.returncode == 130
+
+
+def _waits_on(pid: int) -> bool:
+    """Whether process `pid` is asleep in the lock's fcntl (Linux's /proc tells)."""
+    try:
+        return Path(f"/proc/{pid}/wchan").read_text() in ("do_lock_file_wait", "fcntl_setlk", "locks_lock_inode_wait")
+    except OSError:
+        return False
 
 
 def test_a_killed_holder_releases_the_lock(tmp_path):
