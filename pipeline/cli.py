@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 
 from .problems import PipelineError
@@ -29,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         print(USAGE)
         return 0
+    if any(n < 0 for n in _process_counts(doit_args)):  # doit would start no worker and say nothing
+        print("pipeline: -n takes a number of processes: 1 or more (0: all in this one)", file=sys.stderr)
+        return 3
     try:
         try:
             namespace = doit_namespace(options.config, read_only=bool(doit_args) and doit_args[0] in READ_ONLY_COMMANDS)
@@ -63,6 +67,18 @@ def with_dependency_file(doit_args: list[str], dep_file: str) -> list[str]:
     if doit_args[:1] != ["dumpdb"] or chosen:
         return doit_args
     return ["dumpdb", "--db-file", dep_file, *doit_args[1:]]
+
+
+def _process_counts(doit_args: list[str]) -> list[int]:
+    """The numbers given to `-n` / `--process` in `doit_args` (doit itself rejects any that
+    is not a number)."""
+    counts = []
+    for option, following in zip(doit_args, [*doit_args[1:], ""]):
+        text = (following if option in ("-n", "--process") else option.partition("=")[2]
+                if option.startswith("--process=") else option[2:] if option.startswith("-n") else None)
+        if text is not None and re.fullmatch(r"-?\d+", text.strip()):
+            counts.append(int(text))
+    return counts
 
 
 def with_default_processes(doit_args: list[str], commands: set[str]) -> list[str]:

@@ -26,6 +26,12 @@ class PathSettings:
     images: str = "raw/images"
     build: str = "build"
 
+    def validate(self) -> str | None:
+        for key in ("pages", "images", "build"):
+            if not getattr(self, key).strip() or "\x00" in getattr(self, key):
+                return f"{key} must name a folder (not empty, no NUL byte), got {getattr(self, key)!r}"
+        return None
+
 
 @dataclasses.dataclass(frozen=True)
 class VerifySettings:
@@ -33,6 +39,9 @@ class VerifySettings:
     deep: bool = False  # decode every pixel instead of reading headers
     orphans: bool = True  # report image files nothing references
     max_pixels: int = 89_478_485  # refuse larger images unread (Pillow's bomb limit)
+
+    def validate(self) -> str | None:
+        return None if self.max_pixels >= 1 else f"max_pixels must be at least 1, got {self.max_pixels}"
 
 
 ANIMATION_FORMATS = ("gif", "webp", "webm", "mp4", "avif")
@@ -274,13 +283,19 @@ def load_settings(path: str | Path | None = None) -> Settings:
     """Read settings from `path` (`./pipeline.toml` when None). A missing file is an error,
     not the defaults: run in the wrong folder, the defaults would name no pages at all."""
     file = Path(path if path is not None else DEFAULT_FILE)
-    if not file.is_file():
+    try:
+        found = file.is_file()
+    except OSError:  # in a folder that cannot be read, say: reading it says why
+        found = True
+    if not found:
         raise PipelineError(f"{file}: settings file not found (run in the folder of a "
                             "pipeline.toml, or name one: pipeline --config FILE, doit config=FILE)")
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise PipelineError(f"{file}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise PipelineError(f"{file}: the settings file cannot be read: {exc.strerror or exc}") from None
     return settings_from_dict(data, base=file.resolve().parent, source=file.resolve())
 
 

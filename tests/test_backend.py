@@ -63,7 +63,7 @@ class FullDisk:
         self.connection = connection
 
     def execute(self, *args):
-        if args[0].startswith("insert"):
+        if args[0].startswith(("insert", "delete")):
             raise sqlite3.OperationalError("database or disk is full")
         return self.connection.execute(*args)
 
@@ -83,6 +83,20 @@ def test_records_that_cannot_be_saved_are_said_not_raised(tmp_path):
     run.dump()  # doit calls it as the run ends: a raise here was a traceback in place of the summary
     assert run.unsaved == (f"{path}: this run's records could not be saved (database or disk is full); every "
                            "file written is whole, and the next run makes again what this one made")
+    assert sqlite3.connect(path).execute("select task_id from doit").fetchall() == [("old",)]
+
+
+def test_writes_that_fail_during_the_run_are_said_at_its_end_not_raised(tmp_path):
+    path = str(tmp_path / "deps.db")
+    finished_run(path)
+    run = BoundedSqliteDB(path, JSONCodec())
+    run._conn = FullDisk(run._conn)
+    run.remove("old")  # doit forgets a failed task's record: a raise here stopped the build
+    for n in range(BoundedSqliteDB.CACHED * 2):  # records leaving memory are written: they fail
+        run.set(f"task{n}", "result:", str(n))
+    assert run.get("task0", "result:") == "0"  # kept in memory instead, for the rest of the run
+    run.dump()
+    assert run.unsaved.startswith(f"{path}: this run's records could not be saved (database or disk is full)")
     assert sqlite3.connect(path).execute("select task_id from doit").fetchall() == [("old",)]
 
 

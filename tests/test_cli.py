@@ -186,6 +186,13 @@ def test_a_plain_run_uses_every_core_unless_told():
     assert with_default_processes(["list"], commands) == ["list"]
 
 
+@pytest.mark.parametrize("processes", [["-n", "-1"], ["-n-2"], ["--process=-1"], ["--process", "-3"]])
+def test_a_negative_number_of_processes_is_refused_not_a_silent_nothing(tmp_path, processes):
+    result = run([*pipeline_command(), "--config", str(tmp_path / "none.toml"), *processes], cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (
+        3, "pipeline: -n takes a number of processes: 1 or more (0: all in this one)\n")
+
+
 def test_doit_with_bad_settings_says_why_without_a_traceback(raw_copy, tmp_path):
     (raw_copy / "pipeline.toml").write_text("[webp]\nquality = 'high'\n")
     env = {**os.environ, "PYTHONPATH": str(REPO)}

@@ -468,3 +468,18 @@ def test_parallel_build_under_forkserver(three_sequences):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert assert_every_output_decodes(three_sequences.build) > 50
+
+
+@pytest.mark.parametrize("blocked, task, text", [
+    ("verify.json", "verify", "verify: [Errno 21] Is a directory"),
+    ("_includes/atlas-animation.html", "bundle:_includes/atlas-animation.html", "include: [Errno 21] Is a directory"),
+])
+def test_a_folder_where_a_site_wide_output_goes_fails_that_task_with_a_line(site_folder, blocked, task, text):
+    site_folder.add_animation("Leg-Soleus", 3)
+    (site_folder.build / blocked / "x").mkdir(parents=True)  # a folder, not empty, in the file's place
+    result = run_pipeline(site_folder, "-n", "1")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Traceback" not in output, output
+    assert re.search(rf"FAILED {re.escape(task)}\n    {re.escape(text)}", output), output
+    assert (site_folder.build / "images/muscles/gif/Leg-Soleus.gif").is_file()  # the rest is built

@@ -1,4 +1,8 @@
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -64,6 +68,33 @@ def test_invalid_toml_and_missing_file(tmp_path):
         load_settings(write(tmp_path, "[paths\n"))
     with pytest.raises(PipelineError, match="settings file not found"):
         load_settings(tmp_path / "nope.toml")
+
+
+def test_a_settings_file_that_cannot_be_read_is_named(tmp_path):
+    folder = tmp_path / "a-folder.toml"
+    folder.mkdir()  # a folder where the file should be: is_file() is False
+    with pytest.raises(PipelineError, match="settings file not found"):
+        load_settings(folder)
+    locked = write(tmp_path, "")
+    locked.chmod(0o000)
+    # root reads any file: without its overriding capability, not this one (util-linux's setpriv)
+    as_root = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
+    if as_root and shutil.which("setpriv") is None:
+        pytest.skip("running as root without util-linux's setpriv")
+    done = subprocess.run([*as_root, sys.executable, "-m", "pipeline.cli", "--config", str(locked), "verify"],
+                          capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stderr) == (
+        3, f"pipeline: {locked}: the settings file cannot be read: Permission denied\n")
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[paths]\npages = "pages\\u0000x"\n', r"\[paths\] pages must name a folder \(not empty, no NUL byte\)"),
+    ('[paths]\nbuild = ""\n', r"\[paths\] build must name a folder"),
+    ("[verify]\nmax_pixels = 0\n", r"\[verify\] max_pixels must be at least 1, got 0"),
+])
+def test_settings_that_could_only_fail_later_are_refused_at_once(tmp_path, text, message):
+    with pytest.raises(PipelineError, match=message):
+        load_settings(write(tmp_path, text))
 
 
 def test_no_settings_file_in_the_current_folder_is_an_error_not_the_defaults(tmp_path, monkeypatch):

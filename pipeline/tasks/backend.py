@@ -33,12 +33,15 @@ class BoundedSqliteDB(SqliteDB):
                                  "delete it: the next build makes every file again") from None
         self._last = (None, None)  # (task_id, record): doit asks about one task many times in a row
         self.unsaved = None  # why the run's records could not be saved, if they could not (see `dump`)
+        self._failed = None  # the first sqlite3 error of a write during the run (a full disk)
 
     def dump(self):
         """doit's: every record written and committed, once, at the end of the run. When that
         fails (a full disk), `unsaved` says why, for the `run` command to report after the
         run's summary: raised here, it was a traceback in place of the summary."""
         try:
+            if self._failed is not None:
+                raise self._failed
             super().dump()
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):
@@ -55,11 +58,26 @@ class BoundedSqliteDB(SqliteDB):
 
     def remove(self, task_id):
         self._last = (None, None)
-        super().remove(task_id)
+        self._cache.pop(task_id, None)
+        self._dirty.discard(task_id)
+        self._write("delete from doit where task_id=?", (task_id,))
 
     def remove_all(self):
         self._last = (None, None)
-        super().remove_all()
+        self._cache.clear()
+        self._dirty.clear()
+        self._write("delete from doit", ())
+
+    def _write(self, statement: str, values: tuple) -> bool:
+        """Run a write of the run's transaction; False when it failed (a full disk), which
+        is kept for `dump` to report: raised, it stopped the build with a traceback."""
+        if self._failed is None:
+            try:
+                self._conn.execute(statement, values)
+                return True
+            except sqlite3.Error as exc:
+                self._failed = exc
+        return False
 
     def _record(self, task_id) -> dict:
         """The task's record, most recently used; the least recently used leaves memory."""
@@ -73,10 +91,11 @@ class BoundedSqliteDB(SqliteDB):
         cache[task_id] = record  # dicts keep insertion order: the last is the newest
         if len(cache) > self.CACHED:
             oldest = next(iter(cache))
-            if oldest in self._dirty:
-                self._conn.execute("insert or replace into doit values (?,?)",
-                                   (oldest, self.codec.encode(cache[oldest])))
+            if oldest not in self._dirty:
+                del cache[oldest]
+            elif self._write("insert or replace into doit values (?,?)", (oldest, self.codec.encode(cache[oldest]))):
                 self._dirty.discard(oldest)
-            del cache[oldest]
+                del cache[oldest]
+            # else: kept in memory; the run's records are not saved (see `dump`)
         self._last = (task_id, record)
         return record

@@ -29,7 +29,11 @@ def run_copy(source: Path, target: Path):
 
 def run_include(target: Path):
     """doit action: write the Liquid include that plays an animation."""
-    write_text_atomic(target, jekyll.INCLUDE)
+    try:
+        write_text_atomic(target, jekyll.INCLUDE)
+    except OSError as exc:  # a full disk, say
+        return TaskFailed(f"include: {exc}")
+    return None
 
 
 def run_bundle(catalog, settings, plan: str):

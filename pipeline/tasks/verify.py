@@ -26,7 +26,10 @@ def run_verify(site, deep: bool = False):
     # taken first: a change during the pass is seen next time
     before = treestate.fingerprint(watched, skip=_not_watched(site))
     problems = verification.verify_site(site, deep=deep)
-    summary = _print_and_save(site, problems)
+    try:
+        summary = _print_and_save(site, problems)
+    except OSError as exc:  # a full disk, or a folder where verify.json goes
+        return TaskFailed(f"verify: {exc}")
     if problems_failed(problems, site.settings.verify.strict):
         return TaskFailed(summary)
     print(summary, file=sys.stderr)
@@ -71,9 +74,9 @@ def _not_watched(site) -> frozenset[str]:
 
 def _print_and_save(site, problems: list[Problem]) -> str:
     """Print `problems` on stderr, write `<build>/verify.json`, and return a one-line summary."""
-    _write_verify_json(problems, site.settings.build_dir / "verify.json")
     for problem in problems:
         print(problem, file=sys.stderr)
+    _write_verify_json(problems, site.settings.build_dir / "verify.json")
     errors = sum(p.is_error for p in problems)
     frames = sum(len(p.gallery) for p in site.catalog.pages)
     unpublished = f" (and {len(site.catalog.unpublished)} unpublished, left out)" if site.catalog.unpublished else ""
