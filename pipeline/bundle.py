@@ -146,14 +146,13 @@ def describe_file(file: Path) -> dict:
 
 def write_descriptions(images_dir: Path, paths: list[str], animations: list[Animation],
                        manifest: Path, data: Path, cache_file: Path) -> None:
-    """`asset-manifest.json` and `_data/assets.json`, written entry by entry as the files are
-    described: memory does not grow with the bundle (16,000 entries held at once took 40 MiB).
-    The text is what `json.dumps(..., indent=2)` gives for the whole."""
+    """`asset-manifest.json` and `_data/assets.json` (at the paths given: `make_bundle` hands
+    in temporaries), written entry by entry as the files are described: memory does not grow
+    with the bundle (16,000 entries held at once took 40 MiB). The text is what
+    `json.dumps(..., indent=2)` gives for the whole."""
     needed = described_paths(animations)
     kept = {}
-    with atomic_path(manifest) as manifest_path, atomic_path(data) as data_path, \
-            open(manifest_path, "w", encoding="utf-8") as manifest_out, \
-            open(data_path, "w", encoding="utf-8") as data_out:
+    with open(manifest, "w", encoding="utf-8") as manifest_out, open(data, "w", encoding="utf-8") as data_out:
         manifest_out.write('{\n  "files": [')
         data_out.write('{\n  "files": {')
         for count, entry in enumerate(describe(images_dir, paths, cache_file)):
@@ -175,7 +174,7 @@ def _nested(value, depth: int = 4) -> str:
 
 def write_zip(images_dir: Path, paths: list[str], target: Path) -> None:
     """Zip `paths` (relative to `images_dir`) deterministically: sorted, one date, mode 0644."""
-    with atomic_path(target) as temporary, open(temporary, "wb") as out, ZipWriter(out, ZIP_TIME) as archive:
+    with open(target, "wb") as out, ZipWriter(out, ZIP_TIME) as archive:
         for path in sorted(paths):
             compress = Path(path).suffix.lower() not in STORED_SUFFIXES
             archive.add(path, (images_dir / path).read_bytes(), compress=compress)
@@ -196,9 +195,13 @@ def make_bundle(catalog: Catalog, settings: Settings) -> None:
         raise PipelineError("\n".join(str(p) for p in problems))
     del plan  # a path per planned file: not needed while the largest part runs
     paths = bundle_files(images_dir)
-    write_descriptions(images_dir, paths, list(animations_by_name(catalog).values()), settings.build_dir / "asset-manifest.json",
-                       settings.build_dir / "_data" / "assets.json", settings.build_dir / ASSETS_CACHE)
-    write_zip(images_dir, paths, settings.build_dir / "bundle.zip")
+    manifest, data, archive = bundle_targets(settings)
+    # all three replaced together, or none: a zip that cannot be written (a full disk) leaves
+    # the last complete bundle as it was, its manifest and data file included
+    with atomic_path(manifest) as manifest_part, atomic_path(data) as data_part, atomic_path(archive) as archive_part:
+        write_descriptions(images_dir, paths, list(animations_by_name(catalog).values()), manifest_part, data_part,
+                           settings.build_dir / ASSETS_CACHE)
+        write_zip(images_dir, paths, archive_part)
 
 
 def bundle_targets(settings: Settings) -> list[Path]:

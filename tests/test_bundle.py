@@ -146,6 +146,21 @@ def test_removed_page_has_its_outputs_reported_and_dropped(built, capsys):
     assert (images / "muscles" / "png" / "Leg-Soleus-1-thumb.png").exists()
 
 
+def test_a_zip_that_cannot_be_written_leaves_the_manifest_and_data_file_as_they_were(built):
+    (built.pages / "muscles" / "muscle_arm-biceps.md").unlink()  # the next bundle differs
+    (built.build / "bundle.zip").unlink()
+    (built.build / "bundle.zip" / "x").mkdir(parents=True)  # so the new zip cannot take its name
+    described = ("asset-manifest.json", "_data/assets.json")
+    last = {name: (built.build / name).read_bytes() for name in described}
+    site = built.site()
+
+    result = run_bundle(site.catalog, site.settings, "digest")
+
+    assert result.get_msg().startswith("bundle: [Errno 21] Is a directory")
+    assert {name: (built.build / name).read_bytes() for name in described} == last
+    assert sorted(p.name for p in built.build.rglob(".*.tmp*")) == []  # no temporaries left
+
+
 def test_missing_file_fails_the_bundle_naming_the_page_line(built):
     (built.build / "images" / "muscles" / "png" / "Leg-Soleus-3-thumb.png").unlink()
     (built.build / "images" / "muscles" / "gif" / "Arm-Biceps.mp4").unlink()
