@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .catalog import FRAME, Animation, Catalog, Reference, thumbnail_name
-from .safepaths import unsafe_reason
+from .safepaths import is_hidden, unsafe_reason
 from .settings import ContactSettings, Settings
 
 
@@ -38,8 +38,9 @@ def animations_by_name(catalog: Catalog) -> dict[str, Animation]:
 
 
 def built_animations(catalog: Catalog) -> list[Animation]:
-    """The animations the pipeline encodes: one per name, made from its gallery frames."""
-    return [a for a in animations_by_name(catalog).values() if a.frames]
+    """The animations the pipeline encodes: one per name, made from its gallery frames; not
+    one with a hidden name (`a/.x.gif`), which Jekyll would not publish (verify says so)."""
+    return [a for a in animations_by_name(catalog).values() if a.frames and not is_hidden(a.name)]
 
 
 def animation_outputs(animation: Animation, settings: Settings) -> list[Output]:

@@ -16,7 +16,7 @@ from .plan import ANIMATION, Claim, output_plan  # the plan names what the pipel
 from .problems import Problem
 from .safepaths import is_hidden, unsafe_reason
 
-VERSION = 7  # bump when the same files would be judged differently
+VERSION = 8  # bump when the same files would be judged differently
 
 
 def verify_catalog(catalog: Catalog, images: ImageRoot, *, orphans: bool = True,
@@ -118,6 +118,9 @@ def _check_reference(ref: Reference, images: ImageRoot, planned: set[str]) -> Pr
         # made from its sources, whose own problems are reported where they are named; an
         # animation may be made from the frames another page gives it (plan.animations_by_name)
         return None
+    if ref.source is not None and is_hidden(ref.source):
+        # never built: told once, at the animation's own name
+        return None if ref.kind == cat.VIDEO else _missing(ref.path, ref.page, ref.line, "animation", images)
     if ref.source is not None:
         suffix = ref.path.rpartition(".")[2]
         return Problem(ref.page, ref.line, ref.path, "missing",

@@ -5,6 +5,7 @@ import os
 import pytest
 from PIL import Image
 
+from pipeline.plan import output_plan
 from pipeline.verify import verify_site
 from pipeline.tasks.verify import run_verify
 from conftest import page_text, write_frames
@@ -339,6 +340,18 @@ def test_frames_of_one_sequence_in_several_formats_leave_no_gap(site_folder):
     (site_folder.pages / "muscle_mixed.md").write_text(page_text("Mixed", ["muscles/gif/Mixed.gif"], [
         urls[0], "muscles/png/Mixed-2.jpg", *urls[2:]]))
     assert [p for p in problems_of(site_folder) if p.code in ("frame-gap", "unlisted-frame")] == []
+
+
+@pytest.mark.parametrize("name", ["muscles/gif/.Hidden.gif", "muscles/.gif/Hidden.gif"])
+def test_an_animation_with_a_hidden_name_is_missing_as_the_site_sees_it_and_not_built(site_folder, name):
+    urls = write_frames(site_folder.images, "Hidden", 3)
+    (site_folder.pages / "muscle_hidden.md").write_text(page_text("Hidden", [name], urls))
+    problems = [p for p in problems_of(site_folder) if p.code != "unmatched-frame"]
+    assert [(p.code, p.line, p.reference) for p in problems] == [("missing", 6, name)]  # not its .webm, .mp4
+    assert problems[0].message.endswith("a name starting with '.' is hidden: Jekyll does not publish it and the "
+                                        "pipeline does not read it, so rename it")
+    site = site_folder.site()
+    assert not [path for path in output_plan(site.catalog, site.settings).makers if path.startswith(name[:-4])]
 
 
 def test_verify_task_is_up_to_date_until_a_page_or_image_changes(small_site):
