@@ -13,7 +13,8 @@ from typing import Callable
 from . import avif, gif, video, webp
 from .catalog import Animation
 from .frames import load_sequence, parse_colour
-from .problems import PipelineError
+from .formatlimits import size_problem
+from .problems import PipelineError, Problem
 from .settings import Settings
 from .timing import timing_for
 from .imageroot import ImageRoot
@@ -37,6 +38,11 @@ def encode_animation(animation: Animation, outputs: list[tuple[str, Path]], sett
     """
     images = ImageRoot(settings.images_dir, max_pixels=settings.verify.max_pixels)
     frames = load_sequence(animation, images)
+    height, width = frames[0].shape[:2]
+    for fmt, _ in outputs:
+        problem = size_problem(fmt, settings.webm.codec, width, height)
+        if problem:  # what verify reports too
+            raise PipelineError(str(Problem(animation.page, animation.line, animation.name, "unencodable", problem)))
     timing = timing_for(len(frames), settings.animation)
     matte = parse_colour(settings.animation.matte)
     videos = [(fmt, Path(target), getattr(settings, fmt)) for fmt, target in outputs if fmt in video.FORMATS]

@@ -12,6 +12,7 @@ SEVERITY = {
     "missing": ERROR,
     "unreadable": ERROR,
     "inconsistent-frames": ERROR,
+    "unencodable": ERROR,
     "unsafe-path": ERROR,
     "bad-manifest": ERROR,
     "output-clash": ERROR,

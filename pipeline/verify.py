@@ -11,22 +11,24 @@ from typing import Iterable
 
 from . import catalog as cat
 from .catalog import Animation, Catalog, Reference
+from .formatlimits import FORMAT_NAMES, size_problem
 from .imageroot import ImageRoot
 from .plan import ANIMATION, Claim, output_plan  # the plan names what the pipeline itself writes
 from .problems import Problem
 from .safepaths import is_hidden, unsafe_reason
 
-VERSION = 8  # bump when the same files would be judged differently
+VERSION = 9  # bump when the same files would be judged differently
 
 
 def verify_catalog(catalog: Catalog, images: ImageRoot, *, orphans: bool = True,
-                   known_outputs: Iterable[str] = (), clashes: Iterable[tuple[Claim, Claim]] = ()) -> list[Problem]:
+                   known_outputs: Iterable[str] = (), clashes: Iterable[tuple[Claim, Claim]] = (),
+                   webm_codec: str = "av1") -> list[Problem]:
     """Every problem of the pages in `catalog` against the files of `images`.
 
     `known_outputs` are the names the pipeline writes (`plan.output_plan`): a derived
     reference (`Y.webm`) that is missing is fine when it is among them, and such files in the
     image root (`Y.webp`) are not orphans. `clashes` are the plan's: files two makers would
-    write.
+    write. `webm_codec` decides the sizes a WebM can hold (formatlimits.py).
     """
     # a frame whose name is refused (unsafe-path, below) is told about once, not also as unmatched
     problems = [p for p in catalog.problems if not (p.code == "unmatched-frame" and unsafe_reason(p.reference))]
@@ -40,13 +42,25 @@ def verify_catalog(catalog: Catalog, images: ImageRoot, *, orphans: bool = True,
             reported.add((problem.page, problem.code, problem.reference))
             problems.append(problem)
     for animation in catalog.animations:
-        problems.extend(check_frame_sizes(animation, images))
+        problems.extend(check_frame_sizes(animation, images) or _format_size_problems(animation, images, planned, webm_codec))
     unlisted = _unlisted_frames(catalog, images)
     problems.extend(unlisted)
     if orphans:
         # an unlisted frame is already reported, with the page that should list it
         problems.extend(_orphans(catalog, images, planned | {p.reference for p in unlisted}))
     return sorted(problems, key=_problem_order)
+
+
+def _format_size_problems(animation: Animation, images: ImageRoot, planned: set[str], webm_codec: str) -> list[Problem]:
+    """`unencodable` for each planned format of `animation` that cannot hold its frames' size."""
+    info = next((images.check(f.image_url)[0].info for f in animation.frames
+                 if images.check(f.image_url)[0].info is not None), None)
+    if info is None:
+        return []
+    stem = animation.name.rpartition(".")[0]
+    problems = [size_problem(fmt, webm_codec, info.width, info.height)
+                for fmt in FORMAT_NAMES if f"{stem}.{fmt}" in planned]
+    return [Problem(animation.page, animation.line, animation.name, "unencodable", text) for text in problems if text]
 
 
 def check_frame_sizes(animation: Animation, images: ImageRoot) -> list[Problem]:
@@ -225,4 +239,5 @@ def verify_site(site, *, deep: bool = False) -> list[Problem]:
                        max_pixels=settings.verify.max_pixels)
     outputs = output_plan(site.catalog, settings)
     return verify_catalog(site.catalog, images, orphans=settings.verify.orphans,
-                          known_outputs=outputs.makers.keys(), clashes=outputs.clashes)
+                          known_outputs=outputs.makers.keys(), clashes=outputs.clashes,
+                          webm_codec=settings.webm.codec)
