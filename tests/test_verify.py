@@ -161,16 +161,21 @@ def test_differing_modes_are_not_a_problem(small_site):
     assert problems_of(small_site) == []
 
 
+def with_frame_4_written(folder, written: str):
+    """(its line, the problems) once the soleus page names its frame 4 as `written`."""
+    page = folder.pages / PAGE
+    url = "muscles/png/Leg-Soleus-4.png"
+    line = frame_line(folder, url)
+    page.write_text(page.read_text().replace(f"image_url: {url}", f"image_url: {written}"))
+    return line, problems_of(folder)
+
+
 @pytest.mark.parametrize("bad", [
     "../outside/Leg-Soleus-4.png", "/etc/passwd", "https://example.org/a.png",
     "file:///etc/passwd", "muscles/../../x.png",
 ])
 def test_unsafe_references_are_reported_and_never_opened(small_site, bad):
-    page = small_site.pages / PAGE
-    url = "muscles/png/Leg-Soleus-4.png"
-    line = frame_line(small_site, url)
-    page.write_text(page.read_text().replace(f"image_url: {url}", f"image_url: {bad}"))
-    problems = problems_of(small_site)
+    line, problems = with_frame_4_written(small_site, bad)
     problem = only(problems, "unsafe-path")
     assert (problem.page, problem.line, problem.reference) == (PAGE, line, bad)
     assert "it is not opened" in problem.message
@@ -181,11 +186,7 @@ def test_unsafe_references_are_reported_and_never_opened(small_site, bad):
     ('"muscles/png/Leg-\\tSoleus-4.png"', "muscles/png/Leg-\tSoleus-4.png", "muscles/png/Leg-\\tSoleus-4.png", "0009"),
 ])
 def test_a_control_character_in_a_name_is_one_problem_on_one_line(small_site, written, name, shown, code_point):
-    page = small_site.pages / PAGE
-    url = "muscles/png/Leg-Soleus-4.png"
-    line = frame_line(small_site, url)
-    page.write_text(page.read_text().replace(f"image_url: {url}", f"image_url: {written}"))
-    problems = problems_of(small_site)
+    line, problems = with_frame_4_written(small_site, written)
     problem = only(problems, "unsafe-path")
     assert (problem.page, problem.line, problem.reference) == (PAGE, line, name)
     # not also 'unmatched-frame' (its name fits no animation), nor 'missing' for its thumbnail;
