@@ -3,7 +3,8 @@ and an encoder is never handed frames it fails on with a traceback or a crash.
 
 Measured with the encoders the pipeline runs: GIF stores sizes in 16 bits; libwebp takes at
 most 16383 px a side; x264 16384; SVT-AV1 (4.2, in imageio-ffmpeg's ffmpeg) 16384 wide and
-8704 high, and on frames of at most 8x8 px it corrupts its own memory and ffmpeg aborts.
+8704 high, and on frames of at most 8x8 px it corrupts its own memory and ffmpeg aborts
+(every such size tried but 2x2 did: all of them are refused, rather than trust that one).
 Videos are measured after their padding to even sizes.
 """
 from __future__ import annotations
