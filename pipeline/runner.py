@@ -1,4 +1,5 @@
-"""doit's `run` command with workers whose memory does not grow with the site.
+"""doit's `run` command with workers whose memory does not grow with the site, and the
+sub-tasks that read one frame sequence dispatched together.
 
 doit's process runner (`-n 2`) forks its workers from the process that holds every task
 and doit's dependency cache, or under forkserver pickles all the tasks into each worker:
@@ -23,7 +24,10 @@ import threading
 import time
 
 from doit import cmd_run
+from doit.control import TaskControl, TaskDispatcher
 from doit.runner import ERROR, JobTask, JobTaskPickle, MRunner
+
+from .tasks.naming import SEQUENCE
 
 
 class LeanMRunner(MRunner):
@@ -98,9 +102,39 @@ class LeanMRunner(MRunner):
         super()._process_result(node, task, result)
 
 
+class SequencedTaskControl(TaskControl):
+    """doit's task control, dispatching the sub-tasks that read the same frame sequence one
+    after another, and in the order the tasks were selected.
+
+    doit takes the selected tasks in turn, each with all its sub-tasks: every GIF, then every
+    WebP, and so on. A sub-task names the sequence it reads in its `meta` (`SEQUENCE`); the
+    sub-tasks of the selected tasks that name one are dispatched first, grouped by sequence,
+    so that the worker which decoded a sequence's frames for one task finds them decoded for
+    the next (`frames.RecentFrames`). Each still waits for its own dependencies, and the
+    selected tasks then run as before: what is already done is not done again.
+    """
+
+    def task_dispatcher(self):
+        assert self.selected_tasks is not None, "must call 'process' before this"
+        return TaskDispatcher(self.tasks, self.targets, by_sequence(self.tasks, self.selected_tasks))
+
+
+def by_sequence(tasks: dict, selected: list[str]) -> list[str]:
+    """`selected`, preceded by the sub-tasks of those that name a sequence, grouped by it:
+    the groups in the order their first sub-task comes, each in the order of `selected`."""
+    groups: dict[str, list[str]] = {}
+    for name in selected:
+        for sub in tasks[name].task_dep if tasks[name].has_subtask else ():
+            sequence = (tasks[sub].meta or {}).get(SEQUENCE)
+            if sequence is not None:
+                groups.setdefault(sequence, []).append(sub)
+    return [sub for group in groups.values() for sub in group] + list(selected)
+
+
 class Run(cmd_run.Run):
-    """doit's `run`, with `-n N` on LeanMRunner's workers under the forkserver start method
-    (unless the program chose a start method itself)."""
+    """doit's `run`, dispatching by SequencedTaskControl, with `-n N` on LeanMRunner's
+    workers under the forkserver start method (unless the program chose a start method
+    itself)."""
 
     # doit passes the options by the names of `_execute`'s parameters: all of them, spelled out
     def _execute(self, outfile, verbosity=None, always=False, continue_=False, reporter="console",
@@ -118,12 +152,19 @@ class Run(cmd_run.Run):
         return result
 
     def _run(self, outfile, options: dict):
-        if not options["num_process"] or options["par_type"] != "process":
-            return super()._execute(outfile, **options)
+        # doit picks its classes by these module-level names, with no other hook
+        cmd_run.TaskControl = SequencedTaskControl
+        try:
+            if not options["num_process"] or options["par_type"] != "process":
+                return super()._execute(outfile, **options)
+            return self._run_on_workers(outfile, options)
+        finally:
+            cmd_run.TaskControl = TaskControl
+
+    def _run_on_workers(self, outfile, options: dict):
         chosen = multiprocessing.get_start_method(allow_none=True) is not None
         if not chosen:  # for this run only: the calling program's default is left as it was
             multiprocessing.set_start_method("forkserver")
-        # doit picks its runner class by this module-level name, with no other hook
         cmd_run.MRunner = LeanMRunner
         try:
             return super()._execute(outfile, **options)

@@ -1,8 +1,10 @@
+import os
+
 import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.frames import composite, has_alpha, load_rgba, load_sequence, parse_colour
+from pipeline.frames import RecentFrames, composite, has_alpha, load_rgba, load_sequence, parse_colour
 from pipeline.problems import PipelineError
 from pipeline.imageroot import ImageRoot
 
@@ -122,3 +124,51 @@ def test_load_sequence_fails_with_the_verify_message(small_site):
     with pytest.raises(PipelineError) as error:
         load_sequence(soleus, ImageRoot(site.settings.images_dir))
     assert str(error.value).startswith("muscles/muscle_leg-soleus.md:21: missing: gallery frame 'muscles/png/Leg-Soleus-4.png'")
+
+
+def counting_decoder(calls: list):
+    def decode(path):
+        calls.append(path)
+        return np.asarray(Image.open(path).convert("RGBA")).copy()
+    return decode
+
+
+def test_a_frame_is_decoded_once_while_its_bytes_stay_the_same(tmp_path):
+    path = tmp_path / "a.png"
+    Image.new("RGBA", (8, 6), (10, 20, 30, 255)).save(path)
+    calls = []
+    recent = RecentFrames(budget=1 << 20)
+    first = recent.get(path, counting_decoder(calls))
+    path.touch()  # a new time, the same bytes
+    assert recent.get(path, counting_decoder(calls)) is first and len(calls) == 1
+    with pytest.raises(ValueError, match="read-only"):
+        first[0, 0, 0] = 1  # shared by every caller: nobody may change it
+    # rewritten in place, same size, same times: only the content tells
+    stat = path.stat()
+    Image.new("RGBA", (8, 6), (40, 50, 60, 255)).save(path)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert path.stat().st_size == stat.st_size
+    again = recent.get(path, counting_decoder(calls))
+    assert len(calls) == 2 and tuple(again[0, 0]) == (40, 50, 60, 255)
+
+
+def test_the_least_recently_used_frames_go_first_beyond_the_budget(tmp_path):
+    paths = []
+    for k in range(3):
+        paths.append(tmp_path / f"{k}.png")
+        Image.new("RGBA", (16, 16), (k, 0, 0, 255)).save(paths[-1])
+    calls = []
+    recent = RecentFrames(budget=2 * 16 * 16 * 4)  # two frames
+    for path in (paths[0], paths[1], paths[0], paths[2]):  # 1 is now the least recently used
+        recent.get(path, counting_decoder(calls))
+    assert calls == [paths[0], paths[1], paths[2]]
+    recent.get(paths[0], counting_decoder(calls))
+    recent.get(paths[1], counting_decoder(calls))
+    assert calls == [paths[0], paths[1], paths[2], paths[1]]
+
+
+def test_load_rgba_gives_read_only_arrays(tmp_path):
+    path = tmp_path / "a.png"
+    Image.new("RGB", (4, 4), "red").save(path)
+    frame = load_rgba(path)
+    assert frame.shape == (4, 4, 4) and not frame.flags.writeable

@@ -11,7 +11,7 @@ import posixpath
 from pathlib import Path
 
 from doit.exceptions import TaskFailed
-from .naming import subtask_name
+from .naming import reading, subtask_name
 from .uptodate import FolderListing, outputs_as_written, section_values, settings_changed
 
 from .. import versions
@@ -76,6 +76,7 @@ def animation_tasks(site, formats: tuple[str, ...], sources: ImageRoot, outputs:
             "uptodate": [settings_changed({**{o.kind: shaping[o.kind] for o in made}, "frames": frames}),
                          outputs_as_written(listing)],
             "clean": True,
+            "meta": reading(frames[0]),
         }
 
 

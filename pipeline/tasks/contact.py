@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from doit.exceptions import TaskFailed
-from .naming import subtask_name
+from .naming import reading, subtask_name
 from .uptodate import settings_changed
 
 from .. import plan, versions
@@ -91,6 +91,7 @@ def contact_tasks(site, sources: ImageRoot):
             # file_dep is a set to doit: a reordered gallery changes the sheet, so the order is here
             "uptodate": [settings_changed({**sheet_shaping, "title": title, "frames": frames})],
             "clean": True,
+            "meta": reading(frames[0]),
         }
     per_page = options.overview_columns * options.overview_rows
     pages = plan.overview_page_count(len(animations), options)

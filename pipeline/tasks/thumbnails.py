@@ -12,7 +12,7 @@ from ..catalog import Reference
 from ..imageroot import ImageRoot
 from ..plan import FRAME_COPY, OutputPlan, thumbnail_format, thumbnail_outputs
 from .batch import folders, leaving, run_batch, source_root
-from .naming import subtask_name
+from .naming import reading, subtask_name
 from .uptodate import FolderListing, outputs_as_written, settings_changed
 
 
@@ -71,4 +71,5 @@ def thumbnail_tasks(site, groups: dict[str, list[Reference]], sources: ImageRoot
             "targets": [images + o.path for _, o in made if o.path not in left],
             "uptodate": [settings_changed(leaving(shaping, left)), outputs_as_written(listing)],
             "clean": True,
+            "meta": reading(frames[0].path),
         }
