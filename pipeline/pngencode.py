@@ -39,21 +39,25 @@ def smallest(image: Image.Image, icc_profile: bytes | None = None, level: int = 
     return ours if len(ours) <= len(out.getvalue()) else out.getvalue()
 
 
-def encode_image(image: Image.Image, icc_profile: bytes | None = None, level: int = LEVEL) -> bytes:
+def encode_image(image: Image.Image, icc_profile: bytes | None = None, level: int = LEVEL,
+                 filtered: bool = True) -> bytes:
     """`encode` for a Pillow image in mode L, RGB, RGBA or P."""
     pixels = np.asarray(image)
     palette = None
     if image.mode == "P":
         palette = np.frombuffer(bytes(image.getpalette(rawmode="RGBA")), np.uint8).reshape(-1, 4)
         palette = palette[: int(pixels.max(initial=0)) + 1]
-    return encode(pixels, image.mode, palette=palette, icc_profile=icc_profile, level=level)
+    return encode(pixels, image.mode, palette=palette, icc_profile=icc_profile, level=level, filtered=filtered)
 
 
 def encode(pixels: np.ndarray, mode: str, *, palette: np.ndarray | None = None,
-           icc_profile: bytes | None = None, level: int = LEVEL) -> bytes:
+           icc_profile: bytes | None = None, level: int = LEVEL, filtered: bool = True) -> bytes:
     """PNG bytes of (h, w) or (h, w, c) uint8 `pixels` in `mode` ('L', 'RGB', 'RGBA', 'P').
 
     For 'P', `palette` is (n, 3) or (n, 4) uint8; a fourth column becomes the tRNS chunk.
+    Without `filtered`, every row is stored unfiltered (filter None) instead of the smallest
+    filtering being looked for: for palette images, whose neighbouring indices are not
+    neighbouring colours, that comes within a fraction of a percent in half the time.
     """
     rows = pixels.reshape(pixels.shape[0], -1)
     channels = 1 if pixels.ndim == 2 else pixels.shape[2]
@@ -67,7 +71,8 @@ def encode(pixels: np.ndarray, mode: str, *, palette: np.ndarray | None = None,
             alpha = palette[:, 3]
             last = int(np.nonzero(alpha < 255)[0].max()) + 1  # trailing opaque entries are implied
             chunks.append(_chunk(b"tRNS", alpha[:last].tobytes()))
-    chunks.append(_chunk(b"IDAT", smallest_idat(rows, channels, level)))
+    data = smallest_idat(rows, channels, level) if filtered else unfiltered_idat(rows, level)
+    chunks.append(_chunk(b"IDAT", data))
     chunks.append(_chunk(b"IEND", b""))
     return SIGNATURE + b"".join(chunks)
 
@@ -81,6 +86,11 @@ def smallest_idat(rows: np.ndarray, bpp: int, level: int = LEVEL) -> bytes:
     candidates = [np.full(len(rows), kind) for kind in range(5)] + [heuristic]
     every_row = np.arange(len(rows))
     return deflate.zlib_compress(_scanlines(filtered, _best_by_sample(candidates, filtered), every_row), level)
+
+
+def unfiltered_idat(rows: np.ndarray, level: int = LEVEL) -> bytes:
+    """`rows` ((h, w * bpp) uint8), each after filter type 0 (None), deflated at `level`."""
+    return deflate.zlib_compress(np.hstack([np.zeros((len(rows), 1), np.uint8), rows]).tobytes(), level)
 
 
 def _best_by_sample(candidates: list[np.ndarray], filtered: np.ndarray, band: int = 16,

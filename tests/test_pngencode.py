@@ -1,6 +1,8 @@
 """The filter-choosing PNG writer: every mode decodes back to the same pixels, and it beats
 Pillow's per-row heuristic on a smooth render."""
 import io
+import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -34,6 +36,16 @@ def test_palette_with_alpha_writes_a_trimmed_trns_chunk():
     assert result.info["transparency"] == b"\x00\x80"  # the two opaque entries at the end are implied
     expected = palette[indices]
     assert np.array_equal(np.asarray(result.convert("RGBA")), expected)
+
+
+def test_unfiltered_palette_image_decodes_to_the_same_pixels_with_every_row_filter_none():
+    indices = np.random.default_rng(1).integers(0, 40, (19, 23), dtype=np.uint8)
+    palette = np.random.default_rng(2).integers(0, 256, (40, 3), dtype=np.uint8)
+    data = pngencode.encode(indices, "P", palette=palette, filtered=False)
+    assert np.array_equal(np.asarray(decode(data)), indices)
+    start = data.index(b"IDAT") + 4
+    raw = zlib.decompress(data[start:start + struct.unpack(">I", data[start - 8:start - 4])[0]])
+    assert raw[:: 23 + 1] == bytes(19)  # each row's filter type byte
 
 
 def test_icc_profile_is_kept():
