@@ -1,5 +1,5 @@
-"""doit's `run` command with workers whose memory does not grow with the site, and the
-sub-tasks that read one frame sequence dispatched together.
+"""doit's `run` command with workers whose memory does not grow with the site, each given
+its jobs by `dispatch` (the sub-tasks of one frame sequence together, on one worker).
 
 doit's process runner (`-n 2`) forks its workers from the process that holds every task
 and doit's dependency cache, or under forkserver pickles all the tasks into each worker:
@@ -24,10 +24,10 @@ import threading
 import time
 
 from doit import cmd_run
-from doit.control import TaskControl, TaskDispatcher
+from doit.control import TaskControl
 from doit.runner import ERROR, JobTask, JobTaskPickle, MRunner
 
-from .tasks.naming import SEQUENCE
+from .dispatch import HOLD, JobChooser, SequencedTaskControl, sequence_of
 
 
 class LeanMRunner(MRunner):
@@ -68,21 +68,71 @@ class LeanMRunner(MRunner):
         return failure
 
     def run_tasks(self, task_dispatcher):
-        """doit's, ended with an error line (and the records of every finished task kept)
-        when a worker dies in the middle of a task: see `_run_start_processes`."""
+        """doit's loop, with a job queue for each worker, so that `JobChooser` decides which
+        worker runs what; ended with an error line (and the records of every finished task
+        kept) when a worker dies in the middle of a task: doit waits for the next result for
+        ever, so a worker killed (by the kernel short of memory, or by hand) hung the build."""
+        self._run_tasks_init(task_dispatcher)
+        chooser = JobChooser(self.get_next_job, lambda job: sequence_of(self.tasks[job.name]))
+        result_q = self.Queue()
+        workers, queues, running, idle = [], [], {}, set(range(self.num_process))
+
+        def give(worker: int, job) -> None:
+            """Send `worker` the `job` JobChooser chose for it, starting the worker with its
+            first; None ends a started worker; HOLD leaves it idle."""
+            if job is HOLD or (job is None and worker >= len(workers)):
+                return
+            idle.discard(worker)
+            if worker >= len(workers):  # workers are numbered in the order they start
+                queues.append(self.Queue())
+                workers.append(self.Child(target=self.execute_task_subprocess,
+                                          args=(queues[worker], result_q, self.reporter.__class__)))
+                workers[worker].start()
+            queues[worker].put(job)
+            if job is not None:
+                running[job.name] = worker
+
         try:
-            super().run_tasks(task_dispatcher)
+            for worker in range(self.num_process):
+                give(worker, chooser.job_for(worker))
+                if worker not in running.values():
+                    break  # nothing for it: none for the next ones either, yet
+            get = functools.partial(_result_or_dead_worker, result_q.get, workers, set())
+            while running:
+                result = get()
+                if "exit" in result:
+                    raise result["exit"](result["exception"])
+                node = task_dispatcher.nodes[result["name"]]
+                if "reporter" in result:
+                    getattr(self.reporter, result["reporter"])(node.task)
+                    continue
+                self._process_result(node, node.task, result)
+                idle.add(running.pop(result["name"]))
+                chooser.finished(node)
+                if self._stop_running:
+                    chooser.drop_pending()
+                for worker in sorted(idle):
+                    give(worker, chooser.job_for(worker))
+            for worker in sorted(idle):  # held to the end: nothing came for them
+                give(worker, None)
         except WorkerDied as exc:
+            self._stop(workers)
             self.reporter.runtime_error(f"{exc}\n")
             self.final_result = ERROR
+            return
+        except (SystemExit, KeyboardInterrupt, Exception):
+            self._stop(workers)
+            raise
+        for worker in workers:
+            worker.join()
+        while not result_q.empty():  # the teardowns' reports; safe: the workers are gone
+            result = result_q.get()
+            getattr(self.reporter, result["reporter"])(self.tasks[result["name"]])
 
-    def _run_start_processes(self, job_q, result_q):
-        """doit's, and then each wait for a result also watches the workers. doit waits for
-        the next result for ever, so a worker killed in the middle of a task (by the kernel
-        short of memory, or by hand) hung the build."""
-        workers = super()._run_start_processes(job_q, result_q)
-        result_q.get = functools.partial(_result_or_dead_worker, result_q.get, workers, set())
-        return workers
+    @staticmethod
+    def _stop(workers) -> None:
+        for worker in workers:
+            worker.terminate()
 
     def get_next_job(self, completed):
         job = super().get_next_job(completed)
@@ -100,35 +150,6 @@ class LeanMRunner(MRunner):
         result["task"] = {key: value for key, value in result["task"].items()
                           if key not in mine or not _equal(mine[key], value)}
         super()._process_result(node, task, result)
-
-
-class SequencedTaskControl(TaskControl):
-    """doit's task control, dispatching the sub-tasks that read the same frame sequence one
-    after another, and in the order the tasks were selected.
-
-    doit takes the selected tasks in turn, each with all its sub-tasks: every GIF, then every
-    WebP, and so on. A sub-task names the sequence it reads in its `meta` (`SEQUENCE`); the
-    sub-tasks of the selected tasks that name one are dispatched first, grouped by sequence,
-    so that the worker which decoded a sequence's frames for one task finds them decoded for
-    the next (`frames.RecentFrames`). Each still waits for its own dependencies, and the
-    selected tasks then run as before: what is already done is not done again.
-    """
-
-    def task_dispatcher(self):
-        assert self.selected_tasks is not None, "must call 'process' before this"
-        return TaskDispatcher(self.tasks, self.targets, by_sequence(self.tasks, self.selected_tasks))
-
-
-def by_sequence(tasks: dict, selected: list[str]) -> list[str]:
-    """`selected`, preceded by the sub-tasks of those that name a sequence, grouped by it:
-    the groups in the order their first sub-task comes, each in the order of `selected`."""
-    groups: dict[str, list[str]] = {}
-    for name in selected:
-        for sub in tasks[name].task_dep if tasks[name].has_subtask else ():
-            sequence = (tasks[sub].meta or {}).get(SEQUENCE)
-            if sequence is not None:
-                groups.setdefault(sequence, []).append(sub)
-    return [sub for group in groups.values() for sub in group] + list(selected)
 
 
 class Run(cmd_run.Run):

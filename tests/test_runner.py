@@ -60,16 +60,18 @@ def test_a_finished_task_keeps_its_own_lists_and_takes_the_workers_values(small_
 def test_a_run_with_only_group_tasks_left_starts_no_worker(small_site, monkeypatch):
     assert doit_main(doit_namespace(small_site.config)).run(["-n", "2", "gif"]) == 0
     started = []
-    real = runner.LeanMRunner._run_start_processes
 
-    def start(self, job_q, result_q):
-        processes = real(self, job_q, result_q)
-        started.append(len(processes))
-        return processes
+    def child(*args, **kwargs):
+        started.append(kwargs)
+        return multiprocessing.Process(*args, **kwargs)
 
-    monkeypatch.setattr(runner.LeanMRunner, "_run_start_processes", start)
+    monkeypatch.setattr(runner.LeanMRunner, "Child", staticmethod(child))
     assert doit_main(doit_namespace(small_site.config)).run(["-n", "2", "gif"]) == 0  # nothing to do
-    assert started == [0]
+    assert started == []
+    (small_site.images / "muscles/png/Leg-Soleus-3.png").write_bytes(
+        (small_site.images / "muscles/png/Leg-Soleus-4.png").read_bytes())
+    assert doit_main(doit_namespace(small_site.config)).run(["-n", "2", "gif"]) == 0
+    assert len(started) == 1  # one task to run: one worker
 
 
 def note(log: str, text: str) -> None:
@@ -96,35 +98,3 @@ def test_a_value_that_cannot_be_compared_counts_as_changed():
     assert not runner._equal(["a.png"], ["b.png"])
     assert not runner._equal(np.zeros(2), np.zeros(2))  # == gives an array, whose truth raises
 
-
-def test_the_sub_tasks_of_one_sequence_are_dispatched_together(small_site, monkeypatch):
-    names = []
-    real_next = runner.LeanMRunner.get_next_job
-
-    def next_job(self, completed):
-        job = real_next(self, completed)
-        if job is not None and job.type is not JobHold.type:
-            names.append(job.name)
-        return job
-
-    monkeypatch.setattr(runner.LeanMRunner, "get_next_job", next_job)
-    assert doit_main(doit_namespace(small_site.config)).run(["-n", "2", "gif", "webp", "thumbnails", "contact"]) == 0
-    per_sequence = [[f"gif:images/muscles/gif/{name}.gif", f"webp:images/muscles/gif/{name}.webp",
-                     f"thumbnails:images/muscles/png/{name}-*.png", f"contact:contact/{name}.png"]
-                    for name in ("Leg-Soleus", "Arm-Biceps")]
-    assert names[:8] in (per_sequence[0] + per_sequence[1], per_sequence[1] + per_sequence[0])
-    assert names[8:] == ["contact:contact/overview-1.png"]  # then what reads no one sequence
-
-
-def test_a_process_running_a_sequence_s_tasks_decodes_each_frame_once(small_site, monkeypatch):
-    from pipeline import frames
-
-    decoded = []
-    real = frames._decode_rgba
-    monkeypatch.setattr(frames, "_decode_rgba", lambda path: decoded.append(path) or real(path))
-    # -n 0: every task in this process (as in each worker of -n 2, whose tasks come in turn)
-    assert doit_main(doit_namespace(small_site.config)).run(
-        ["-n", "0", "gif", "webp", "video", "thumbnails", "contact"]) == 0
-    assert len(decoded) == len(set(decoded)) == 32
-    assert (small_site.build / "contact/Leg-Soleus.png").is_file()
-    assert (small_site.build / "images/muscles/gif/Arm-Biceps.mp4").is_file()
