@@ -33,8 +33,8 @@ def parse_colour(text: str) -> tuple[int, int, int]:
 
 
 class RecentFrames:
-    """The frames this process decoded last, each kept under the SHA-256 of its file's bytes,
-    up to `budget` bytes of pixels, the least recently used dropped first.
+    """The frames this process decoded last, each kept under the SHA-256 of its file's bytes:
+    at most `most` frames and `budget` bytes of pixels, the least recently used dropped first.
 
     The GIF, WebP, video, thumbnails and contact sheet of one animation are separate tasks,
     which doit's runner hands out one after another (see `runner.SequencedTaskControl`): a
@@ -45,8 +45,8 @@ class RecentFrames:
     caller gets the same ones.
     """
 
-    def __init__(self, budget: int):
-        self.budget = budget
+    def __init__(self, budget: int, most: int):
+        self.budget, self.most = budget, most
         self._frames: dict[bytes, np.ndarray] = {}  # insertion order = least recently used first
         self._bytes = 0
 
@@ -61,15 +61,16 @@ class RecentFrames:
             frame.flags.writeable = False
             self._bytes += frame.nbytes
         self._frames[key] = frame
-        while self._bytes > self.budget and len(self._frames) > 1:
+        while (self._bytes > self.budget or len(self._frames) > self.most) and len(self._frames) > 1:
             self._bytes -= self._frames.pop(next(iter(self._frames))).nbytes
         return frame
 
 
-# Process-wide, to outlive the task that filled it. 96 MiB: two sequences of 16 frames of
-# 800x800, the one a worker is on and the one before it; a worker's memory does not grow
-# with the site.
-_RECENT = RecentFrames(budget=96 * 2**20)
+# Process-wide, to outlive the task that filled it. Two sequences of 16 frames, the one a
+# worker is on and the one before it (dispatch.REMEMBERED): 82 MiB at 800x800, and never
+# more than 96 MiB; the count keeps small frames from filling the budget with a hundred
+# sequences, so that a worker's memory does not grow with the site.
+_RECENT = RecentFrames(budget=96 * 2**20, most=32)
 
 
 def load_rgba(path: Path) -> np.ndarray:

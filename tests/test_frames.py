@@ -137,7 +137,7 @@ def test_a_frame_is_decoded_once_while_its_bytes_stay_the_same(tmp_path):
     path = tmp_path / "a.png"
     Image.new("RGBA", (8, 6), (10, 20, 30, 255)).save(path)
     calls = []
-    recent = RecentFrames(budget=1 << 20)
+    recent = RecentFrames(budget=1 << 20, most=4)
     first = recent.get(path, counting_decoder(calls))
     path.touch()  # a new time, the same bytes
     assert recent.get(path, counting_decoder(calls)) is first and len(calls) == 1
@@ -152,19 +152,19 @@ def test_a_frame_is_decoded_once_while_its_bytes_stay_the_same(tmp_path):
     assert len(calls) == 2 and tuple(again[0, 0]) == (40, 50, 60, 255)
 
 
-def test_the_least_recently_used_frames_go_first_beyond_the_budget(tmp_path):
+def test_the_least_recently_used_frames_go_first_beyond_the_budget_or_the_count(tmp_path):
     paths = []
     for k in range(3):
         paths.append(tmp_path / f"{k}.png")
         Image.new("RGBA", (16, 16), (k, 0, 0, 255)).save(paths[-1])
-    calls = []
-    recent = RecentFrames(budget=2 * 16 * 16 * 4)  # two frames
-    for path in (paths[0], paths[1], paths[0], paths[2]):  # 1 is now the least recently used
-        recent.get(path, counting_decoder(calls))
-    assert calls == [paths[0], paths[1], paths[2]]
-    recent.get(paths[0], counting_decoder(calls))
-    recent.get(paths[1], counting_decoder(calls))
-    assert calls == [paths[0], paths[1], paths[2], paths[1]]
+    for recent in (RecentFrames(budget=2 * 16 * 16 * 4, most=99), RecentFrames(budget=1 << 20, most=2)):
+        calls = []  # two frames' bytes, or two frames
+        for path in (paths[0], paths[1], paths[0], paths[2]):  # 1 is now the least recently used
+            recent.get(path, counting_decoder(calls))
+        assert calls == [paths[0], paths[1], paths[2]]
+        recent.get(paths[0], counting_decoder(calls))
+        recent.get(paths[1], counting_decoder(calls))
+        assert calls == [paths[0], paths[1], paths[2], paths[1]]
 
 
 def test_load_rgba_gives_read_only_arrays(tmp_path):
