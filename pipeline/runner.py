@@ -75,19 +75,19 @@ class LeanMRunner(MRunner):
         self._run_tasks_init(task_dispatcher)
         chooser = JobChooser(self.get_next_job, lambda job: sequence_of(self.tasks[job.name]))
         result_q = self.Queue()
-        workers, queues, running, idle = [], [], {}, set(range(self.num_process))
+        workers, queues, running, idle = [], {}, {}, set(range(self.num_process))
 
         def give(worker: int, job) -> None:
             """Send `worker` the `job` JobChooser chose for it, starting the worker with its
             first; None ends a started worker; HOLD leaves it idle."""
-            if job is HOLD or (job is None and worker >= len(workers)):
+            if job is HOLD or (job is None and worker not in queues):
                 return
             idle.discard(worker)
-            if worker >= len(workers):  # workers are numbered in the order they start
-                queues.append(self.Queue())
+            if worker not in queues:
+                queues[worker] = self.Queue()
                 workers.append(self.Child(target=self.execute_task_subprocess,
                                           args=(queues[worker], result_q, self.reporter.__class__)))
-                workers[worker].start()
+                workers[-1].start()
             queues[worker].put(job)
             if job is not None:
                 running[job.name] = worker
