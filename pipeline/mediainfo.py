@@ -101,7 +101,11 @@ def _video_info(path: Path, mime: str) -> MediaInfo:
     by decoding took as long as a start of ffmpeg, and that was a second run)."""
     import imageio_ffmpeg
 
-    result = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path),
+    try:
+        ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    except RuntimeError as exc:  # none shipped, none installed, none named
+        raise PipelineError(f"{path}: cannot be described: {exc}") from None
+    result = subprocess.run([ffmpeg, "-hide_banner", "-nostdin", "-i", str(path),
                              "-map", "0:v:0", "-c", "copy", "-f", "null", "-"],
                             stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace")
     said = "; ".join(result.stderr.strip().splitlines()[-2:])[-300:]  # its last words: why

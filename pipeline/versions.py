@@ -36,7 +36,10 @@ def encoder(kind: str, build_dir: Path) -> str:
     the code or the library that writes it does."""
     code = f"{kind} {CODE[kind]}"
     if kind in _VIDEO:
-        return f"{code}, ffmpeg {ffmpeg_version(build_dir)}"
+        try:
+            return f"{code}, ffmpeg {ffmpeg_version(build_dir)}"
+        except (OSError, RuntimeError) as exc:  # no ffmpeg to ask: its tasks say so when they run
+            return f"{code}, no ffmpeg ({exc})"
     if kind in _DEFLATED_BY_PNGENCODE:
         import deflate  # a small C extension: cheap to import
 

@@ -106,14 +106,18 @@ def _encode(frames, outputs: list[tuple[Path, list[str]]], timing: Timing, matte
     YUV conversion runs once and is split between them. A failure raises PipelineError with
     ffmpeg's errors (not SVT-AV1's banner), and `hint` when they come from the encoder; no
     target is then written."""
+    names = ", ".join(target.name for target, _ in outputs)
+    try:
+        ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    except RuntimeError as exc:  # none shipped, none installed, none named
+        raise PipelineError(f"{names}: {exc}") from None
     shown = video_frames(frames, timing, matte)
     height, width = shown[0].shape[:2]
-    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner",
+    command = [ffmpeg, "-hide_banner",
                "-loglevel", "error", "-y",
                "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
                "-framerate", f"{timing.fps:g}", "-i", "pipe:0", "-filter_complex",
                f"[0:v]{_COLOUR},split={len(outputs)}" + "".join(f"[v{i}]" for i in range(len(outputs)))]
-    names = ", ".join(target.name for target, _ in outputs)
     with contextlib.ExitStack() as stack:
         temporaries = [stack.enter_context(atomic_path(target)) for target, _ in outputs]
         for index, ((_, codec), temporary) in enumerate(zip(outputs, temporaries)):

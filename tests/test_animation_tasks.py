@@ -253,3 +253,33 @@ def test_the_matte_setting_is_what_gif_and_video_are_laid_over(small_site):
         first = iio.imread(target, index=0, plugin="FFMPEG" if suffix == "mp4" else "pillow")
         red, green, blue = (int(c) for c in first[1, 1, :3])
         assert blue > 220 and red < 30 and green < 30, (suffix, red, green, blue)
+
+
+def test_without_ffmpeg_the_videos_fail_naming_it_and_the_rest_builds(small_site, monkeypatch):
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", str(small_site.root / "no-ffmpeg-here"))
+    code, log = run(small_site, "gif", "webp", "video")  # the tasks are still wired: no traceback
+    assert code != 0 and "Traceback" not in log
+    assert f"Leg-Soleus.mp4: [Errno 2] No such file or directory: '{small_site.root / 'no-ffmpeg-here'}'" in log
+    assert all(path.stat().st_size > 0 for path in outputs(small_site, ("gif", "webp")))
+    assert not any(path.exists() for path in outputs(small_site, VIDEO))
+    monkeypatch.delenv("IMAGEIO_FFMPEG_EXE")
+    code, _ = run(small_site, "gif", "webp", "video")
+    assert code == 0 and all(path.stat().st_size > 0 for path in outputs(small_site, VIDEO))
+
+
+def test_with_no_ffmpeg_at_all_a_video_fails_with_imageio_ffmpeg_s_words(monkeypatch, tmp_path):
+    import imageio_ffmpeg
+    import numpy as np
+
+    from pipeline import video
+    from pipeline.problems import PipelineError
+    from pipeline.settings import Mp4Settings
+    from pipeline.timing import Timing
+
+    def none_found():
+        raise RuntimeError("No ffmpeg exe could be found.")
+    monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", none_found)
+    frames = [np.zeros((4, 4, 4), np.uint8)]
+    with pytest.raises(PipelineError, match=r"^x\.mp4: No ffmpeg exe could be found\.$"):
+        video.write_mp4(frames, tmp_path / "x.mp4", Mp4Settings(), Timing((0,), 8.0, 0), (255, 255, 255))
+    assert list(tmp_path.iterdir()) == []
