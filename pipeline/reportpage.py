@@ -14,6 +14,7 @@ import posixpath
 import time
 from collections import Counter
 from html import escape
+from pathlib import Path
 from typing import Iterator
 from urllib.parse import quote
 
