@@ -1,4 +1,5 @@
 """The `run` command's process runner: each worker gets only its task, no-action tasks start none."""
+import importlib.util
 import multiprocessing
 import pickle
 
@@ -34,6 +35,18 @@ def test_workers_receive_one_task_not_all(small_site, monkeypatch):
     assert max(states) < 10_000  # without the tasks: a few KB
     assert (small_site.build / "images/muscles/gif/Leg-Soleus.webp").stat().st_size > 0
     assert multiprocessing.get_start_method(allow_none=True) is None  # left as the run found it
+
+
+def test_the_forkserver_imports_the_encoders_once_for_every_worker(small_site, monkeypatch):
+    preloads = []
+    real = multiprocessing.set_forkserver_preload
+    monkeypatch.setattr(multiprocessing, "set_forkserver_preload", lambda names: (preloads.append(list(names)), real(names)))
+    before = runner._forkserver_preload()
+    assert doit_main(doit_namespace(small_site.config)).run(["-n", "2", "gif"]) == 0
+    assert preloads[0] == list(runner.WORKER_MODULES)
+    assert runner._forkserver_preload() == before  # left as the run found it
+    # the forkserver skips a module it cannot import without a word: each must exist
+    assert all(importlib.util.find_spec(name) is not None for name in runner.WORKER_MODULES)
 
 
 def test_a_finished_task_keeps_its_own_lists_and_takes_the_workers_values(small_site, monkeypatch):
