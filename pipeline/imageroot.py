@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import posixpath
+import unicodedata
 from pathlib import Path
 from sys import intern  # one string per frame path, whichever sub-tasks name it
 from typing import NamedTuple
@@ -74,6 +75,27 @@ class ImageRoot:
         case-insensitive file system (macOS, Windows) finds them there, and a web server on
         Linux does not."""
         return sorted(p for p in self._by_lower_case.get(reference.lower(), ()) if p != reference)
+
+    @functools.cached_property
+    def _by_normal_form(self) -> dict[str, list[str]]:
+        index: dict[str, list[str]] = {}
+        for path in self.files:
+            index.setdefault(unicodedata.normalize("NFC", path), []).append(path)
+        return index
+
+    def other_normal_form(self, reference: str) -> list[str]:
+        """Files whose names are `reference` with its accents written another way (NFC: 'é' as
+        one code point; NFD: 'e' and a combining accent), sorted. They look the same, and a
+        web server tells them apart; macOS long wrote names in NFD, pages are usually NFC."""
+        return sorted(p for p in self._by_normal_form.get(unicodedata.normalize("NFC", reference), ())
+                      if p != reference)
+
+    def is_folder(self, reference: str) -> bool:
+        """Whether `reference`, a safe name, is a folder inside the root (looked at, not opened)."""
+        if unsafe_reason(reference) or is_hidden(reference):
+            return False
+        real = resolve_inside(self.root, reference)
+        return real is not None and real.is_dir()
 
     def present(self, references: list[str]) -> list[str]:
         """Full paths of the `references` that name a file, for a task's `file_dep`: a missing

@@ -166,14 +166,28 @@ def _clash(late: Claim, first: Claim, paths: list[str]) -> Problem:
 
 
 def _missing(path: str, page: str, line: int, what: str, images: ImageRoot) -> Problem:
-    others = images.other_case(path)
-    hint = (f"; '{others[0]}' differs only in case, and web servers tell them apart: rename the "
-            "file or correct the page") if others else ""
-    if is_hidden(path):
-        hint = ("; a name starting with '.' is hidden: Jekyll does not publish it and the pipeline "
-                "does not read it, so rename it")
     return Problem(page, line, path, "missing",
-                   f"{what} '{path}' does not exist under the image root{hint}")
+                   f"{what} '{path}' does not exist under the image root{_missing_hint(path, images)}")
+
+
+def _missing_hint(path: str, images: ImageRoot) -> str:
+    """What is there instead, when something near is: a hidden name, a folder, the same name
+    in another Unicode normal form or in another case."""
+    if is_hidden(path):
+        return ("; a name starting with '.' is hidden: Jekyll does not publish it and the pipeline "
+                "does not read it, so rename it")
+    if images.is_folder(path):
+        return "; it is a folder: name an image file in it"
+    spelt = images.other_normal_form(path)
+    if spelt:
+        return (f"; '{spelt[0]}' looks the same but writes its accented letters another way "
+                "(Unicode NFC against NFD), and web servers tell them apart: rename the file or "
+                "retype the name in the page")
+    others = images.other_case(path)
+    if others:
+        return (f"; '{others[0]}' differs only in case, and web servers tell them apart: rename the "
+                "file or correct the page")
+    return ""
 
 
 def _unlisted_frames(catalog: Catalog, images: ImageRoot) -> list[Problem]:

@@ -44,6 +44,31 @@ def test_missing_frame(small_site):
     assert str(problem) == f"{PAGE}:{problem.line}: missing: gallery frame '{url}' does not exist under the image root"
 
 
+def test_a_frame_that_is_a_folder_is_missing_and_said_to_be_a_folder(small_site):
+    url = "muscles/png/Leg-Soleus-5.png"
+    (small_site.images / url).unlink()
+    (small_site.images / url).mkdir()
+    problem = only(problems_of(small_site), "missing")
+    assert (problem.line, problem.reference) == (frame_line(small_site, url), url)
+    assert problem.message == (f"gallery frame '{url}' does not exist under the image root; "
+                               "it is a folder: name an image file in it")
+
+
+def test_a_frame_named_in_another_unicode_normal_form_is_missing_and_named(small_site):
+    # the page says 'Leg-Sóleus' with one code point for 'ó' (NFC), the file has 'o' and a
+    # combining accent (NFD), as macOS wrote names: they look the same
+    nfc, nfd = "muscles/png/Leg-S\u00f3leus-5.png", "muscles/png/Leg-So\u0301leus-5.png"
+    page = small_site.pages / PAGE
+    page.write_text(page.read_text(encoding="utf-8").replace("muscles/png/Leg-Soleus-5.png", nfc), encoding="utf-8")
+    (small_site.images / "muscles/png/Leg-Soleus-5.png").rename(small_site.images / nfd)
+    problem = only(problems_of(small_site), "missing")
+    assert (problem.line, problem.reference) == (frame_line(small_site, nfc), nfc)
+    assert problem.message == (
+        f"gallery frame '{nfc}' does not exist under the image root; '{nfd}' looks the same but "
+        "writes its accented letters another way (Unicode NFC against NFD), and web servers tell "
+        "them apart: rename the file or retype the name in the page")
+
+
 def test_a_frame_whose_name_differs_only_in_case_is_missing_and_named(small_site):
     # a Mac finds it, the web server does not
     url = "muscles/png/Leg-Soleus-5.png"
