@@ -1,5 +1,7 @@
 """BoundedSqliteDB: doit's sqlite3 records, a bounded number in memory, committed once."""
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 
@@ -110,3 +112,24 @@ def test_a_damaged_dependency_file_is_an_error_line(tmp_path, damage):
     with pytest.raises(InvalidCommand, match=rf"^{path} is not a dependency file the pipeline can read \(.+\); "
                                              "delete it: the next build makes every file again$"):
         BoundedSqliteDB(str(path), JSONCodec())
+
+
+def test_a_dependency_file_that_cannot_be_written_is_not_called_damaged(tmp_path):
+    # files may not grow past 1000 bytes here (as on a full disk, the first page of a new
+    # database cannot be written): sqlite3 says 'disk I/O error', and the file is not to blame
+    path = tmp_path / "deps.db"
+    script = (
+        "import resource, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (1000, resource.RLIM_INFINITY))\n"
+        "from doit.dependency import JSONCodec\n"
+        "from pipeline.tasks.backend import BoundedSqliteDB\n"
+        "try:\n"
+        "    BoundedSqliteDB(sys.argv[1], JSONCodec())\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__, exc)\n")
+    said = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True).stdout
+    assert said.startswith(f"InvalidCommand {path}: the dependency file cannot be opened or created (")
+    assert said.rstrip().endswith("it is kept as it is: make room on the disk, or let this user write the "
+                                  "build folder, and run again")
+    assert "delete it" not in said

@@ -18,6 +18,20 @@ from doit.exceptions import InvalidCommand
 NAME = "sqlite3-bounded"  # DOIT_CONFIG's "backend"; registered as a doit.BACKEND entry point
 
 
+# sqlite3's words for a file that is not a database, or a damaged one: only then is deleting
+# it the cure; a full disk, an I/O error or a folder that cannot be written are not the file's fault
+_DAMAGED = ("file is not a database", "malformed", "corrupt")
+
+
+def _unopened(name: str, reason: str) -> str:
+    """Why the dependency file `name` could not be opened, from sqlite3's `reason`, and what to do."""
+    if any(words in reason for words in _DAMAGED):
+        return (f"{name} is not a dependency file the pipeline can read ({reason}); "
+                "delete it: the next build makes every file again")
+    return (f"{name}: the dependency file cannot be opened or created ({reason}); it is kept as it "
+            "is: make room on the disk, or let this user write the build folder, and run again")
+
+
 class BoundedSqliteDB(SqliteDB):
     """SqliteDB with at most `CACHED` task records in memory (see the module's docstring)."""
 
@@ -28,9 +42,9 @@ class BoundedSqliteDB(SqliteDB):
         try:
             super().__init__(name, codec, module_name=module_name)
         except DatabaseException as exc:  # a traceback under doit's own words, otherwise
-            reason = str(exc).rpartition("Original error: ")[2]  # sqlite3's
-            raise InvalidCommand(f"{name} is not a dependency file the pipeline can read ({reason}); "
-                                 "delete it: the next build makes every file again") from None
+            raise InvalidCommand(_unopened(name, str(exc).rpartition("Original error: ")[2])) from None
+        except sqlite3.Error as exc:  # connecting, before doit's own check
+            raise InvalidCommand(_unopened(name, str(exc))) from None
         self._last = (None, None)  # (task_id, record): doit asks about one task many times in a row
         self.unsaved = None  # why the run's records could not be saved, if they could not (see `dump`)
         self._failed = None  # the first sqlite3 error of a write during the run (a full disk)
