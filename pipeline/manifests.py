@@ -124,7 +124,38 @@ def parse_page(data: bytes, name: str) -> Page | None:
     return _parse_front_matter(match.group(1), name, first_line)
 
 
+# Deeper than this a page is refused before it is composed: the composer recurses once per
+# level, and about 30,000 levels (a line of '[') overflowed the C stack, a segfault that
+# ended the whole build with no word. A page of the atlas nests three levels.
+MAX_DEPTH = 1000
+
+
+def _too_deep(yaml_text: str) -> int | None:
+    """The line (from 0) where the nesting of `yaml_text` passes MAX_DEPTH, or None.
+
+    Each level needs one of '[', '{', '-', ':' or '?', so counting those clears almost every
+    page at once; the others are read as libyaml's events, a loop without recursion."""
+    if sum(yaml_text.count(sign) for sign in "[{-:?") <= MAX_DEPTH:
+        return None
+    depth = 0
+    try:
+        for event in yaml.parse(yaml_text, Loader=_Loader):
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return event.start_mark.line
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        return None  # composing says what is wrong, and where
+    return None
+
+
 def _parse_front_matter(yaml_text: str, name: str, first_line: int) -> Page:
+    deep = _too_deep(yaml_text)
+    if deep is not None:
+        return _broken(name, first_line + deep, f"front matter nests lists or mappings more than "
+                       f"{MAX_DEPTH} levels deep; a page's images and gallery need three")
     try:
         root = yaml.compose(yaml_text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:

@@ -1,3 +1,5 @@
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -173,6 +175,20 @@ def test_non_utf8_page_names_the_line():
 def test_other_keys_are_ignored_and_empty_values_allowed():
     page = parse_page(b"---\nlayout: page\ntags: [a, b]\nimages:\ngallery: ~\n---\n", "p.md")
     assert (page.images, page.gallery, page.problems) == ((), (), ())
+
+
+@pytest.mark.parametrize("nesting", ["[" * 50_000 + "]" * 50_000, "- " * 5_000 + "x"], ids=["flow", "block"])
+def test_front_matter_nested_beyond_reason_is_refused_not_a_crash(tmp_path, nesting):
+    # 50,000 levels of '[' made the composer overflow the C stack (a segfault): read apart,
+    # in a process of its own, so that a crash fails this test and not the whole run
+    (tmp_path / "deep.md").write_text(f"---\ntitle: deep\ngallery:\n  {nesting}\n---\n")
+    script = ("import sys; from pipeline.manifests import parse_page; from pathlib import Path\n"
+              "print(*parse_page(Path(sys.argv[1]).read_bytes(), 'deep.md').problems, sep='\\n')")
+    run = subprocess.run([sys.executable, "-c", script, str(tmp_path / "deep.md")],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == ("deep.md:4: bad-manifest: front matter nests lists or mappings more "
+                                  "than 1000 levels deep; a page's images and gallery need three")
 
 
 def test_large_gallery_and_long_caption():
