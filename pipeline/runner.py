@@ -140,7 +140,8 @@ class LeanMRunner(MRunner):
     @staticmethod
     def _stop(workers) -> None:
         for worker in workers:
-            worker.terminate()
+            if worker.pid is not None:  # one that failed to start has nothing to stop
+                worker.terminate()
 
     def get_next_job(self, completed):
         job = super().get_next_job(completed)
@@ -191,6 +192,7 @@ class Run(cmd_run.Run):
             cmd_run.TaskControl = TaskControl
 
     def _run_on_workers(self, outfile, options: dict):
+        _leave_a_deleted_folder()
         chosen = multiprocessing.get_start_method(allow_none=True) is not None
         preload = _forkserver_preload()
         if not chosen:  # for this run only: the calling program's default is left as it was
@@ -205,6 +207,16 @@ class Run(cmd_run.Run):
                 _stop_forkserver()
                 multiprocessing.set_start_method(None, force=True)
                 multiprocessing.set_forkserver_preload(preload)
+
+
+def _leave_a_deleted_folder() -> None:
+    """Move to the root folder when the current one was deleted (the shell was still in it):
+    multiprocessing asks for it to start a worker, and failed with a traceback. Every path
+    the pipeline uses is absolute by then (settings are found relative to their file)."""
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        os.chdir("/")
 
 
 class WorkerDied(Exception):

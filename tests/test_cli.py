@@ -2,6 +2,7 @@
 import json
 import re
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -193,6 +194,17 @@ def test_a_negative_number_of_processes_is_refused_not_a_silent_nothing(tmp_path
         3, "pipeline: -n takes a number of processes: 1 or more (0: all in this one)\n")
 
 
+@pytest.mark.parametrize("backend", [["--backend", "json"], ["--backend=dbm"]])
+def test_a_backend_that_cannot_read_the_build_s_records_is_refused(raw_copy, backend):
+    assert run(pipeline_command() + ["verify"], cwd=raw_copy).returncode == 0  # the records exist
+    result = run([*pipeline_command(), *backend, "verify"], cwd=raw_copy)
+    name = backend[-1].rpartition("=")[2]
+    assert (result.returncode, result.stderr) == (3, (
+        f"pipeline: --backend {name}: the build's records are kept in sqlite3 (the build folder's "
+        ".doit.db), which that backend cannot read; leave --backend out\n"))
+    assert run([*pipeline_command(), "--backend", "sqlite3", "verify"], cwd=raw_copy).returncode == 0
+
+
 def test_doit_with_bad_settings_says_why_without_a_traceback(raw_copy, tmp_path):
     (raw_copy / "pipeline.toml").write_text("[webp]\nquality = 'high'\n")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -304,3 +316,16 @@ def test_a_build_folder_that_cannot_be_made_is_one_error_line(raw_copy, monkeypa
         with pytest.raises(PipelineError, match=r"^\[paths\] build: cannot make the build folder \S+/build: "
                                                 r"Read-only file system$"):
             doit_namespace(raw_copy / "pipeline.toml", read_only=read_only_command)
+
+
+def test_a_build_started_in_a_folder_since_deleted_still_runs_on_its_workers(raw_copy, tmp_path):
+    # the shell is still in a folder that was deleted: multiprocessing asks for the current
+    # folder to start a worker, and the build ended in a traceback
+    gone = tmp_path / "gone"
+    command = shlex.join([*pipeline_command(), "--config", str(raw_copy / "pipeline.toml"), "-n", "2", "gif"])
+    result = run(["sh", "-c", f"mkdir {gone} && cd {gone} && rmdir {gone} && exec {command}"], cwd=tmp_path,
+                 env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    gifs = sorted(p.name for p in (raw_copy / "build/images/muscles/gif").glob("*.gif"))
+    assert gifs == ["Arm-BicepsBrachii.gif", "Leg-Soleus.gif", "Thigh.gif"]
