@@ -22,6 +22,10 @@ def atomic_path(target: Path):
     extension (Pillow, ffmpeg) write the right one.
     """
     target = Path(target)
+    length = len(os.fsencode(target.name))
+    if length > NAME_MAX:  # refused before any work, and said why: errno 36 alone names no cure
+        raise OSError(errno.ENAMETOOLONG, f"the name '{target.name}' is {length} bytes long, over the "
+                      f"{NAME_MAX} a file name may have; shorten the name it is made from", str(target))
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(
         prefix=f".{_shortened(target.stem, target.suffix)}.", suffix=f".tmp{target.suffix}", dir=target.parent

@@ -1,3 +1,4 @@
+import errno
 import os
 import signal
 import subprocess
@@ -152,6 +153,17 @@ def test_a_name_near_the_file_system_s_limit_is_still_written(tmp_path):
     assert named.read_bytes() == b"whole"
     left_behind.write_bytes(b"half")
     assert remove_stale_temporaries(tmp_path) == [left_behind]
+
+
+def test_a_name_over_the_file_system_s_limit_is_refused_before_anything_is_made(tmp_path):
+    target = tmp_path / "deep" / ("L" * 250 + "-thumb.png")  # 260 bytes
+    with pytest.raises(OSError) as raised:
+        with atomic_path(target):
+            raise AssertionError("nothing is to be made for a name that cannot be written")
+    assert raised.value.errno == errno.ENAMETOOLONG and raised.value.filename == str(target)
+    assert raised.value.strerror == (f"the name '{target.name}' is 260 bytes long, over the 255 a file "
+                                     "name may have; shorten the name it is made from")
+    assert not (tmp_path / "deep").exists()
 
 
 def test_an_atomic_write_reaches_the_disk_before_its_rename_and_the_rename_after(tmp_path, monkeypatch):
