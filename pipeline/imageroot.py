@@ -18,7 +18,7 @@ from typing import NamedTuple
 from .catalog import FRAME_NAME
 from .probe import ImageInfo, Unreadable, probe
 from .problems import shown_name
-from .safepaths import is_hidden, resolve_inside, unsafe_reason
+from .safepaths import goes_through_symlink, is_hidden, resolve_inside, unsafe_reason
 
 
 class FileCheck(NamedTuple):
@@ -96,6 +96,24 @@ class ImageRoot:
             return False
         real = resolve_inside(self.root, reference)
         return real is not None and real.is_dir()
+
+    def reached_through_symlinks(self, references: set[str]) -> set[str]:
+        """What `references` use under other names, when the walk saw symlinks: the real path
+        (relative to the root) of each that goes through one, and the symlinks on the way
+        (a symlink to a folder is listed as a file). Empty without symlinks: no system call."""
+        if not self._listing.has_symlinks:
+            return set()
+        reached = set()
+        for reference in references:
+            if unsafe_reason(reference) or is_hidden(reference) or not goes_through_symlink(self.root, reference):
+                continue
+            parts = reference.split("/")
+            reached.update("/".join(parts[:n]) for n in range(1, len(parts))
+                           if os.path.islink(os.path.join(self.root, *parts[:n])))
+            real = resolve_inside(self.root, reference)
+            if real is not None and real != self.root:
+                reached.add(real.relative_to(self.root).as_posix())
+        return reached
 
     def present(self, references: list[str]) -> list[str]:
         """Full paths of the `references` that name a file, for a task's `file_dep`: a missing

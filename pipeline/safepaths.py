@@ -49,13 +49,14 @@ def resolve_inside(root: Path, reference: str) -> Path | None:
     `root` must already be resolved. Call only for references `unsafe_reason` accepts.
     """
     candidate = root / reference
-    if not _has_symlink(root, reference):
+    if not goes_through_symlink(root, reference):
         return candidate
     real = Path(os.path.realpath(candidate))
     return real if real == root or root in real.parents else None
 
 
-def _has_symlink(root: Path, reference: str) -> bool:
+def goes_through_symlink(root: Path, reference: str) -> bool:
+    """Whether `reference`, or a folder on its way from `root`, is a symlink."""
     current = str(root)
     for part in reference.split("/"):
         current = f"{current}/{part}"

@@ -236,6 +236,7 @@ def _missing_runs(numbers: set[int], low: int, high: int) -> list[tuple[int, int
 
 def _orphans(catalog: Catalog, images: ImageRoot, known_outputs: set[str]) -> list[Problem]:
     used = {ref.path for ref in catalog.references} | known_outputs | catalog.held_back
+    used |= images.reached_through_symlinks(used)  # a folder linked under another name
     return [
         Problem(None, None, path, "orphan", f"'{path}' is not referenced by any page")
         for path in sorted(images.files - used)

@@ -268,6 +268,16 @@ def test_unlisted_frame_and_gap(small_site):
     assert {p.line for p in problems} == {frame_line(small_site, "muscles/png/Leg-Soleus-1.png") - 1}
 
 
+def test_frames_in_a_folder_the_pages_reach_through_a_symlink_are_no_orphans(small_site):
+    # muscles/png is a link to the folder where the renders really are, png-v2
+    png = small_site.images / "muscles/png"
+    png.rename(small_site.images / "muscles/png-v2")
+    png.symlink_to("png-v2")
+    (small_site.images / "muscles/png-v2/stray.png").write_bytes((small_site.images / "muscles/png-v2/Leg-Soleus-1.png").read_bytes())
+    problem = only(problems_of(small_site), "orphan")  # the one file no page names, under either name
+    assert problem.reference == "muscles/png-v2/stray.png"
+
+
 def test_orphan_images_but_not_pipeline_outputs(small_site):
     Image.new("RGB", (4, 4)).save(small_site.images / "stray.png")
     for built in ("muscles/gif/Leg-Soleus.webp", "muscles/png/Leg-Soleus-1-thumb.webp"):
