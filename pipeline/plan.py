@@ -7,11 +7,13 @@ bundle to find stale files. Contact sheets are named here too (under `<build>/co
 from __future__ import annotations
 
 import math
+import os
 import posixpath
 import re
 from pathlib import Path
 from typing import NamedTuple
 
+from .atomic import NAME_MAX
 from .catalog import FRAME, Animation, Catalog, Reference, thumbnail_name
 from .safepaths import is_hidden, unsafe_reason
 from .settings import ContactSettings, Settings
@@ -98,6 +100,7 @@ class Claim(NamedTuple):
 class OutputPlan(NamedTuple):
     makers: dict[str, tuple[Output, tuple[str, str]]]  # output path -> (the output, what makes it)
     clashes: tuple[tuple[Claim, Claim], ...]  # (a claim on a path already taken, the claim that took it)
+    overlong: tuple[Claim, ...] = ()  # outputs whose file names are longer than any file system takes
 
     def makes(self, path: str, maker: tuple[str, str]) -> bool:
         """Whether `maker` is the one that writes `path`."""
@@ -130,7 +133,9 @@ def output_plan(catalog: Catalog, settings: Settings) -> OutputPlan:
     for output, maker in late:
         first_output, first_maker = makers[output.path]
         clashes.append((Claim(output, maker, *where[maker]), Claim(first_output, first_maker, *where[first_maker])))
-    return OutputPlan(makers, tuple(clashes))
+    overlong = tuple(Claim(output, maker, *where[maker]) for path, (output, maker) in makers.items()
+                     if len(os.fsencode(path.rpartition("/")[2])) > NAME_MAX)
+    return OutputPlan(makers, tuple(clashes), overlong)
 
 
 def planned_outputs(catalog: Catalog, settings: Settings) -> list[Output]:

@@ -16,6 +16,7 @@ SEVERITY = {
     "unsafe-path": ERROR,
     "bad-manifest": ERROR,
     "output-clash": ERROR,
+    "name-too-long": ERROR,
     "duplicate-reference": WARNING,
     "unlisted-frame": WARNING,
     "frame-gap": WARNING,

@@ -6,10 +6,12 @@ verifies in about a second.
 """
 from __future__ import annotations
 
+import os
 import posixpath
 from typing import Iterable
 
 from . import catalog as cat
+from .atomic import NAME_MAX
 from .catalog import Animation, Catalog, Reference
 from .formatlimits import FORMAT_NAMES, size_problem
 from .imageroot import ImageRoot
@@ -17,22 +19,24 @@ from .plan import ANIMATION, Claim, output_plan  # the plan names what the pipel
 from .problems import Problem
 from .safepaths import is_hidden, unsafe_reason
 
-VERSION = 9  # bump when the same files would be judged differently
+VERSION = 10  # bump when the same files would be judged differently
 
 
 def verify_catalog(catalog: Catalog, images: ImageRoot, *, orphans: bool = True,
                    known_outputs: Iterable[str] = (), clashes: Iterable[tuple[Claim, Claim]] = (),
-                   webm_codec: str = "av1") -> list[Problem]:
+                   overlong: Iterable[Claim] = (), webm_codec: str = "av1") -> list[Problem]:
     """Every problem of the pages in `catalog` against the files of `images`.
 
     `known_outputs` are the names the pipeline writes (`plan.output_plan`): a derived
     reference (`Y.webm`) that is missing is fine when it is among them, and such files in the
     image root (`Y.webp`) are not orphans. `clashes` are the plan's: files two makers would
-    write. `webm_codec` decides the sizes a WebM can hold (formatlimits.py).
+    write; `overlong`, the plan's outputs whose names no file system takes. `webm_codec`
+    decides the sizes a WebM can hold (formatlimits.py).
     """
     # a frame whose name is refused (unsafe-path, below) is told about once, not also as unmatched
     problems = [p for p in catalog.problems if not (p.code == "unmatched-frame" and unsafe_reason(p.reference))]
     problems += _clash_problems(clashes)
+    problems += [_overlong(claim) for claim in overlong]
     images.prefetch()
     planned = set(known_outputs)
     reported: set[tuple] = set()  # once per page: every page naming a broken file is told
@@ -165,6 +169,15 @@ def _clash(late: Claim, first: Claim, paths: list[str]) -> Problem:
                    "for the latter only; rename one of them")
 
 
+def _overlong(claim: Claim) -> Problem:
+    name = claim.output.path.rpartition("/")[2]
+    kind, maker = claim.maker
+    return Problem(claim.page, claim.line, claim.output.path, "name-too-long",
+                   f"'{name}' would be made for the {'animation' if kind == ANIMATION else 'gallery image'} "
+                   f"'{maker}', and its name is {len(os.fsencode(name))} bytes long, over the {NAME_MAX} a "
+                   "file name may have: shorten the name, in the page and on disk")
+
+
 def _missing(path: str, page: str, line: int, what: str, images: ImageRoot) -> Problem:
     return Problem(page, line, path, "missing",
                    f"{what} '{path}' does not exist under the image root{_missing_hint(path, images)}")
@@ -254,5 +267,5 @@ def verify_site(site, *, deep: bool = False) -> list[Problem]:
                        max_pixels=settings.verify.max_pixels)
     outputs = output_plan(site.catalog, settings)
     return verify_catalog(site.catalog, images, orphans=settings.verify.orphans,
-                          known_outputs=outputs.makers.keys(), clashes=outputs.clashes,
+                          known_outputs=outputs.makers.keys(), clashes=outputs.clashes, overlong=outputs.overlong,
                           webm_codec=settings.webm.codec)

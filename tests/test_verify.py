@@ -69,6 +69,22 @@ def test_a_frame_named_in_another_unicode_normal_form_is_missing_and_named(small
         "them apart: rename the file or retype the name in the page")
 
 
+def test_a_frame_whose_thumbnail_name_would_be_too_long_is_named_at_its_line(small_site):
+    # 'Leg-S...-5.png' is 249 bytes and 'Leg-S...-5-thumb.png' 255, which fit; '...-thumb.webp' would be 256
+    url, long = "muscles/png/Leg-Soleus-5.png", "muscles/png/Leg-" + "S" * 234 + "oleus-5.png"
+    page = small_site.pages / PAGE
+    line = frame_line(small_site, url)
+    page.write_text(page.read_text().replace(f"image_url: {url}", f"image_url: {long}"))
+    (small_site.images / url).rename(small_site.images / long)
+    problems = [p for p in problems_of(small_site) if p.code == "name-too-long"]
+    thumb = long[:-4] + "-thumb.webp"
+    assert [(p.page, p.line, p.reference) for p in problems] == [(PAGE, line, thumb)]
+    assert problems[0].message == (
+        f"'{thumb.rpartition('/')[2]}' would be made for the gallery image '{long}', and its name is "
+        "256 bytes long, over the 255 a file name may have: shorten the name, in the page and on disk")
+    assert problems[0].severity == "error"
+
+
 def test_a_frame_whose_name_differs_only_in_case_is_missing_and_named(small_site):
     # a Mac finds it, the web server does not
     url = "muscles/png/Leg-Soleus-5.png"
