@@ -33,11 +33,6 @@ def main(argv: list[str] | None = None) -> int:
     if any(n < 0 for n in _process_counts(doit_args)):  # doit would start no worker and say nothing
         print("pipeline: -n takes a number of processes: 1 or more (0: all in this one)", file=sys.stderr)
         return 3
-    unreadable = [b for b in _option_values(doit_args, "--backend") if not b.startswith("sqlite3")]
-    if unreadable:  # doit would read the build's sqlite3 file as its format: a traceback
-        print(f"pipeline: --backend {unreadable[0]}: the build's records are kept in sqlite3 (the "
-              "build folder's .doit.db), which that backend cannot read; leave --backend out", file=sys.stderr)
-        return 3
     try:
         try:
             namespace = doit_namespace(options.config, read_only=bool(doit_args) and doit_args[0] in READ_ONLY_COMMANDS)
@@ -84,13 +79,6 @@ def _process_counts(doit_args: list[str]) -> list[int]:
         if text is not None and re.fullmatch(r"-?\d+", text.strip()):
             counts.append(int(text))
     return counts
-
-
-def _option_values(doit_args: list[str], option: str) -> list[str]:
-    """The values given to a long `option` in `doit_args`, as `--option V` or `--option=V`."""
-    return [following if argument == option else argument.partition("=")[2]
-            for argument, following in zip(doit_args, [*doit_args[1:], ""])
-            if argument == option or argument.startswith(option + "=")]
 
 
 def with_default_processes(doit_args: list[str], commands: set[str]) -> list[str]:

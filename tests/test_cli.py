@@ -194,15 +194,28 @@ def test_a_negative_number_of_processes_is_refused_not_a_silent_nothing(tmp_path
         3, "pipeline: -n takes a number of processes: 1 or more (0: all in this one)\n")
 
 
+def refused_backend(site: Path) -> str:
+    return (f"ERROR: --backend: {site / 'build' / '.doit.db'} keeps the build's records in sqlite3, which "
+            "doit's json and dbm backends cannot read; leave --backend out\n")
+
+
 @pytest.mark.parametrize("backend", [["--backend", "json"], ["--backend=dbm"]])
 def test_a_backend_that_cannot_read_the_build_s_records_is_refused(raw_copy, backend):
+    assert run([*pipeline_command(), *backend, "verify"], cwd=raw_copy).returncode == 3  # a new build:
+    assert not (raw_copy / "build" / ".doit.db").exists()  # no file the next run could not read
     assert run(pipeline_command() + ["verify"], cwd=raw_copy).returncode == 0  # the records exist
     result = run([*pipeline_command(), *backend, "verify"], cwd=raw_copy)
-    name = backend[-1].rpartition("=")[2]
-    assert (result.returncode, result.stderr) == (3, (
-        f"pipeline: --backend {name}: the build's records are kept in sqlite3 (the build folder's "
-        ".doit.db), which that backend cannot read; leave --backend out\n"))
+    assert (result.returncode, result.stderr) == (3, refused_backend(raw_copy))
     assert run([*pipeline_command(), "--backend", "sqlite3", "verify"], cwd=raw_copy).returncode == 0
+
+
+@pytest.mark.parametrize("command", [["run", "--backend", "json", "verify"], ["forget", "--backend=dbm"]])
+def test_doit_in_the_repository_refuses_those_backends_too(raw_copy, command):
+    """Run in the repository, where pyproject.toml names the pipeline's plugins."""
+    config = f"config={raw_copy / 'pipeline.toml'}"
+    assert run([sys.executable, "-m", "doit", "verify", config], cwd=REPO).returncode == 0
+    result = run([sys.executable, "-m", "doit", *command, config], cwd=REPO)
+    assert (result.returncode, result.stderr) == (3, refused_backend(raw_copy))
 
 
 def test_doit_with_bad_settings_says_why_without_a_traceback(raw_copy, tmp_path):

@@ -95,7 +95,7 @@ def note(log: str, text: str) -> None:
 def test_a_teardown_of_a_task_finished_in_the_main_process_runs_once(tmp_path):
     log = str(tmp_path / "log")
     namespace = {
-        "DOIT_CONFIG": {"dep_file": str(tmp_path / ".doit.db")},
+        "DOIT_CONFIG": {"dep_file": str(tmp_path / ".doit.db"), "backend": "sqlite3"},  # dbm is refused
         "task_a": lambda: {"actions": None, "teardown": [(note, [log, "teardown a"])]},
         "task_b": lambda: {"actions": [(note, [log, "run b"])]},
         "task_c": lambda: {"actions": [(note, [log, "run c"])]},

@@ -59,7 +59,8 @@ def doit_config(settings: Settings, listing: FolderListing | None = None) -> dic
 # doit plugins, named by DOIT_CONFIG (the backend) or replacing doit's own (`run`); the
 # repository's pyproject.toml names the same for `doit` run there.
 DOIT_PLUGINS = {
-    "BACKEND": {backend.NAME: "pipeline.tasks.backend:BoundedSqliteDB"},
+    "BACKEND": {backend.NAME: "pipeline.tasks.backend:BoundedSqliteDB",
+                "json": "pipeline.tasks.backend:ForeignBackend", "dbm": "pipeline.tasks.backend:ForeignBackend"},
     "COMMAND": {"run": "pipeline.runner:Run", "dumpdb": "pipeline.tasks.dumpdb:DumpDB",
                 "info": "pipeline.tasks.info:Info"},
 }

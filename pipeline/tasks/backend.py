@@ -32,6 +32,18 @@ def _unopened(name: str, reason: str) -> str:
             "is: make room on the disk, or let this user write the build folder, and run again")
 
 
+class ForeignBackend:
+    """Stands in for doit's `json` and `dbm` backends, which cannot read the build's sqlite3
+    file (a traceback) and on a new build would write one the next run cannot read: named by
+    `--backend`, it refuses in one line, before anything runs."""
+
+    desc = "refused: the build's records are kept in sqlite3"
+
+    def __init__(self, name, codec, *, module_name=None):
+        raise InvalidCommand(f"--backend: {name} keeps the build's records in sqlite3, which doit's "
+                             "json and dbm backends cannot read; leave --backend out")
+
+
 class BoundedSqliteDB(SqliteDB):
     """SqliteDB with at most `CACHED` task records in memory (see the module's docstring)."""
 
