@@ -26,6 +26,9 @@ def atomic_path(target: Path):
     if length > NAME_MAX:  # refused before any work, and said why: errno 36 alone names no cure
         raise OSError(errno.ENAMETOOLONG, f"the name '{target.name}' is {length} bytes long, over the "
                       f"{NAME_MAX} a file name may have; shorten the name it is made from", str(target))
+    if target.is_dir() and not target.is_symlink():  # the rename would fail, after all the work
+        raise IsADirectoryError(errno.EISDIR, "a folder is where this file is to be written: remove it, "
+                                "and the next run makes the file", str(target))
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(
         prefix=f".{_shortened(target.stem, target.suffix)}.", suffix=f".tmp{target.suffix}", dir=target.parent

@@ -156,7 +156,7 @@ def test_a_zip_that_cannot_be_written_leaves_the_manifest_and_data_file_as_they_
 
     result = run_bundle(site.catalog, site.settings, "digest")
 
-    assert result.get_msg().startswith("bundle: [Errno 21] Is a directory")
+    assert result.get_msg().startswith("bundle: [Errno 21] a folder is where this file is to be written: remove it")
     assert {name: (built.build / name).read_bytes() for name in described} == last
     assert sorted(p.name for p in built.build.rglob(".*.tmp*")) == []  # no temporaries left
 

@@ -424,6 +424,67 @@ def test_a_file_in_place_of_the_images_folder_fails_the_build_without_a_tracebac
     assert assert_every_output_decodes(three_sequences.build) > 50
 
 
+def test_a_file_in_place_of_the_contact_folder_fails_the_sheets_alone_without_a_traceback(three_sequences):
+    site = three_sequences
+    assert run_pipeline(site, "-n", "2").returncode == 0
+    contact = site.build / "contact"
+    shutil.rmtree(contact)
+    contact.write_text("not a folder")
+    (site.build / "images/muscles/gif/Thigh.gif").unlink()
+    result = run_pipeline(site, "-n", "2")
+    said = result.stdout + result.stderr
+    assert result.returncode == 2 and "Traceback" not in said
+    assert f"File exists: '{contact}'" in said  # each sheet's task, naming it
+    assert (site.build / "images/muscles/gif/Thigh.gif").is_file()  # the rest still built
+    contact.unlink()
+    assert run_pipeline(site, "-n", "2").returncode == 0
+    assert sorted(p.name for p in contact.iterdir())[:1] == ["Arm-Biceps.png"]
+
+
+def first_frame_colour(path: Path) -> tuple:
+    with Image.open(path) as image:
+        return image.convert("RGB").getpixel((0, 0))
+
+
+def test_a_frame_replaced_by_another_of_the_same_time_is_rebuilt(three_sequences):
+    """doit takes a file of the same modification time as unchanged; a render copied over
+    another keeping its time (`cp -p`, `touch -r`, an archive) has another size."""
+    site = three_sequences
+    assert run_pipeline(site, "-n", "1").returncode == 0
+    frame = site.images / "muscles/png/Thigh-1.png"
+    old = frame.stat()
+    Image.new("RGB", (40, 48), (255, 0, 0)).save(site.root / "new.png")
+    assert (site.root / "new.png").stat().st_size != old.st_size
+    os.utime(site.root / "new.png", ns=(old.st_atime_ns, old.st_mtime_ns))
+    os.replace(site.root / "new.png", frame)
+
+    assert rerun_tasks(site) >= {"gif:images/muscles/gif/Thigh.gif", "thumbnails:images/muscles/png/Thigh-*.png"}
+    assert first_frame_colour(site.build / "images/muscles/gif/Thigh.gif") == (255, 0, 0)
+    assert first_frame_colour(site.build / "images/muscles/png/Thigh-1-thumb.png") == (255, 0, 0)
+    assert rerun_tasks(site) == set()  # and it is then up to date, not made on every run
+
+
+def test_an_output_replaced_by_a_folder_is_not_taken_for_the_file(three_sequences):
+    """A folder made in place of an output often gets the number of the file just deleted:
+    the inode check must not take it for the file its sub-task wrote."""
+    from pipeline.tasks.uptodate import FolderListing, _stat_inode, inodes_digest
+
+    site = three_sequences
+    assert run_pipeline(site, "-n", "1").returncode == 0
+    gif = site.build / "images/muscles/gif/Thigh.gif"
+    gif.unlink()
+    gif.mkdir()
+    as_a_file = hashlib.md5(b"%d\n" % gif.stat().st_ino).hexdigest()
+    assert inodes_digest([str(gif)], FolderListing().inode) != as_a_file
+    assert inodes_digest([str(gif)], _stat_inode) != as_a_file
+    result = run_pipeline(site, "-n", "1", "gif")
+    assert result.returncode == 2 and "Traceback" not in result.stdout + result.stderr
+    assert (f"[Errno 21] a folder is where this file is to be written: remove it, and the next run makes "
+            f"the file: '{gif}'") in result.stdout
+    gif.rmdir()
+    assert run_pipeline(site, "-n", "1", "gif").returncode == 0 and gif.is_file()
+
+
 def test_workers_end_when_the_build_is_killed(three_sequences):
     build = subprocess.Popen([*PIPELINE, "--config", str(three_sequences.config), "-n", "2"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -471,8 +532,8 @@ def test_parallel_build_under_forkserver(three_sequences):
 
 
 @pytest.mark.parametrize("blocked, task, text", [
-    ("verify.json", "verify", "verify: [Errno 21] Is a directory"),
-    ("_includes/atlas-animation.html", "bundle:_includes/atlas-animation.html", "include: [Errno 21] Is a directory"),
+    ("verify.json", "verify", "verify: [Errno 21] a folder is where this file is to be written: remove it"),
+    ("_includes/atlas-animation.html", "bundle:_includes/atlas-animation.html", "include: [Errno 21] a folder is where this file is to be written: remove it"),
 ])
 def test_a_folder_where_a_site_wide_output_goes_fails_that_task_with_a_line(site_folder, blocked, task, text):
     site_folder.add_animation("Leg-Soleus", 3)

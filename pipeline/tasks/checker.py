@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from typing import NamedTuple
 
-from doit.dependency import MD5Checker
+from doit.dependency import MD5Checker, get_file_md5
 
 from .uptodate import FolderListing
 
@@ -28,7 +28,7 @@ class FileStat(NamedTuple):
 
 
 class SourceStatCache(MD5Checker):
-    """doit's default MD5 checker (timestamp, then size, then MD5), with `info` cached."""
+    """doit's default MD5 checker (size, then timestamp, then MD5), with `info` cached."""
 
     def __init__(self, listing: FolderListing | None = None):
         super().__init__()
@@ -39,6 +39,23 @@ class SourceStatCache(MD5Checker):
         if self._listing is None:
             return super().exists(file_path)
         return self._listing.exists(str(file_path))
+
+    def check_modified(self, file_path, file_stat, state):
+        """doit's, except that a file of another size has changed even at the same time: a
+        render replaced by one whose time was kept (`cp -p`, `touch -r`, an unpacked archive).
+        doit takes an equal time for the same file without looking further."""
+        if state is not None and file_stat.st_size != state[1]:
+            return True
+        return super().check_modified(file_path, file_stat, state)
+
+    def get_state(self, dep, current_state):
+        """doit's, except that a new size at the same time is a new state (see `check_modified`):
+        doit keeps the old one when the time is the same, and the file would count as changed
+        on every run after."""
+        found = os.stat(dep)
+        if current_state and (current_state[0], current_state[1]) == (found.st_mtime, found.st_size):
+            return None
+        return found.st_mtime, found.st_size, get_file_md5(dep)
 
     def info(self, file_path):
         stat = self._stats.get(file_path)

@@ -43,7 +43,7 @@ def stale_sheets(folder: Path, made: frozenset[str]) -> list[str]:
     try:
         with os.scandir(folder) as listed:
             return sorted(e.name for e in listed if e.name not in made and not e.name.startswith(".") and e.is_file())
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # none yet; a file there fails the sheets' tasks
         return []
 
 

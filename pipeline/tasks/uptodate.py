@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import inspect
 import os
+import stat
 
 from doit.tools import config_changed
 
@@ -52,7 +53,7 @@ class outputs_as_written:  # noqa: N801
 
 
 class FolderListing:
-    """The inode of each file of a folder, from one listing of it, kept for a run. Each
+    """The inode of each file of a folder (see `_number`), from one listing of it, kept for a run. Each
     sub-task's targets are its own within a run, so a folder listed before another sub-task
     wrote into it still tells the truth about them. A symbolic link is left to `stat`: the
     listing sees the link, not what it points to."""
@@ -68,7 +69,8 @@ class FolderListing:
         if entries is None:
             try:
                 with os.scandir(folder) as listed:
-                    entries = {entry.name: None if entry.is_symlink() else entry.inode() for entry in listed}
+                    entries = {entry.name: None if entry.is_symlink() else _number(entry.inode(), entry.is_dir())
+                               for entry in listed}
             except OSError:  # not made yet
                 entries = {}
             self._folders[folder] = entries
@@ -86,9 +88,16 @@ class FolderListing:
 
 def _stat_inode(path: str) -> int | None:
     try:
-        return os.stat(path).st_ino
+        found = os.stat(path)
     except OSError:
         return None
+    return _number(found.st_ino, stat.S_ISDIR(found.st_mode))
+
+
+def _number(inode: int, is_folder: bool) -> int:
+    """The number a file is known by here: its inode, negated for a folder. A folder made
+    where an output was deleted often gets the file's inode, and was taken for it."""
+    return -inode if is_folder else inode
 
 
 def inodes_digest(targets: list[str], inode) -> str:
