@@ -13,13 +13,22 @@ import os
 import re
 import sys
 
-from .problems import PipelineError
-from .settings import DEFAULT_FILE
-from .tasks import READ_ONLY_COMMANDS, TASK_HELP, doit_main, doit_namespace
-
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    try:
+        return _run(sys.argv[1:] if argv is None else argv)
+    except KeyboardInterrupt:  # Ctrl-C, reading the pages, waiting for the lock or building: no traceback
+        print("pipeline: interrupted; every file written so far is whole and kept, and the next "
+              "run goes on from there", file=sys.stderr)
+        return 130
+
+
+def _run(argv: list[str]) -> int:
+    # the package, doit and PyYAML are imported here, where a Ctrl-C is taken as in the build
+    from .problems import PipelineError
+    from .settings import DEFAULT_FILE
+    from .tasks import READ_ONLY_COMMANDS, doit_main, doit_namespace
+
     parser = argparse.ArgumentParser(
         prog="pipeline", add_help=False,
         description="Run atlas-pipeline's doit tasks for the site described by a pipeline.toml.",
@@ -28,36 +37,35 @@ def main(argv: list[str] | None = None) -> int:
     options, doit_args = parser.parse_known_args(argv)
     if doit_args[:1] in (["-h"], ["--help"]):
         parser.print_help()
-        print(USAGE)
+        print(usage())
         return 0
     if any(n < 0 for n in _process_counts(doit_args)):  # doit would start no worker and say nothing
         print("pipeline: -n takes a number of processes: 1 or more (0: all in this one)", file=sys.stderr)
         return 3
     try:
-        try:
-            namespace = doit_namespace(options.config, read_only=bool(doit_args) and doit_args[0] in READ_ONLY_COMMANDS)
-        except PipelineError as exc:
-            print(f"pipeline: {exc}", file=sys.stderr)
-            return 3
-        doit = doit_main(namespace)
-        doit_args = with_dependency_file(doit_args, namespace["DOIT_CONFIG"]["dep_file"])
-        return doit.run(with_default_processes(doit_args, set(doit.get_cmds())))
-    except KeyboardInterrupt:  # Ctrl-C, reading the pages, waiting for the lock or building: no traceback
-        print("pipeline: interrupted; every file written so far is whole and kept, and the next "
-              "run goes on from there", file=sys.stderr)
-        return 130
+        namespace = doit_namespace(options.config, read_only=bool(doit_args) and doit_args[0] in READ_ONLY_COMMANDS)
+    except PipelineError as exc:
+        print(f"pipeline: {exc}", file=sys.stderr)
+        return 3
+    doit = doit_main(namespace)
+    doit_args = with_dependency_file(doit_args, namespace["DOIT_CONFIG"]["dep_file"])
+    return doit.run(with_default_processes(doit_args, set(doit.get_cmds())))
 
 
-USAGE = "\n".join([
-    "\nThen any doit command or task (`pipeline help` lists doit's commands):",
-    "  pipeline                   every task below, on every core (up to 8; -n N to choose)",
-    "  pipeline verify            only check the pages against the images (CI); non-zero on errors",
-    "  pipeline gif thumbnails    only these tasks; `pipeline list --all` names each file's sub-task",
-    "  pipeline info TASK         why a sub-task would run; `pipeline clean TASK` removes its files",
-    "  pipeline --always-execute  make every output again",
-    "\ntasks:",
-    *(f"  {name:<12}{text}" for name, text in TASK_HELP.items()),
-])
+def usage() -> str:
+    """What `pipeline --help` adds to argparse's lines: doit's commands and the tasks."""
+    from .tasks import TASK_HELP
+
+    return "\n".join([
+        "\nThen any doit command or task (`pipeline help` lists doit's commands):",
+        "  pipeline                   every task below, on every core (up to 8; -n N to choose)",
+        "  pipeline verify            only check the pages against the images (CI); non-zero on errors",
+        "  pipeline gif thumbnails    only these tasks; `pipeline list --all` names each file's sub-task",
+        "  pipeline info TASK         why a sub-task would run; `pipeline clean TASK` removes its files",
+        "  pipeline --always-execute  make every output again",
+        "\ntasks:",
+        *(f"  {name:<12}{text}" for name, text in TASK_HELP.items()),
+    ])
 
 
 def with_dependency_file(doit_args: list[str], dep_file: str) -> list[str]:

@@ -12,6 +12,7 @@ imported only doit, the pipeline and its encoders, and each receives just the ta
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import multiprocessing
@@ -63,6 +64,7 @@ class LeanMRunner(MRunner):
         the build's own process (see `_leave_with`)."""
         self.in_worker = True
         _leave_with(getattr(self, "main_pid", None) or os.getppid())  # forked: the build's is the parent
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # held since the forkserver started
         return super().execute_task_subprocess(job_q, result_q, reporter_class)
 
     def execute_task(self, task):
@@ -95,7 +97,8 @@ class LeanMRunner(MRunner):
                 queues[worker] = self.Queue()
                 workers.append(self.Child(target=self.execute_task_subprocess,
                                           args=(queues[worker], result_q, self.reporter.__class__)))
-                workers[-1].start()
+                with _interrupt_after_start():
+                    workers[-1].start()
             queues[worker].put(job)
             if job is not None:
                 running[job.name] = worker
@@ -257,6 +260,28 @@ def _equal(mine, theirs) -> bool:
         return mine is theirs or bool(mine == theirs)
     except Exception:  # noqa: BLE001 -- any failure to compare means "take the worker's"
         return False
+
+
+@contextlib.contextmanager
+def _interrupt_after_start():
+    """Ctrl-C while a worker starts takes effect once it has started. Interrupted in the
+    middle, the worker came to be with no pid to stop it by, and held the forkserver, which
+    the build waited for: for ever. SIGINT is also held (blocked) in this thread, so that the
+    forkserver, started with the first worker, inherits it held and is not interrupted (a
+    traceback) while it imports; it ignores SIGINT after, and each worker lets it through."""
+    if threading.current_thread() is not threading.main_thread():  # signals are the main thread's
+        yield
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda *_: caught.append(True))
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)  # one that came meanwhile arrives now
+        signal.signal(signal.SIGINT, previous)
+        if caught:  # as it would have been taken: KeyboardInterrupt, or nothing if ignored
+            signal.raise_signal(signal.SIGINT)
 
 
 def _leave_with(pid: int) -> None:

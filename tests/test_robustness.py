@@ -367,6 +367,35 @@ def test_ctrl_c_ends_the_build_with_a_line_not_a_traceback(site_folder):
     assert temporaries(site_folder.build) == []
 
 
+@pytest.mark.parametrize("group", [False, True], ids=["to-the-build", "to-its-group"])
+def test_ctrl_c_early_in_a_build_ends_it_with_a_line(three_sequences, group):
+    """Interrupted while it reads the pages, starts the forkserver (which imports the
+    encoders) or starts its workers. Sent to the build alone (a supervisor, `kill -INT`), a
+    SIGINT while a worker was starting left that worker with no pid to stop it by, holding the
+    forkserver the build then waited for: for ever. Sent to the group (Ctrl-C), the forkserver
+    printed a traceback from its imports; earlier still, the build did from its own."""
+    site = three_sequences
+    for delay in (0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.8):
+        shutil.rmtree(site.build, ignore_errors=True)
+        process = subprocess.Popen([*PIPELINE, "--config", str(site.config), "-n", "2"], text=True,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        time.sleep(delay)
+        (os.killpg if group else os.kill)(process.pid, signal.SIGINT)
+        try:
+            out, err = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            pytest.fail(f"interrupted {delay} s in, the build hung")
+        assert "Traceback" not in out + err, (delay, err)
+        assert process.returncode in (130, 0), (delay, out + err)  # 0: it was done already
+        if process.returncode == 130:
+            assert err.rstrip().endswith("pipeline: interrupted; every file written so far is whole and "
+                                         "kept, and the next run goes on from there"), (delay, err)
+    assert run_pipeline(site, "-n", "2").returncode == 0
+    assert temporaries(site.build) == []
+
+
 def children(pid: int) -> list[int]:
     return [child for child in descendants(pid) if parent_of(child) == pid]
 
