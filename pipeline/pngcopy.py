@@ -35,10 +35,13 @@ def recompressed(data: bytes, level: int = pngencode.LEVEL) -> bytes:
         raise PipelineError("not a PNG file (bad signature)")
     if _bit_depth(data) == 16 or _KEEP_SOURCE_CHUNKS & set(_chunk_types(data)):
         return data
-    with Image.open(io.BytesIO(data)) as image:
-        image.load()
-        pixels = to_rgba(image)
-        icc = image.info.get("icc_profile")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            pixels = to_rgba(image)
+            icc = image.info.get("icc_profile")
+    except Image.UnidentifiedImageError:  # Pillow's words name the buffer in memory, not the file
+        raise PipelineError("cannot identify the image (its header, or a chunk's checksum, is damaged)") from None
     best = data
     for candidate in _candidates(pixels):
         encoded = pngencode.smallest(candidate, icc, level)

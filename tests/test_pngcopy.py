@@ -165,3 +165,17 @@ def test_a_candidate_larger_than_the_source_or_not_exact_is_never_taken(monkeypa
     other = png(Image.new("RGB", (160, 120), "white"), compress_level=9)  # tiny, and other pixels
     monkeypatch.setattr(pngencode, "smallest", lambda image, icc, level: other)
     assert pngcopy.recompressed(source) == source
+
+
+def test_a_png_with_a_damaged_header_checksum_is_named_not_pillow_s_buffer(tmp_path):
+    data = bytearray(png(Image.new("RGB", (8, 8), "red")))
+    data[29] ^= 0xFF  # the IHDR chunk's CRC (8 signature + 4 length + 4 type + 13 data)
+    source = tmp_path / "Leg-1.png"
+    source.write_bytes(bytes(data))
+    try:
+        pngcopy.copy_frame(source, tmp_path / "copy.png")
+    except pngcopy.PipelineError as exc:
+        assert str(exc) == f"{source}: cannot identify the image (its header, or a chunk's checksum, is damaged)"
+    else:
+        raise AssertionError("a damaged PNG was copied")
+    assert not (tmp_path / "copy.png").exists()
