@@ -44,9 +44,12 @@ class SourceStatCache(MD5Checker):
         """doit's, except that a file of another size has changed even at the same time: a
         render replaced by one whose time was kept (`cp -p`, `touch -r`, an unpacked archive).
         doit takes an equal time for the same file without looking further."""
-        if state is not None and file_stat.st_size != state[1]:
+        timestamp, size, file_md5 = state
+        if file_stat.st_size != size:
             return True
-        return super().check_modified(file_path, file_stat, state)
+        if file_stat.st_mtime == timestamp:
+            return False
+        return file_md5 != get_file_md5(file_path)
 
     def get_state(self, dep, current_state):
         """doit's, except that a new size at the same time is a new state (see `check_modified`):

@@ -69,8 +69,9 @@ class FolderListing:
         if entries is None:
             try:
                 with os.scandir(folder) as listed:
-                    entries = {entry.name: None if entry.is_symlink() else _number(entry.inode(), entry.is_dir())
-                               for entry in listed}
+                    # as `_number` has it, written out: this runs for each of 15,000 outputs
+                    entries = {entry.name: None if entry.is_symlink() else -entry.inode() if entry.is_dir()
+                               else entry.inode() for entry in listed}
             except OSError:  # not made yet
                 entries = {}
             self._folders[folder] = entries
