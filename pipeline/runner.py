@@ -269,8 +269,8 @@ def _interrupt_after_start():
     the build waited for: for ever. SIGINT is also held (blocked) in this thread, so that the
     forkserver, started with the first worker, inherits it held and is not interrupted (a
     traceback) while it imports; it ignores SIGINT after, and each worker lets it through."""
-    if threading.current_thread() is not threading.main_thread():  # signals are the main thread's
-        yield
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is None:
+        yield  # signals are the main thread's; None: a handler set outside Python, not to be replaced
         return
     caught = []
     previous = signal.signal(signal.SIGINT, lambda *_: caught.append(True))
