@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from pathlib import Path
 
 
@@ -46,6 +47,9 @@ def unchanged(task, values, folders: list[str], files: list[str] = (), known: di
 
 
 def _entries(root: str, skip: frozenset[str]):
+    inside = os.path.join(os.path.realpath(root), "")
+    skipped = {(info.st_dev, info.st_ino) for info in map(_stat_or_none, skip) if info is not None}
+    walked = set()  # (device, inode) of the folders reached through a link: a link up would loop
     pending = [root]
     while pending:
         folder = pending.pop()
@@ -60,6 +64,9 @@ def _entries(root: str, skip: frozenset[str]):
             for entry in scan:
                 if entry.name.startswith("."):
                     continue  # temporaries, the lock and doit's database
+                if entry.is_symlink():
+                    yield from _link(entry, inside, skipped, walked, pending)
+                    continue
                 if entry.is_dir(follow_symlinks=False):
                     if entry.path not in skip:
                         pending.append(entry.path)
@@ -69,3 +76,31 @@ def _entries(root: str, skip: frozenset[str]):
                 except FileNotFoundError:  # removed while the folder was read
                     continue
                 yield f"{entry.path}\t{info.st_size}\t{info.st_mtime_ns}\n"
+
+
+def _link(entry: os.DirEntry, inside: str, skipped: set, walked: set, pending: list):
+    """A symbolic link's line: where it points and, when that is inside the folder being
+    fingerprinted (the only place the pipeline follows links to), what is there now, a
+    linked folder's files included. The link alone stays the same when its file changes,
+    even if that file lies in a folder skipped here (a hidden one)."""
+    try:
+        target = os.readlink(entry.path)
+        real = os.path.realpath(entry.path)
+        info = os.stat(entry.path) if real.startswith(inside) else None
+    except OSError as exc:  # dangling, or a loop of links
+        yield f"{entry.path}\t->!{exc.errno}\n"
+        return
+    if info is None or (info.st_dev, info.st_ino) in skipped:  # leads out (never opened, and an
+        yield f"{entry.path}\t->{target}\n"  # error whatever is there), or to the build folder
+        return
+    yield f"{entry.path}\t->{target}\t{info.st_size}\t{info.st_mtime_ns}\n"
+    if stat.S_ISDIR(info.st_mode) and (info.st_dev, info.st_ino) not in walked:
+        walked.add((info.st_dev, info.st_ino))
+        pending.append(entry.path)
+
+
+def _stat_or_none(path: str):
+    try:
+        return os.stat(path)
+    except OSError:
+        return None

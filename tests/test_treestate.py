@@ -43,3 +43,37 @@ def test_a_skipped_folder_inside_does_not_count(tmp_path):
     assert fingerprint([str(tmp_path / "pages")]) != first  # without the skip it counts
     (tmp_path / "pages" / "b.md").write_text("---\n---\n")
     assert fingerprint([str(tmp_path / "pages")], skip=skip) != first
+
+
+def test_a_link_counts_by_what_it_leads_to_inside_and_only_inside(tmp_path):
+    images, outside = tmp_path / "images", tmp_path / "elsewhere"
+    (images / "muscles").mkdir(parents=True)
+    (images / ".store").mkdir()  # hidden: not walked itself
+    (images / ".store" / "g1.png").write_bytes(b"1234")
+    (images / "muscles" / "Gamma-1.png").symlink_to("../.store/g1.png")
+    (images / "linked").symlink_to("muscles")  # a folder inside, reached twice
+    (images / "muscles" / "up").symlink_to("..")  # a loop: walked once
+    outside.mkdir()
+    (outside / "x.png").write_bytes(b"12")
+    (images / "muscles" / "out.png").symlink_to(outside / "x.png")
+    (images / "all").symlink_to(outside)  # never walked
+    first = fingerprint([str(images)])
+
+    (outside / "x.png").write_bytes(b"123")
+    (outside / "y.png").write_bytes(b"1")
+    assert fingerprint([str(images)]) == first  # what lies outside is never read
+    (images / ".store" / "g1.png").write_bytes(b"12345")  # the link itself is unchanged
+    second = fingerprint([str(images)])
+    assert second != first
+    (images / "muscles" / "Gamma-2.png").write_bytes(b"")  # seen through the linked folder too
+    assert fingerprint([str(images)]) != second
+
+
+def test_a_link_to_a_skipped_folder_is_not_walked(tmp_path):
+    pages, build = tmp_path / "pages", tmp_path / "pages" / "build"
+    build.mkdir(parents=True)
+    (pages / "site-build").symlink_to(build)
+    skip = frozenset([str(build)])
+    first = fingerprint([str(pages)], skip=skip)
+    (build / "verify.json").write_text("[]")
+    assert fingerprint([str(pages)], skip=skip) == first

@@ -471,6 +471,37 @@ def test_a_clean_pass_runs_again_when_the_planned_formats_change(small_site):
     assert {(p["code"], p["reference"]) for p in found} >= {("missing", "muscles/gif/Leg-Soleus.webm")}
 
 
+def test_a_clean_pass_runs_again_when_the_webm_codec_changes(site_folder):
+    """8 px frames fit VP9 but not AV1: the codec changes the verdict (`unencodable`)."""
+    from tests.test_animation_tasks import run
+
+    site_folder.add_animation("Tiny", count=4, size=(8, 8))
+    site_folder.write_settings('[webm]\ncodec = "vp9"\n')
+    assert run(site_folder, "verify")[0] == 0
+    site_folder.write_settings('[webm]\ncodec = "av1"\n')
+
+    assert run(site_folder, "verify")[0] != 0
+    found = json.loads((site_folder.build / "verify.json").read_text())
+    assert [(p["code"], p["line"]) for p in found] == [("unencodable", 6)]
+
+
+def test_a_clean_pass_runs_again_when_a_linked_frame_s_file_changes(small_site):
+    """The link is the same, its file is not, even kept in a folder verify does not walk."""
+    from tests.test_animation_tasks import run
+
+    frame = small_site.images / "muscles/png/Leg-Soleus-2.png"
+    (small_site.images / ".renders").mkdir()
+    kept = small_site.images / ".renders/Leg-Soleus-2.png"
+    frame.rename(kept)
+    frame.symlink_to("../../.renders/Leg-Soleus-2.png")
+    assert run(small_site, "verify")[0] == 0
+    Image.new("RGB", (40, 32), "red").save(kept)  # another size than the other frames
+
+    assert run(small_site, "verify")[0] != 0
+    found = json.loads((small_site.build / "verify.json").read_text())
+    assert [(p["code"], p["line"]) for p in found] == [("inconsistent-frames", frame_line(small_site, "muscles/png/Leg-Soleus-2.png"))]
+
+
 def test_an_svg_the_page_names_is_fine_and_a_cut_one_is_unreadable(small_site):
     page = small_site.pages / "diagram.md"
     page.write_text(page_text("Diagram", ["diagrams/leg.svg"], []))

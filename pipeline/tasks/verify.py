@@ -50,17 +50,20 @@ def verify_task(site) -> dict:
         "params": [{"name": "deep", "long": "deep", "type": bool, "default": False,
                     "help": "decode every image fully instead of reading headers"}],
         "uptodate": [settings_changed({"verify": repr(settings.verify), "paths": repr(settings.paths),
-                                     "version": verification.VERSION, **_planning(settings)}),
+                                     "version": verification.VERSION, **_verdict_settings(settings)}),
                      (unchanged_since_last_pass, [_watched(site), _not_watched(site)])],
         "clean": True,
         "verbosity": 2,
     }
 
 
-def _planning(settings) -> dict:
-    """The settings that decide which outputs are planned: a derived name (`Y.webm`) is fine
-    when it is, and a planned file in the image root is no orphan, so they change the verdict."""
-    return {"formats": list(settings.animation.formats), "srcset_widths": list(settings.thumbnails.widths)}
+def _verdict_settings(settings) -> dict:
+    """The settings besides `[verify]` and `[paths]` that change the verdict: those that decide
+    which outputs are planned (a derived name, `Y.webm`, is fine when it is, and a planned file
+    in the image root is no orphan), and the WebM codec (AV1 and VP9 take different frame
+    sizes: `unencodable`)."""
+    return {"formats": list(settings.animation.formats), "srcset_widths": list(settings.thumbnails.widths),
+            "webm_codec": settings.webm.codec}
 
 
 def _watched(site) -> list[str]:
