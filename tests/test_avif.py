@@ -26,3 +26,19 @@ def test_alpha_sequence_keeps_alpha_frames_and_delays(tmp_path):
         assert (clear <= 8).mean() > 0.98 and clear.max() < 64  # the page shows through (lossy alpha)
         assert ssim(composite(frame, WHITE), composite(source, WHITE)) > 0.93
     assert [p.name for p in tmp_path.iterdir()] == ["x.avif"]
+
+
+def test_the_same_frames_give_the_same_bytes_a_second_later(tmp_path):
+    """libavif stamps the time of writing in the movie, track and media headers."""
+    import time
+
+    frames = [np.asarray(draw_frame(32, 32, k)) for k in range(3)]
+    timing = Timing((0, 1, 2), 8.0, 0)
+    write_avif(frames, tmp_path / "a.avif", AvifSettings(), timing, WHITE)
+    time.sleep(1.1)
+    write_avif(frames, tmp_path / "b.avif", AvifSettings(), timing, WHITE)
+    assert (tmp_path / "a.avif").read_bytes() == (tmp_path / "b.avif").read_bytes()
+    with Image.open(tmp_path / "b.avif") as image:
+        assert image.n_frames == 3
+        image.seek(2)
+        image.load()  # still a valid sequence
