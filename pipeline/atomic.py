@@ -74,6 +74,16 @@ def _flush_to_disk(path: str) -> None:
         os.close(descriptor)
 
 
+def remove_outputs(targets) -> None:
+    """Remove the files `targets` (outputs, in the build folder) where they are files: those
+    made from frames that make them no more (a frame of another size, a codec that cannot take
+    them). Kept, they passed for current in the report and in `build/images`, where a fresh
+    build has none; the last complete bundle still holds them."""
+    for target in targets:
+        with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+            os.unlink(target)
+
+
 def write_bytes_atomic(target: Path, data: bytes) -> None:
     with atomic_path(target) as temporary:
         temporary.write_bytes(data)

@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .atomic import atomic_path
+from .atomic import atomic_path, remove_outputs
 from .catalog import Animation
 from .frames import load_rgba, load_sequence, parse_colour
 from .settings import ContactSettings
@@ -124,8 +124,13 @@ def write_png(image: Image.Image, target: Path) -> None:
 
 def make_contact_sheet(animation: Animation, images: ImageRoot, target: Path,
                        settings: ContactSettings, page_title: str) -> None:
-    """Write the sheet of every frame of `animation`, labelled 1..N, titled `page_title`."""
-    frames = load_sequence(animation, images)
+    """Write the sheet of every frame of `animation`, labelled 1..N, titled `page_title`; when
+    the frames cannot be read, the sheet of the earlier ones is removed (`atomic.remove_outputs`)."""
+    try:
+        frames = load_sequence(animation, images)
+    except PipelineError:
+        remove_outputs([target])
+        raise
     cells = [Cell(rgba, str(number)) for number, rgba in enumerate(frames, 1)]
     write_png(draw_sheet(page_title or animation.title, cells, settings.columns, settings), target)
 

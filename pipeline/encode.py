@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import avif, gif, video, webp
+from .atomic import remove_outputs
 from .catalog import Animation
 from .frames import load_sequence, parse_colour
 from .formatlimits import size_problem
@@ -33,16 +34,21 @@ def encode_animation(animation: Animation, outputs: list[tuple[str, Path]], sett
     """Write `animation` in each (format, target) of `outputs`, from one load of its frames.
 
     Raises PipelineError with verification's `page:line: code: message` when the sequence
-    cannot be read (the targets are then left as they were), or naming the target that could
-    not be written.
+    cannot be read or encoded in a format (its targets are then removed: see
+    `atomic.remove_outputs`), or naming the target that could not be written (the others are
+    left as they were).
     """
     images = ImageRoot(settings.images_dir, max_pixels=settings.verify.max_pixels)
-    frames = load_sequence(animation, images)
-    height, width = frames[0].shape[:2]
-    for fmt, _ in outputs:
-        problem = size_problem(fmt, settings.webm.codec, width, height)
-        if problem:  # what verify reports too
-            raise PipelineError(str(Problem(animation.page, animation.line, animation.name, "unencodable", problem)))
+    try:
+        frames = load_sequence(animation, images)
+        height, width = frames[0].shape[:2]
+        for fmt, _ in outputs:
+            problem = size_problem(fmt, settings.webm.codec, width, height)
+            if problem:  # what verify reports too
+                raise PipelineError(str(Problem(animation.page, animation.line, animation.name, "unencodable", problem)))
+    except PipelineError:
+        remove_outputs(target for _, target in outputs)  # made from frames that make them no more
+        raise
     timing = timing_for(len(frames), settings.animation)
     matte = parse_colour(settings.animation.matte)
     videos = [(fmt, Path(target), getattr(settings, fmt)) for fmt, target in outputs if fmt in video.FORMATS]

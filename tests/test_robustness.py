@@ -493,6 +493,29 @@ def test_a_frame_replaced_by_another_of_the_same_time_is_rebuilt(three_sequences
     assert rerun_tasks(site) == set()  # and it is then up to date, not made on every run
 
 
+def test_a_sequence_that_no_longer_reads_loses_the_files_made_from_its_old_frames(three_sequences):
+    """As in a fresh build: kept, they passed for current in the report and in build/images."""
+    from test_bad_input import failed_blocks
+
+    site = three_sequences
+    assert run_pipeline(site, "-n", "2").returncode == 0
+    Image.new("RGB", (30, 20), "red").save(site.images / "muscles/png/Thigh-2.png")  # another size
+    result = run_pipeline(site, "-n", "2")
+    assert result.returncode == 2
+    failed = failed_blocks(result.stdout + result.stderr)
+    assert {"gif:images/muscles/gif/Thigh.gif", "video:images/muscles/gif/Thigh.webm+mp4",
+            "contact:contact/Thigh.png"} <= set(failed)
+    gone = ["images/muscles/gif/Thigh.gif", "images/muscles/gif/Thigh.webp", "images/muscles/gif/Thigh.webm",
+            "images/muscles/gif/Thigh.mp4", "contact/Thigh.png"]
+    assert [name for name in gone if (site.build / name).exists()] == []
+    kept = ["images/muscles/gif/Leg-Soleus.gif", "contact/Leg-Soleus.png", "images/muscles/png/Thigh-2-thumb.png"]
+    assert all((site.build / name).is_file() for name in kept)  # a frame's own thumbnail is still its own
+    report = (site.build / "report/index.html").read_text()
+    for fmt in ("gif", "webp", "webm", "mp4"):
+        assert f'<figure class="fmt missing" title="muscles/gif/Thigh.{fmt}">' in report
+    assert '<figure class="fmt missing" title="muscles/gif/Leg-Soleus.gif">' not in report
+
+
 def test_an_output_replaced_by_a_folder_is_not_taken_for_the_file(three_sequences):
     """A folder made in place of an output often gets the number of the file just deleted:
     the inode check must not take it for the file its sub-task wrote."""
