@@ -83,7 +83,8 @@ INCLUDE = """\
   Reads site.data.assets (the pipeline's _data/assets.json) for sizes, formats and poster;
   file URLs (percent-encoded there) are prefixed with site.urlimg, as the site's other
   includes do. An animation with no entry there is shown as the image the page names,
-  percent-encoded here (url_encode writes a space as '+' and '/' as %2F: both put back).
+  percent-encoded here (url_encode writes a space as '+' and '/' as %2F: both put back);
+  a page that names none gets nothing.
 {%- endcomment -%}
 {%- assign image = include.image | default: page.images[0] -%}
 {%- assign asset = site.data.assets.animations[image.image_name] -%}
@@ -156,7 +157,7 @@ INCLUDE = """\
 </script>
 {%- assign atlas_animation_style_done = true -%}
 {%- endunless %}
-{%- else -%}
+{%- elsif image.image_name -%}
 <img src="{{ base }}{{ image.image_name | url_encode | replace: '%2F', '/' | replace: '+', '%20' }}" alt="{{ alt | escape }}" title="{{ title | escape }}">
 {%- endif -%}
 """

@@ -139,3 +139,23 @@ def test_with_reduced_motion_the_include_shows_the_first_frame_and_stops(browser
         assert figure["still"] == {"loaded": SIZE[0], "shown": True}
     assert problems == []
     page.close()
+
+
+def test_a_page_that_names_no_animation_gets_nothing_from_the_include(tmp_path):
+    """No `images` entry: no `<img>` of the image root's folder, which the browser shows broken."""
+    from pipeline.jekyll import INCLUDE
+
+    jekyll = shutil.which("jekyll")
+    if jekyll is None:
+        jekyll_missing("Jekyll renders the include: apt-get install jekyll (scripts/setup --test does)")
+    source = tmp_path / "jekyll"
+    (source / "_includes").mkdir(parents=True)
+    (source / "_data").mkdir()
+    (source / "_includes" / "atlas-animation.html").write_text(INCLUDE)
+    (source / "_data" / "assets.json").write_text('{"animations": {}, "files": {}}\n')
+    (source / "_config.yml").write_text("urlimg: /assets/images/\n")
+    (source / "index.html").write_text("---\ntitle: Muscles of the leg\n---\n[{% include atlas-animation.html %}]\n")
+    rendered = subprocess.run([jekyll, "build", "--source", str(source), "--destination", str(tmp_path / "www")],
+                              capture_output=True, text=True, timeout=300)
+    assert rendered.returncode == 0, rendered.stdout + rendered.stderr
+    assert (tmp_path / "www" / "index.html").read_text().strip() == "[]"
