@@ -45,7 +45,10 @@ def draw_sheet(title: str, cells: list[Cell], columns: int, settings: ContactSet
     title_height = round(settings.font_size * 1.5 * 1.4)
     columns = max(1, min(columns, len(cells)))
     rows = max(1, math.ceil(len(cells) / columns))
-    width = 2 * MARGIN + columns * box[0] + (columns - 1) * GAP
+    grid_width = columns * box[0] + (columns - 1) * GAP
+    # as wide as the title, up to four cells: on narrow frames an overview page's "(2/3)" was cut off
+    longest = 4 * settings.cell_width
+    width = 2 * MARGIN + max(grid_width, min(longest, math.ceil(title_font.getlength(title[:longest]))))
     height = 2 * MARGIN + title_height + GAP + rows * (box[1] + label_height + GAP) - GAP
     sheet = Image.new("RGB", (width, height), background)
     draw = ImageDraw.Draw(sheet)

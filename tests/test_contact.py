@@ -1,4 +1,6 @@
 """Contact sheets: grid size from the settings, labels drawn, overview paging, clear failures."""
+import math
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -16,12 +18,15 @@ def run_all(tasks):
         assert func(*args) is None, task["name"]
 
 
-def expected_size(settings, cells, columns, box):
+def expected_size(settings, cells, columns, box, title_text=""):
+    """The grid's size, widened to `title_text` up to four cells."""
     label = round(settings.font_size * 1.4)
     title = round(settings.font_size * 1.5 * 1.4)
     columns = min(columns, cells)
     rows = -(-cells // columns)
-    width = 2 * contact.MARGIN + columns * box[0] + (columns - 1) * contact.GAP
+    title_width = contact.ImageFont.load_default(size=round(settings.font_size * 1.5)).getlength(title_text)
+    width = 2 * contact.MARGIN + max(columns * box[0] + (columns - 1) * contact.GAP,
+                                     min(4 * settings.cell_width, math.ceil(title_width)))
     height = 2 * contact.MARGIN + title + contact.GAP + rows * (box[1] + label + contact.GAP) - contact.GAP
     return width, height
 
@@ -61,9 +66,9 @@ def test_overview_is_paged_with_the_first_frame_and_title_of_each_animation(site
     run_all(tasks)
     settings = ContactSettings(overview_columns=2, overview_rows=1, cell_width=50)
     with Image.open(site_folder.build / "contact" / "overview-1.png") as page:
-        assert page.size == expected_size(settings, 2, 2, (40, 40))
+        assert page.size == expected_size(settings, 2, 2, (40, 40), "Animations (1/3)")
     with Image.open(site_folder.build / "contact" / "overview-3.png") as page:
-        assert page.size == expected_size(settings, 1, 2, (40, 40))
+        assert page.size == expected_size(settings, 1, 2, (40, 40), "Animations (3/3)")
 
 
 def test_missing_frame_fails_the_sheet_with_the_page_line(small_site):
@@ -108,6 +113,19 @@ def test_long_titles_are_cut_to_fit():
     longer = title[:len(kept) + 1].rstrip()
     assert font.getlength(longer + "...") > 120 or longer == kept
     assert contact._fit("Soleus", font, 120) == "Soleus"
+
+
+def test_a_narrow_sheet_widens_to_its_title_up_to_four_cells():
+    """Overview pages of narrow frames were all titled "Animation...": the page number was cut."""
+    settings = ContactSettings()
+    title_font = contact.ImageFont.load_default(size=round(settings.font_size * 1.5))
+    cell = contact.Cell(np.zeros((64, 64, 4), np.uint8), "Leg")
+    sheet = contact.draw_sheet("Animations (2/3)", [cell, cell], 2, settings)
+    assert sheet.width - 2 * contact.MARGIN >= title_font.getlength("Animations (2/3)")
+    long = contact.draw_sheet("The muscles of the leg, deep posterior compartment " * 3, [cell], 1, settings)
+    assert long.width == 2 * contact.MARGIN + 4 * settings.cell_width  # longer titles are cut, as before
+    wide = contact.draw_sheet("Leg", [contact.Cell(np.zeros((64, 300, 4), np.uint8), "1")] * 4, 4, settings)
+    assert wide.width == 2 * contact.MARGIN + 4 * settings.cell_width + 3 * contact.GAP  # the grid decides
 
 
 def test_a_title_of_a_million_characters_is_cut_not_refused():
