@@ -22,6 +22,7 @@ SEVERITY = {
     "frame-gap": WARNING,
     "unmatched-frame": WARNING,
     "orphan": WARNING,
+    "renamed-by-jekyll": WARNING,
 }
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from typing import Iterable
+from urllib.parse import unquote
 
 from . import catalog as cat
 from .atomic import NAME_MAX
@@ -19,7 +21,7 @@ from .plan import ANIMATION, Claim, output_plan  # the plan names what the pipel
 from .problems import Problem
 from .safepaths import is_hidden, unsafe_reason
 
-VERSION = 10  # bump when the same files would be judged differently
+VERSION = 11  # bump when the same files would be judged differently
 
 
 def verify_catalog(catalog: Catalog, images: ImageRoot, *, orphans: bool = True,
@@ -45,6 +47,7 @@ def verify_catalog(catalog: Catalog, images: ImageRoot, *, orphans: bool = True,
         if problem and (problem.page, problem.code, problem.reference) not in reported:
             reported.add((problem.page, problem.code, problem.reference))
             problems.append(problem)
+    problems += _renamed_by_jekyll(catalog)
     for animation in catalog.animations:
         problems.extend(check_frame_sizes(animation, images) or _format_size_problems(animation, images, planned, webm_codec))
     unlisted = _unlisted_frames(catalog, images)
@@ -118,6 +121,25 @@ def frame_problem(image_url: str, page: str, line: int, images: ImageRoot) -> Pr
                        f"'{image_url}' is not named as a gallery image can be: PNG, JPEG, WebP or "
                        f"GIF, as {', '.join(FRAME_SUFFIXES)}")
     return None
+
+
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+
+
+def _renamed_by_jekyll(catalog: Catalog) -> list[Problem]:
+    """`renamed-by-jekyll` for each name a page gives that holds a percent escape (`%20`):
+    Jekyll copies such a file into the site under the decoded name (`a b.gif`), so every
+    link to it, the include's too, finds nothing there. Once per page and name."""
+    problems, seen = [], set()
+    for ref in catalog.references:
+        given = ref.source in (None, ref.path)  # by the page, not derived from a name it gives (X-thumb.png)
+        if given and _PERCENT_ESCAPE.search(ref.path) and (ref.page, ref.path) not in seen:
+            seen.add((ref.page, ref.path))
+            problems.append(Problem(ref.page, ref.line, ref.path, "renamed-by-jekyll",
+                                    f"Jekyll publishes '{ref.path}' as '{unquote(ref.path)}', so links to it "
+                                    "find nothing on the site: rename the file, and the page's name for it, "
+                                    "without '%' before two hex digits"))
+    return problems
 
 
 def _check_reference(ref: Reference, images: ImageRoot, planned: set[str]) -> Problem | None:

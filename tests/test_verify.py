@@ -564,3 +564,20 @@ def test_published_as_text_or_true_is_published(small_site):
         assert site.catalog.unpublished == ()
         assert any("Leg-Soleus" in a.name for a in site.catalog.animations)
         page.write_text(page.read_text().replace(f"published: {value}\n", ""))
+
+
+def test_a_name_with_a_percent_escape_is_a_warning_that_jekyll_renames_it(site_folder):
+    """Jekyll copies `a%20b.gif` into the site as `a b.gif`: every link to it finds nothing."""
+    frames = write_frames(site_folder.images, "Arm%20Biceps", 4)
+    write_frames(site_folder.images, "Leg 100%", 4)  # a lone '%' is kept by Jekyll
+    (site_folder.pages / "arm.md").write_text(page_text("Arm", ["muscles/gif/Arm%20Biceps.gif"], frames))
+    (site_folder.pages / "leg.md").write_text(page_text(
+        "Leg", ["muscles/gif/Leg 100%.gif"], [f"muscles/png/Leg 100%-{k}.png" for k in range(1, 5)]))
+    problems = problems_of(site_folder)
+    assert {p.code for p in problems} == {"renamed-by-jekyll"}
+    assert [(p.page, p.line, p.reference, p.severity) for p in problems] == [
+        ("arm.md", line, name, "warning") for line, name in
+        [(6, "muscles/gif/Arm%20Biceps.gif"), *((12 + 3 * k, url) for k, url in enumerate(frames))]]
+    assert problems[0].message == (
+        "Jekyll publishes 'muscles/gif/Arm%20Biceps.gif' as 'muscles/gif/Arm Biceps.gif', so links to it find "
+        "nothing on the site: rename the file, and the page's name for it, without '%' before two hex digits")
