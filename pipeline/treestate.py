@@ -2,7 +2,7 @@
 
 The bundle and the report read every file the other tasks wrote. Listing them all as
 `file_dep` makes doit's bookkeeping quadratic (each becomes an implicit `task_dep`); a
-fingerprint of names, sizes and modification times from one walk costs a few milliseconds
+fingerprint of names, sizes and times from one walk costs a few milliseconds
 for thousands of files and tells the same: did anything change since the last run?
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 
 def folder_digest(folder: str, skip: frozenset[str] = frozenset()) -> str:
-    """Names, sizes and mtimes of everything under `folder` but the folders in `skip`
+    """Names and `_stamp`s of everything under `folder` but the folders in `skip`
     (absolute: the build folder, when it lies inside the pages), as one digest."""
     digest = hashlib.sha1()
     for line in sorted(_entries(folder, skip)):
@@ -75,7 +75,13 @@ def _entries(root: str, skip: frozenset[str]):
                     info = entry.stat(follow_symlinks=False)
                 except FileNotFoundError:  # removed while the folder was read
                     continue
-                yield f"{entry.path}\t{info.st_size}\t{info.st_mtime_ns}\n"
+                yield f"{entry.path}\t{_stamp(info)}\n"
+
+
+def _stamp(info: os.stat_result) -> str:
+    """What changes when a file's bytes do: its size, modification time, inode and status-change
+    time (a file written over keeping its size and time still gets a new status-change time)."""
+    return f"{info.st_size}\t{info.st_mtime_ns}\t{info.st_ino}\t{info.st_ctime_ns}"
 
 
 def _link(entry: os.DirEntry, inside: str, skipped: set, walked: set, pending: list):
@@ -93,7 +99,7 @@ def _link(entry: os.DirEntry, inside: str, skipped: set, walked: set, pending: l
     if info is None or (info.st_dev, info.st_ino) in skipped:  # leads out (never opened, and an
         yield f"{entry.path}\t->{target}\n"  # error whatever is there), or to the build folder
         return
-    yield f"{entry.path}\t->{target}\t{info.st_size}\t{info.st_mtime_ns}\n"
+    yield f"{entry.path}\t->{target}\t{_stamp(info)}\n"
     if stat.S_ISDIR(info.st_mode) and (info.st_dev, info.st_ino) not in walked:
         walked.add((info.st_dev, info.st_ino))
         pending.append(entry.path)

@@ -1,8 +1,14 @@
 """SourceStatCache: doit's MD5 checker with one stat per source file and run, and targets
 looked up in one listing of their folder."""
 import os
+import time
 
-from pipeline.tasks.checker import SourceStatCache
+from doit.dependency import Dependency, get_file_md5
+from doit.task import Task
+
+from pipeline.tasks import checker
+from pipeline.tasks.backend import BoundedSqliteDB
+from pipeline.tasks.checker import SourceStatCache, refresh_unchanged
 from pipeline.tasks.uptodate import FolderListing
 
 
@@ -60,3 +66,67 @@ def test_without_a_listing_doit_asks_the_file_system(tmp_path):
     assert not checker.exists(str(target))
     target.write_bytes(b"GIF89a")
     assert checker.exists(str(target))  # no listing kept: asked again, answered again
+
+
+def test_new_bytes_of_the_same_size_under_the_same_time_are_modified(tmp_path):
+    """The status-change time tells what size and time cannot: a render written over another,
+    keeping its time (`cp -p`, `touch -r`), in place or by a rename."""
+    frame = tmp_path / "Leg-1.png"
+    frame.write_bytes(b"frame one")
+    before = frame.stat()
+    state = SourceStatCache().get_state(str(frame), None)
+    time.sleep(0.01)  # a later change time, on a file system that keeps it in jiffies too
+    frame.write_bytes(b"frame 1!!")  # in place: the same inode
+    os.utime(frame, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (frame.stat().st_size, frame.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert SourceStatCache().check_modified(str(frame), SourceStatCache().info(str(frame)), state)
+
+    (tmp_path / "new.png").write_bytes(b"frame one")  # the old bytes back, by a rename
+    os.utime(tmp_path / "new.png", ns=(before.st_atime_ns, before.st_mtime_ns))
+    os.replace(tmp_path / "new.png", frame)
+    assert not SourceStatCache().check_modified(str(frame), SourceStatCache().info(str(frame)), state)
+    assert not SourceStatCache().check_modified(str(frame), SourceStatCache().info(str(frame)), state[:3])
+
+
+def runs_of(tasks, db_file):
+    """Each call: one doit run's statuses of `tasks`, with the pipeline's checker and
+    backend, saving them as built when they had to run."""
+    def run():
+        manager = Dependency(BoundedSqliteDB, str(db_file), checker_cls=SourceStatCache)
+        refresh_unchanged(manager)
+        statuses = []
+        for task in tasks:
+            statuses.append(manager.get_status(task, {t.name: t for t in tasks}).status)
+            if statuses[-1] == "run":
+                manager.save_success(task)
+        manager.close()
+        return statuses
+    return run
+
+
+def test_a_touched_source_is_hashed_once_a_run_and_then_no_more(tmp_path, monkeypatch):
+    """Each frame is read by several sub-tasks; touched with the same bytes they are up to
+    date, and doit would keep their old states, so that the frame was hashed by each of them
+    on every run after."""
+    frame = tmp_path / "Leg-1.png"
+    frame.write_bytes(b"frame one")
+    tasks = [Task(name, [(print, [])], file_dep=[str(frame)]) for name in ("gif", "webp", "thumbnails")]
+    run = runs_of(tasks, tmp_path / ".doit.db")
+    hashed = []
+    monkeypatch.setattr(checker, "get_file_md5", lambda path: hashed.append(path) or get_file_md5(path))
+    assert run() == ["run"] * 3
+    assert hashed == [str(frame)]  # once, for the three states saved
+
+    os.utime(frame, (1, 1))
+    hashed.clear()
+    monkeypatch.setattr(checker, "RACY_SECONDS", 0.0)
+    assert run() == ["up-to-date"] * 3 and hashed == [str(frame)]
+    hashed.clear()
+    assert run() == ["up-to-date"] * 3 and hashed == []  # the new state was saved
+
+    monkeypatch.setattr(checker, "RACY_SECONDS", 60.0)  # touched just now: its stamp is not trusted yet
+    os.utime(frame, (2, 2))
+    assert run() == ["up-to-date"] * 3 and run() == ["up-to-date"] * 3
+    assert hashed == [str(frame)] * 2
+    frame.write_bytes(b"frame 1!!")
+    assert run() == ["run"] * 3

@@ -493,6 +493,27 @@ def test_a_frame_replaced_by_another_of_the_same_time_is_rebuilt(three_sequences
     assert rerun_tasks(site) == set()  # and it is then up to date, not made on every run
 
 
+def test_a_frame_rewritten_in_place_with_its_size_and_time_kept_is_rebuilt(three_sequences):
+    """Same size, same modification time, other pixels (a render saved over the old one,
+    its time put back): the status-change time tells."""
+    site = three_sequences
+    frame = site.images / "muscles/png/Thigh-1.png"
+    with Image.open(frame) as image:
+        pixels = np.asarray(image.convert("RGBA"))
+    Image.fromarray(pixels).save(frame, compress_level=0)  # stored: the size depends on the pixel count alone
+    assert run_pipeline(site, "-n", "1").returncode == 0
+    old = frame.stat()
+    Image.fromarray(np.full_like(pixels, 255) * np.uint8([1, 0, 0, 1])).save(frame, compress_level=0)
+    os.utime(frame, ns=(old.st_atime_ns, old.st_mtime_ns))
+    now = frame.stat()
+    assert (now.st_ino, now.st_size, now.st_mtime_ns) == (old.st_ino, old.st_size, old.st_mtime_ns)
+
+    assert rerun_tasks(site) >= {"gif:images/muscles/gif/Thigh.gif", "thumbnails:images/muscles/png/Thigh-*.png"}
+    assert first_frame_colour(site.build / "images/muscles/gif/Thigh.gif") == (255, 0, 0)
+    assert first_frame_colour(site.build / "images/muscles/png/Thigh-1-thumb.png") == (255, 0, 0)
+    assert rerun_tasks(site) == set()
+
+
 def test_a_sequence_that_no_longer_reads_loses_the_files_made_from_its_old_frames(three_sequences):
     """As in a fresh build: kept, they passed for current in the report and in build/images."""
     from test_bad_input import failed_blocks

@@ -14,6 +14,7 @@ the one the `outputs_as_written` checks read.
 from __future__ import annotations
 
 import os
+import time
 from typing import NamedTuple
 
 from doit.dependency import MD5Checker, get_file_md5
@@ -22,18 +23,45 @@ from .uptodate import FolderListing
 
 
 class FileStat(NamedTuple):
-    """What MD5Checker reads of an `os.stat_result`."""
+    """What the checker reads of an `os.stat_result`."""
     st_mtime: float
     st_size: int
+    stamp: str  # inode and change time: see `_stamp`
+    changed_ns: int  # the later of the modification and change times
+
+
+def _file_stat(found: os.stat_result) -> FileStat:
+    return FileStat(found.st_mtime, found.st_size, _stamp(found), max(found.st_mtime_ns, found.st_ctime_ns))
+
+
+def _stamp(found: os.stat_result) -> str:
+    """The inode and the change time (ctime) of a file. Every write to a file sets its ctime
+    to now, and nothing sets it back, so a file whose size, modification time and stamp are
+    what they were has the same bytes, even when its modification time was kept on purpose."""
+    return f"{found.st_ino}:{found.st_ctime_ns}"
+
+
+# A file changed less than this before it was hashed may change again within the same
+# timestamp and keep its stamp: its new state is not saved for a sub-task that did not run
+# (git's "racily clean" rule, as pagecache has it)
+RACY_SECONDS = 2.0
 
 
 class SourceStatCache(MD5Checker):
-    """doit's default MD5 checker (size, then timestamp, then MD5), with `info` cached."""
+    """doit's default MD5 checker (size, then timestamp, then MD5), with `info` cached and
+    a file's inode and change time saved in its state too: `(mtime, size, md5, stamp)`.
+
+    A file is hashed at most once a run, however many sub-tasks read it. When its bytes are
+    what a sub-task's state says but its time or stamp are not (a `touch`, a checkout, a
+    `chmod`), the sub-task is up to date, and doit would leave its old state, so that the
+    file was hashed again on every run after; `refresh_unchanged` saves the new one.
+    """
 
     def __init__(self, listing: FolderListing | None = None):
         super().__init__()
-        self._stats = {}
+        self._stats: dict[str, FileStat] = {}
         self._listing = listing
+        self._hashed: dict[str, tuple] = {}  # path: its state now, for the files hashed this run
 
     def exists(self, file_path):
         if self._listing is None:
@@ -41,28 +69,68 @@ class SourceStatCache(MD5Checker):
         return self._listing.exists(str(file_path))
 
     def check_modified(self, file_path, file_stat, state):
-        """doit's, except that a file of another size has changed even at the same time: a
-        render replaced by one whose time was kept (`cp -p`, `touch -r`, an unpacked archive).
-        doit takes an equal time for the same file without looking further."""
-        timestamp, size, file_md5 = state
+        """doit's, except that an equal time is not taken for the same file without the same
+        stamp (`_stamp`): a render replaced by one whose time was kept (`cp -p`, `touch -r`, an
+        unpacked archive) has a new stamp, so its MD5 decides, and one of another size has
+        changed at once. A state saved before stamps were (three fields) goes by the time alone,
+        as it did: hashing every frame once more would be slower than the build it spares."""
+        timestamp, size, file_md5 = state[:3]
         if file_stat.st_size != size:
             return True
-        if file_stat.st_mtime == timestamp:
+        if file_stat.st_mtime == timestamp and (len(state) == 3 or state[3] == file_stat.stamp):
             return False
-        return file_md5 != get_file_md5(file_path)
+        return file_md5 != self._state_now(file_path, file_stat)[2]
 
     def get_state(self, dep, current_state):
-        """doit's, except that a new size at the same time is a new state (see `check_modified`):
-        doit keeps the old one when the time is the same, and the file would count as changed
+        """doit's, except that the state is new whenever the stamp is (see `check_modified`):
+        doit keeps the old one when the time is the same, and the file would be hashed again
         on every run after."""
-        found = os.stat(dep)
-        if current_state and (current_state[0], current_state[1]) == (found.st_mtime, found.st_size):
+        found = _file_stat(os.stat(dep))
+        if current_state and len(current_state) > 3 and (
+                (current_state[0], current_state[1], current_state[3]) == (found.st_mtime, found.st_size, found.stamp)):
             return None
-        return found.st_mtime, found.st_size, get_file_md5(dep)
+        return self._state_now(dep, found)
 
     def info(self, file_path):
         stat = self._stats.get(file_path)
         if stat is None:
-            found = os.stat(file_path)
-            stat = self._stats[file_path] = FileStat(found.st_mtime, found.st_size)
+            stat = self._stats[file_path] = _file_stat(os.stat(file_path))
         return stat
+
+    def unchanged_state(self, file_path, state) -> tuple | None:
+        """The state to save in place of a sub-task's `state` of `file_path` that describes
+        the same bytes under an older time or stamp; None when there is none to save (not
+        hashed this run, other bytes, or changed too recently to trust its stamp)."""
+        now = self._hashed.get(file_path)
+        if now is None or state is None or now[2] != state[2] or tuple(state) == now[:4]:
+            return None
+        return now[:4] if time.time_ns() - now[4] >= RACY_SECONDS * 1e9 else None
+
+    def _state_now(self, file_path, found: FileStat) -> tuple:
+        """(mtime, size, md5, stamp) of the file as `found`, hashed once a run."""
+        known = self._hashed.get(file_path)
+        if known is None or known[:2] != (found.st_mtime, found.st_size) or known[3] != found.stamp:
+            known = self._hashed[file_path] = (found.st_mtime, found.st_size, get_file_md5(file_path),
+                                               found.stamp, found.changed_ns)
+        return known[:4]
+
+
+def refresh_unchanged(dep_manager) -> None:
+    """Have doit's `dep_manager` save, for each sub-task it finds up to date, the new state of
+    each of its sources whose bytes are unchanged (`SourceStatCache.unchanged_state`). doit
+    saves states only for the sub-tasks that run."""
+    checker = dep_manager.checker
+    if not isinstance(checker, SourceStatCache):
+        return
+    backend = dep_manager.backend
+    get_status = dep_manager.get_status
+
+    def get_status_refreshing(task, tasks_dict, get_log=False):
+        result = get_status(task, tasks_dict, get_log)
+        if result.status == "up-to-date":
+            for dep in task.file_dep:
+                state = checker.unchanged_state(dep, backend.get(task.name, dep))
+                if state is not None:
+                    backend.set(task.name, dep, state)
+        return result
+    dep_manager.get_status = get_status_refreshing  # the runner asks the instance
