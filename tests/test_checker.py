@@ -3,7 +3,7 @@ looked up in one listing of their folder."""
 import os
 import time
 
-from doit.dependency import Dependency, get_file_md5
+from doit.dependency import Dependency, MD5Checker, get_file_md5
 from doit.task import Task
 
 from pipeline.tasks import checker
@@ -15,7 +15,7 @@ from pipeline.tasks.uptodate import FolderListing
 def test_one_stat_per_file_and_doits_md5_rules(tmp_path, monkeypatch):
     frame = tmp_path / "Leg-1.png"
     frame.write_bytes(b"frame one")
-    state = SourceStatCache().get_state(str(frame), None)  # (mtime, size, md5) as doit saves it
+    state = SourceStatCache().get_state(str(frame), None)  # (mtime, size, 'md5 stamp')
 
     calls = []
     real_stat = os.stat
@@ -85,7 +85,15 @@ def test_new_bytes_of_the_same_size_under_the_same_time_are_modified(tmp_path):
     os.utime(tmp_path / "new.png", ns=(before.st_atime_ns, before.st_mtime_ns))
     os.replace(tmp_path / "new.png", frame)
     assert not SourceStatCache().check_modified(str(frame), SourceStatCache().info(str(frame)), state)
-    assert not SourceStatCache().check_modified(str(frame), SourceStatCache().info(str(frame)), state[:3])
+
+    before_stamps = (state[0], state[1], state[2].split()[0])  # doit's own (mtime, size, md5)
+    assert not SourceStatCache().check_modified(str(frame), SourceStatCache().info(str(frame)), before_stamps)
+    # and an older pipeline, or doit's own checker, reads the new state without a traceback
+    assert MD5Checker().check_modified(str(frame), os.stat(frame), state) is False  # same time
+    os.utime(frame, (1, 1))
+    assert MD5Checker().check_modified(str(frame), os.stat(frame), state) is True  # made again, once
+    for foreign in ([1.0, 9], None, [1.0, 9, 5], "x"):  # not this checker's: the file counts as changed
+        assert SourceStatCache().check_modified(str(frame), SourceStatCache().info(str(frame)), foreign or [])
 
 
 def runs_of(tasks, db_file):

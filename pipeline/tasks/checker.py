@@ -49,7 +49,7 @@ RACY_SECONDS = 2.0
 
 class SourceStatCache(MD5Checker):
     """doit's default MD5 checker (size, then timestamp, then MD5), with `info` cached and
-    a file's inode and change time saved in its state too: `(mtime, size, md5, stamp)`.
+    a file's inode and change time saved in its state too (see `_saved`).
 
     A file is hashed at most once a run, however many sub-tasks read it. When its bytes are
     what a sub-task's state says but its time or stamp are not (a `touch`, a checkout, a
@@ -61,7 +61,7 @@ class SourceStatCache(MD5Checker):
         super().__init__()
         self._stats: dict[str, FileStat] = {}
         self._listing = listing
-        self._hashed: dict[str, tuple] = {}  # path: its state now, for the files hashed this run
+        self._hashed: dict[str, tuple] = {}  # path: ((mtime, size, stamp), state, changed_ns), hashed this run
 
     def exists(self, file_path):
         if self._listing is None:
@@ -72,23 +72,24 @@ class SourceStatCache(MD5Checker):
         """doit's, except that an equal time is not taken for the same file without the same
         stamp (`_stamp`): a render replaced by one whose time was kept (`cp -p`, `touch -r`, an
         unpacked archive) has a new stamp, so its MD5 decides, and one of another size has
-        changed at once. A state saved before stamps were (three fields) goes by the time alone,
-        as it did: hashing every frame once more would be slower than the build it spares."""
-        timestamp, size, file_md5 = state[:3]
+        changed at once. A state saved before stamps were goes by the time alone, as it did:
+        hashing every frame once more would be slower than the build it spares."""
+        timestamp, size, file_md5, stamp = _saved(state)
         if file_stat.st_size != size:
             return True
-        if file_stat.st_mtime == timestamp and (len(state) == 3 or state[3] == file_stat.stamp):
+        if file_stat.st_mtime == timestamp and stamp in (None, file_stat.stamp):
             return False
-        return file_md5 != self._state_now(file_path, file_stat)[2]
+        return file_md5 != _saved(self._state_now(file_path, file_stat))[2]
 
     def get_state(self, dep, current_state):
         """doit's, except that the state is new whenever the stamp is (see `check_modified`):
         doit keeps the old one when the time is the same, and the file would be hashed again
         on every run after."""
         found = _file_stat(os.stat(dep))
-        if current_state and len(current_state) > 3 and (
-                (current_state[0], current_state[1], current_state[3]) == (found.st_mtime, found.st_size, found.stamp)):
-            return None
+        if current_state:
+            timestamp, size, _, stamp = _saved(current_state)
+            if (timestamp, size, stamp) == (found.st_mtime, found.st_size, found.stamp):
+                return None
         return self._state_now(dep, found)
 
     def info(self, file_path):
@@ -101,18 +102,35 @@ class SourceStatCache(MD5Checker):
         """The state to save in place of a sub-task's `state` of `file_path` that describes
         the same bytes under an older time or stamp; None when there is none to save (not
         hashed this run, other bytes, or changed too recently to trust its stamp)."""
-        now = self._hashed.get(file_path)
-        if now is None or state is None or now[2] != state[2] or tuple(state) == now[:4]:
+        hashed = self._hashed.get(file_path)
+        if hashed is None or state is None:
             return None
-        return now[:4] if time.time_ns() - now[4] >= RACY_SECONDS * 1e9 else None
+        _, now, changed_ns = hashed
+        if _saved(now)[2] != _saved(state)[2] or tuple(state) == now:
+            return None
+        return now if time.time_ns() - changed_ns >= RACY_SECONDS * 1e9 else None
 
     def _state_now(self, file_path, found: FileStat) -> tuple:
-        """(mtime, size, md5, stamp) of the file as `found`, hashed once a run."""
-        known = self._hashed.get(file_path)
-        if known is None or known[:2] != (found.st_mtime, found.st_size) or known[3] != found.stamp:
-            known = self._hashed[file_path] = (found.st_mtime, found.st_size, get_file_md5(file_path),
-                                               found.stamp, found.changed_ns)
-        return known[:4]
+        """The state of the file as `found`, hashed once a run."""
+        key = (found.st_mtime, found.st_size, found.stamp)
+        hashed = self._hashed.get(file_path)
+        if hashed is None or hashed[0] != key:
+            state = (found.st_mtime, found.st_size, f"{get_file_md5(file_path)} {found.stamp}")
+            hashed = self._hashed[file_path] = (key, state, found.changed_ns)
+        return hashed[1]
+
+
+def _saved(state) -> tuple:
+    """(mtime, size, md5, stamp) of a saved state, whose third field is the MD5 and the stamp
+    (`_stamp`) with a space between; the stamp is None in a state saved before stamps were
+    (doit's own three fields). In the MD5's field, an older pipeline reading the state takes
+    the file as changed once, where a fourth field stopped it with a traceback."""
+    try:
+        timestamp, size, digest = state
+        md5, _, stamp = digest.partition(" ")
+    except (TypeError, ValueError, AttributeError):  # written by something else: matches no file
+        return None, None, None, None
+    return timestamp, size, md5, stamp or None
 
 
 def refresh_unchanged(dep_manager) -> None:
