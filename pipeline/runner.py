@@ -29,7 +29,7 @@ from doit.control import TaskControl
 from doit.runner import ERROR, JobTask, JobTaskPickle, MRunner
 
 from .dispatch import HOLD, JobChooser, SequencedTaskControl, sequence_of
-from .tasks.checker import refresh_unchanged
+from .tasks.refresh import refresh_records
 
 
 # Imported once by the forkserver, before it starts the first worker, so that every worker
@@ -178,7 +178,7 @@ class Run(cmd_run.Run):
                        num_process=num_process, par_type=par_type, single=single,
                        auto_delayed_regex=auto_delayed_regex, force_verbosity=force_verbosity,
                        failure_verbosity=failure_verbosity, pdb=pdb)
-        refresh_unchanged(self.dep_manager)
+        refresh_records(self.dep_manager)
         result = self._run(outfile, options)
         unsaved = getattr(self.dep_manager.backend, "unsaved", None)  # see BoundedSqliteDB.dump
         if unsaved:

@@ -2,7 +2,7 @@
 
 The bundle and the report read every file the other tasks wrote. Listing them all as
 `file_dep` makes doit's bookkeeping quadratic (each becomes an implicit `task_dep`); a
-fingerprint of names, sizes and times from one walk costs a few milliseconds
+fingerprint of names, sizes and modification times from one walk costs a few milliseconds
 for thousands of files and tells the same: did anything change since the last run?
 """
 from __future__ import annotations
@@ -13,23 +13,28 @@ import stat
 from pathlib import Path
 
 
-def folder_digest(folder: str, skip: frozenset[str] = frozenset()) -> str:
-    """Names and `_stamp`s of everything under `folder` but the folders in `skip`
-    (absolute: the build folder, when it lies inside the pages), as one digest."""
+def folder_digest(folder: str, skip: frozenset[str] = frozenset(), exact: bool = False) -> str:
+    """Names, sizes and modification times of everything under `folder` but the folders in
+    `skip` (absolute: the build folder, when it lies inside the pages), as one digest.
+
+    `exact` adds each file's inode and status-change time: a file written over keeping its
+    size and time then counts as changed, as does every file of a copied folder. For
+    sources; the build's own files are always written anew, and a restored build folder
+    keeps its digest."""
     digest = hashlib.sha1()
-    for line in sorted(_entries(folder, skip)):
+    for line in sorted(_entries(folder, skip, exact)):
         digest.update(os.fsencode(line))  # a name that is not UTF-8 comes back as its bytes
     return digest.hexdigest()
 
 
 def fingerprint(folders: list[str], files: list[str] = (), known: dict[str, str] | None = None,
-                skip: frozenset[str] = frozenset()) -> str:
+                skip: frozenset[str] = frozenset(), exact: bool = False) -> str:
     """The `folder_digest` of each of `folders` (taken from `known` when it has one: a digest
     of that folder taken earlier in the run that nothing has written to since), and the bytes
     of `files`."""
     digest = hashlib.sha1()
     for folder in folders:
-        part = (known or {}).get(folder) or folder_digest(folder, skip)
+        part = (known or {}).get(folder) or folder_digest(folder, skip, exact)
         digest.update(os.fsencode(f"[{folder}]{part}"))
     for file in files:
         digest.update(os.fsencode(f"<{file}>"))
@@ -41,12 +46,12 @@ def fingerprint(folders: list[str], files: list[str] = (), known: dict[str, str]
 
 
 def unchanged(task, values, folders: list[str], files: list[str] = (), known: dict[str, str] | None = None,
-              skip: frozenset[str] = frozenset()) -> bool:
+              skip: frozenset[str] = frozenset(), exact: bool = False) -> bool:
     """doit `uptodate` callable: True when the fingerprint equals the one the action returned."""
-    return values.get("fingerprint") == fingerprint(folders, files, known, skip)
+    return values.get("fingerprint") == fingerprint(folders, files, known, skip, exact)
 
 
-def _entries(root: str, skip: frozenset[str]):
+def _entries(root: str, skip: frozenset[str], exact: bool):
     inside = os.path.join(os.path.realpath(root), "")
     skipped = {(info.st_dev, info.st_ino) for info in map(_stat_or_none, skip) if info is not None}
     walked = set()  # (device, inode) of the folders reached through a link: a link up would loop
@@ -65,7 +70,7 @@ def _entries(root: str, skip: frozenset[str]):
                 if entry.name.startswith("."):
                     continue  # temporaries, the lock and doit's database
                 if entry.is_symlink():
-                    yield from _link(entry, inside, skipped, walked, pending)
+                    yield from _link(entry, inside, skipped, walked, pending, exact)
                     continue
                 if entry.is_dir(follow_symlinks=False):
                     if entry.path not in skip:
@@ -75,16 +80,19 @@ def _entries(root: str, skip: frozenset[str]):
                     info = entry.stat(follow_symlinks=False)
                 except FileNotFoundError:  # removed while the folder was read
                     continue
-                yield f"{entry.path}\t{_stamp(info)}\n"
+                yield f"{entry.path}\t{_stamp(info, exact)}\n"
 
 
-def _stamp(info: os.stat_result) -> str:
-    """What changes when a file's bytes do: its size, modification time, inode and status-change
-    time (a file written over keeping its size and time still gets a new status-change time)."""
-    return f"{info.st_size}\t{info.st_mtime_ns}\t{info.st_ino}\t{info.st_ctime_ns}"
+def _stamp(info: os.stat_result, exact: bool) -> str:
+    """What changes when a file's bytes do: its size and modification time, and when `exact`
+    its inode and status-change time (a file written over keeping its size and time still
+    gets a new status-change time)."""
+    if exact:
+        return f"{info.st_size}\t{info.st_mtime_ns}\t{info.st_ino}\t{info.st_ctime_ns}"
+    return f"{info.st_size}\t{info.st_mtime_ns}"
 
 
-def _link(entry: os.DirEntry, inside: str, skipped: set, walked: set, pending: list):
+def _link(entry: os.DirEntry, inside: str, skipped: set, walked: set, pending: list, exact: bool):
     """A symbolic link's line: where it points and, when that is inside the folder being
     fingerprinted (the only place the pipeline follows links to), what is there now, a
     linked folder's files included. The link alone stays the same when its file changes,
@@ -99,7 +107,7 @@ def _link(entry: os.DirEntry, inside: str, skipped: set, walked: set, pending: l
     if info is None or (info.st_dev, info.st_ino) in skipped:  # leads out (never opened, and an
         yield f"{entry.path}\t->{target}\n"  # error whatever is there), or to the build folder
         return
-    yield f"{entry.path}\t->{target}\t{_stamp(info)}\n"
+    yield f"{entry.path}\t->{target}\t{_stamp(info, exact)}\n"
     if stat.S_ISDIR(info.st_mode) and (info.st_dev, info.st_ino) not in walked:
         walked.add((info.st_dev, info.st_ino))
         pending.append(entry.path)

@@ -8,7 +8,8 @@ from doit.task import Task
 
 from pipeline.tasks import checker
 from pipeline.tasks.backend import BoundedSqliteDB
-from pipeline.tasks.checker import SourceStatCache, refresh_unchanged
+from pipeline.tasks.checker import SourceStatCache
+from pipeline.tasks.refresh import refresh_records
 from pipeline.tasks.uptodate import FolderListing
 
 
@@ -101,7 +102,7 @@ def runs_of(tasks, db_file):
     backend, saving them as built when they had to run."""
     def run():
         manager = Dependency(BoundedSqliteDB, str(db_file), checker_cls=SourceStatCache)
-        refresh_unchanged(manager)
+        refresh_records(manager)
         statuses = []
         for task in tasks:
             statuses.append(manager.get_status(task, {t.name: t for t in tasks}).status)

@@ -514,6 +514,58 @@ def test_a_frame_rewritten_in_place_with_its_size_and_time_kept_is_rebuilt(three
     assert rerun_tasks(site) == set()
 
 
+def test_verify_notices_a_frame_damaged_in_place_with_its_size_and_time_kept(three_sequences):
+    site = three_sequences
+    assert run_pipeline(site, "verify").returncode == 0
+    frame = site.images / "muscles/png/Thigh-2.png"
+    old = frame.stat()
+    data = frame.read_bytes()
+    time.sleep(0.01)
+    frame.write_bytes(data[:-12] + bytes(12))  # its end marker gone, its size kept
+    os.utime(frame, ns=(old.st_atime_ns, old.st_mtime_ns))
+    result = run_pipeline(site, "verify")
+    assert result.returncode == 1
+    assert "muscles/png/Thigh-2.png" in result.stdout + result.stderr and "unreadable" in result.stdout + result.stderr
+
+
+def restore(build: Path, whole_seconds: bool = False) -> None:
+    """Put `build` back from a copy, as a CI cache or `tar` does: the same names, sizes and
+    modification times (to the second with `whole_seconds`), new inodes."""
+    saved = build.with_name("saved-build")
+    shutil.copytree(build, saved, symlinks=True)
+    shutil.rmtree(build)
+    shutil.copytree(saved, build, symlinks=True)
+    shutil.rmtree(saved)
+    if whole_seconds:
+        for path in build.rglob("*"):
+            seconds = path.stat().st_mtime_ns // 10**9
+            os.utime(path, ns=(seconds * 10**9, seconds * 10**9))
+
+
+@pytest.mark.parametrize("whole_seconds", [False, True])
+def test_a_restored_build_folder_is_not_made_again(three_sequences, whole_seconds):
+    """Before, every file was made again: each sub-task's files were known by their inodes."""
+    site = three_sequences
+    assert run_pipeline(site, "-n", "2").returncode == 0
+    restore(site.build, whole_seconds)
+    ran = rerun_tasks(site)
+    # the bundle and report read the whole folder, by names, sizes and times: those to the
+    # second count as changed
+    assert ran == ({"bundle:stale", "bundle:asset-manifest.json", "report:index.html"} if whole_seconds else set())
+    inodes = {}
+    import sqlite3
+    with sqlite3.connect(site.build / ".doit.db") as db:  # the new inodes were saved
+        for name, data in db.execute("SELECT task_id, task_data FROM doit").fetchall():
+            inodes[name] = json.loads(data).get("_values_:", {}).get("_inodes")
+    from pipeline.tasks.uptodate import _stat_inode, inodes_digest
+    gif = str(site.build / "images/muscles/gif/Thigh.gif")
+    assert inodes["gif:images/muscles/gif/Thigh.gif"] == inodes_digest([gif], _stat_inode)
+
+    Image.new("RGB", (40, 48), (255, 0, 0)).save(site.root / "other.gif")  # another file in its place
+    os.replace(site.root / "other.gif", gif)
+    assert "gif:images/muscles/gif/Thigh.gif" in rerun_tasks(site)
+
+
 def test_a_sequence_that_no_longer_reads_loses_the_files_made_from_its_old_frames(three_sequences):
     """As in a fresh build: kept, they passed for current in the report and in build/images."""
     from test_bad_input import failed_blocks

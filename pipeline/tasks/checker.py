@@ -54,7 +54,7 @@ class SourceStatCache(MD5Checker):
     A file is hashed at most once a run, however many sub-tasks read it. When its bytes are
     what a sub-task's state says but its time or stamp are not (a `touch`, a checkout, a
     `chmod`), the sub-task is up to date, and doit would leave its old state, so that the
-    file was hashed again on every run after; `refresh_unchanged` saves the new one.
+    file was hashed again on every run after; `tasks.refresh` saves the new one.
     """
 
     def __init__(self, listing: FolderListing | None = None):
@@ -131,24 +131,3 @@ def _saved(state) -> tuple:
     except (TypeError, ValueError, AttributeError):  # written by something else: matches no file
         return None, None, None, None
     return timestamp, size, md5, stamp or None
-
-
-def refresh_unchanged(dep_manager) -> None:
-    """Have doit's `dep_manager` save, for each sub-task it finds up to date, the new state of
-    each of its sources whose bytes are unchanged (`SourceStatCache.unchanged_state`). doit
-    saves states only for the sub-tasks that run."""
-    checker = dep_manager.checker
-    if not isinstance(checker, SourceStatCache):
-        return
-    backend = dep_manager.backend
-    get_status = dep_manager.get_status
-
-    def get_status_refreshing(task, tasks_dict, get_log=False):
-        result = get_status(task, tasks_dict, get_log)
-        if result.status == "up-to-date":
-            for dep in task.file_dep:
-                state = checker.unchanged_state(dep, backend.get(task.name, dep))
-                if state is not None:
-                    backend.set(task.name, dep, state)
-        return result
-    dep_manager.get_status = get_status_refreshing  # the runner asks the instance

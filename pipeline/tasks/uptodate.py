@@ -37,19 +37,33 @@ class outputs_as_written:  # noqa: N801
 
     `listing` gives the inodes from one listing of each folder (15,000 outputs: 17 ms, where a
     stat of each took 45-65 ms on a run with nothing to do); should the listing's inodes differ
-    from stat's (some union file systems), stat's decide."""
+    from stat's (some union file systems), stat's decide.
+
+    A build folder copied or restored (`cp -a`, `tar`, a CI cache) has new inodes: the files
+    then count as the ones written when each has the size and modification time it had
+    (`as_written`), and `refreshed_values` gives the new inodes to save, so that the next
+    run goes by them again. Without it, such a folder was made again from the first file to
+    the last.
+    """
 
     def __init__(self, listing: FolderListing):
         self.listing = listing
         self.__signature__ = _CALL
+        self.refreshed_values = None  # {"_inodes": ...} when the files were found by size and time
 
     def configure_task(self, task):
-        task.value_savers.append(lambda: {"_inodes": inodes_digest(task.targets, _stat_inode)})
+        task.value_savers.append(lambda: {"_inodes": inodes_digest(task.targets, _stat_inode),
+                                          "_written": written_digests(task.targets)})
 
     def __call__(self, task, values):
         recorded = values.get("_inodes")
-        return (recorded is None or inodes_digest(task.targets, self.listing.inode) == recorded
-                or inodes_digest(task.targets, _stat_inode) == recorded)
+        if (recorded is None or inodes_digest(task.targets, self.listing.inode) == recorded
+                or inodes_digest(task.targets, _stat_inode) == recorded):
+            return True
+        if not as_written(values.get("_written"), task.targets):
+            return False
+        self.refreshed_values = {"_inodes": inodes_digest(task.targets, _stat_inode)}
+        return True
 
 
 class FolderListing:
@@ -105,6 +119,34 @@ def inodes_digest(targets: list[str], inode) -> str:
     """The files `targets` are now, in a few bytes: the inode of each (`inode(path)`)."""
     return hashlib.md5(b"".join(b"%d\n" % number if (number := inode(target)) is not None else b"-\n"
                                 for target in targets)).hexdigest()
+
+
+def written_digests(targets: list[str]) -> list[str] | None:
+    """The size and modification time of each of `targets`, in a few bytes, and the same with
+    the times in whole seconds (None when one is missing or is no file)."""
+    found = []
+    for target in targets:
+        try:
+            info = os.stat(target)
+        except OSError:
+            return None
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        found.append((info.st_size, info.st_mtime_ns))
+    return [hashlib.md5(b"".join(b"%d %d\n" % (size, mtime) for size, mtime in found)).hexdigest(),
+            hashlib.md5(b"".join(b"%d %d\n" % (size, mtime // 10**9) for size, mtime in found)).hexdigest()]
+
+
+def as_written(recorded, targets: list[str]) -> bool:
+    """Whether `targets` have the sizes and times of the `written_digests` recorded. A copy
+    that kept the times to the second only (GNU tar's default format) matches by seconds
+    when every time it has is a whole second; a file written has a time within one."""
+    now = written_digests(targets)
+    if now is None or not isinstance(recorded, list) or len(recorded) != 2:
+        return False
+    if now[0] == recorded[0]:
+        return True
+    return now[1] == recorded[1] and all(os.stat(t).st_mtime_ns % 10**9 == 0 for t in targets)
 
 
 def section_values(section, added: tuple[str, ...] = ()) -> dict:

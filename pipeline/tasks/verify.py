@@ -24,7 +24,7 @@ def run_verify(site, deep: bool = False):
     """doit action: verify `site`; the task fails on errors (or on warnings when strict)."""
     watched = _watched(site)
     # taken first: a change during the pass is seen next time
-    before = treestate.fingerprint(watched, skip=_not_watched(site))
+    before = treestate.fingerprint(watched, skip=_not_watched(site), exact=True)
     problems = verification.verify_site(site, deep=deep)
     try:
         summary = _print_and_save(site, problems)
@@ -39,7 +39,7 @@ def run_verify(site, deep: bool = False):
 def unchanged_since_last_pass(task, values, folders: list[str], skip: frozenset[str] = frozenset()) -> bool:
     """doit `uptodate`: nothing watched changed, and `--deep` is not asked for anew."""
     wants_deep = bool((task.options or {}).get("deep"))
-    return (values.get("deep") or not wants_deep) and treestate.unchanged(task, values, folders, skip=skip)
+    return (values.get("deep") or not wants_deep) and treestate.unchanged(task, values, folders, skip=skip, exact=True)
 
 
 def verify_task(site) -> dict:
