@@ -86,11 +86,13 @@ def remove_stale(images_dir: Path, keep: set[str]) -> list[str]:
 
 
 def bundle_problems(catalog: Catalog, images_dir: Path, plan: BundlePlan,
-                    max_pixels: int = 89_478_485) -> list[Problem]:
+                    max_pixels: int = 89_478_485, webm_codec: str = "av1") -> list[Problem]:
     """Errors of the pages checked against the bundle, plus every referenced or planned file
-    that is not in it (verification alone excuses a derived file that can still be made)."""
+    that is not in it (verification alone excuses a derived file that can still be made).
+    `webm_codec` is the one the WebM files were made with (the sizes it can hold)."""
     root = ImageRoot(images_dir, max_pixels=max_pixels)
-    problems = [p for p in verify_catalog(catalog, root, orphans=False, known_outputs=plan.files) if p.is_error]
+    problems = [p for p in verify_catalog(catalog, root, orphans=False, known_outputs=plan.files,
+                                          webm_codec=webm_codec) if p.is_error]
     reported = {p.reference for p in problems}
     for ref in catalog.references:
         if ref.path not in reported and not unsafe_reason(ref.path) and not root.check(ref.path)[0].exists:
@@ -190,7 +192,7 @@ def make_bundle(catalog: Catalog, settings: Settings) -> None:
     plan = bundle_plan(catalog, settings)
     for path in remove_stale(images_dir, plan.files):
         print(f"bundle: removed stale '{path}' (no task produces it any more)", file=sys.stderr)
-    problems = bundle_problems(catalog, images_dir, plan, settings.verify.max_pixels)
+    problems = bundle_problems(catalog, images_dir, plan, settings.verify.max_pixels, settings.webm.codec)
     if problems:
         raise PipelineError("\n".join(str(p) for p in problems))
     del plan  # a path per planned file: not needed while the largest part runs

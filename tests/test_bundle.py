@@ -360,3 +360,15 @@ def test_names_with_url_characters_reach_the_include_percent_encoded():
     assert entry["gif"] == name  # the name itself, for templates that read it
     assert entry["gif_url"] == "muscles/gif/A%26B%27q%22%20%231%3F%2520.gif"
     assert entry["poster_url"] is None
+
+
+def test_the_bundle_checks_webm_sizes_by_the_codec_the_settings_name(site_folder):
+    """4x4 frames: too small for WebM in AV1, fine in VP9. The bundle's own check took AV1
+    whatever the settings said, and failed a build that verify and the encoders had passed."""
+    site_folder.write_settings('[webm]\ncodec = "vp9"\n')
+    site_folder.add_animation("Tiny", count=3, size=(4, 4))
+    result = subprocess.run([sys.executable, "-m", "pipeline.cli", "--config", str(site_folder.config)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    with zipfile.ZipFile(site_folder.build / "bundle.zip") as bundled:
+        assert "muscles/gif/Tiny.webm" in bundled.namelist()
