@@ -566,6 +566,32 @@ def test_a_restored_build_folder_is_not_made_again(three_sequences, whole_second
     assert "gif:images/muscles/gif/Thigh.gif" in rerun_tasks(site)
 
 
+def test_a_contact_sheet_a_killed_build_wrote_is_drawn_again(three_sequences):
+    """The run that wrote it was killed before saving its records: the sheet on disk is not
+    the one they describe (made from frames that were put back since)."""
+    site = three_sequences
+    assert run_pipeline(site, "-n", "1").returncode == 0
+    sheet = site.build / "contact/Thigh.png"
+    Image.new("RGB", (20, 20), (255, 0, 0)).save(site.root / "sheet.png")
+    os.replace(site.root / "sheet.png", sheet)
+    assert "contact:contact/Thigh.png" in rerun_tasks(site)
+    assert first_frame_colour(sheet) != (255, 0, 0)
+    assert rerun_tasks(site) == set()
+
+
+def test_a_lowered_pixel_limit_fails_the_frames_over_it_as_a_fresh_build_does(three_sequences):
+    site = three_sequences
+    assert run_pipeline(site, "-n", "1").returncode == 0
+    site.write_settings("[verify]\nmax_pixels = 1000\n")  # Thigh's frames are 40x48: 1920 pixels
+    result = run_pipeline(site, "-n", "1")
+    assert result.returncode != 0
+    assert not (site.build / "images/muscles/gif/Thigh.gif").exists()  # gone, as from a sequence that no longer reads
+    assert not (site.build / "contact/Thigh.png").exists()
+    site.write_settings("")
+    assert run_pipeline(site, "-n", "1").returncode == 0
+    assert (site.build / "images/muscles/gif/Thigh.gif").is_file()
+
+
 def test_a_sequence_that_no_longer_reads_loses_the_files_made_from_its_old_frames(three_sequences):
     """As in a fresh build: kept, they passed for current in the report and in build/images."""
     from test_bad_input import failed_blocks

@@ -146,7 +146,7 @@ def generators(site: Site, made: plan.OutputPlan | None = None, listing: FolderL
         yield from frames.frame_tasks(site, gallery(), sources, outputs(), listing)
 
     def task_contact():
-        yield from contact.contact_tasks(site, sources)
+        yield from contact.contact_tasks(site, sources, listing)
 
     def task_bundle():
         yield from bundle.bundle_tasks(site, after=[t for t in DEFAULT_TASKS if t not in ("bundle", "report")],

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from doit.exceptions import TaskFailed
 from .naming import reading, subtask_name
-from .uptodate import FolderListing, outputs_as_written, section_values, settings_changed
+from .uptodate import FolderListing, outputs_as_written, reading_limit, section_values, settings_changed
 
 from .. import versions
 from ..plan import ANIMATION, OutputPlan, animation_outputs, built_animations
@@ -73,7 +73,8 @@ def animation_tasks(site, formats: tuple[str, ...], sources: ImageRoot, outputs:
             "actions": [(run_encode, [animation, [(o.kind, Path(t)) for o, t in zip(made, targets)], settings])],
             "file_dep": sources.present(frames),
             "targets": targets,
-            "uptodate": [settings_changed({**{o.kind: shaping[o.kind] for o in made}, "frames": frames}),
+            "uptodate": [settings_changed({**{o.kind: shaping[o.kind] for o in made}, "frames": frames,
+                                           **reading_limit(settings)}),
                          outputs_as_written(listing)],
             "clean": True,
             "meta": reading(frames[0]),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from doit.exceptions import TaskFailed
 from .naming import reading, subtask_name
-from .uptodate import settings_changed
+from .uptodate import FolderListing, outputs_as_written, reading_limit, settings_changed
 
 from .. import plan, versions
 from ..problems import PipelineError
@@ -61,9 +61,10 @@ def remove_stale_sheets(folder: Path, made: frozenset[str], dryrun: bool = False
             (folder / name).unlink()
 
 
-def contact_tasks(site, sources: ImageRoot):
+def contact_tasks(site, sources: ImageRoot, listing: FolderListing):
     """A sheet per animation and the overview pages; `sources` is the image root, listed once
-    for every generator."""
+    for every generator, and `listing` the build's folders, as `outputs_as_written` reads them:
+    a sheet a killed build wrote (its record not saved) is not taken for the one recorded."""
     settings = site.settings
     options = settings.contact
     folder = settings.build_dir / "contact"
@@ -73,9 +74,9 @@ def contact_tasks(site, sources: ImageRoot):
     encoder = versions.encoder("contact", settings.build_dir)
     # what each kind of sheet is drawn with: the overview's size does not redraw every sheet
     looks = {"cell_width": options.cell_width, "font_size": options.font_size, "background": options.background}
-    sheet_shaping = {**looks, "columns": options.columns, "encoder": encoder}
+    sheet_shaping = {**looks, "columns": options.columns, "encoder": encoder, **reading_limit(settings)}
     overview_shaping = {**looks, "overview_columns": options.overview_columns,
-                        "overview_rows": options.overview_rows, "encoder": encoder}
+                        "overview_rows": options.overview_rows, "encoder": encoder, **reading_limit(settings)}
     titles = {page.path: page.title for page in site.catalog.pages}
     animations = plan.built_animations(site.catalog)  # one sheet per name, from the page it is built from
     names = plan.sheet_names(animations)
@@ -89,7 +90,8 @@ def contact_tasks(site, sources: ImageRoot):
             "file_dep": sources.present(frames),
             "targets": [str(target)],
             # file_dep is a set to doit: a reordered gallery changes the sheet, so the order is here
-            "uptodate": [settings_changed({**sheet_shaping, "title": title, "frames": frames})],
+            "uptodate": [settings_changed({**sheet_shaping, "title": title, "frames": frames}),
+                         outputs_as_written(listing)],
             "clean": True,
             "meta": reading(frames[0]),
         }
@@ -104,7 +106,8 @@ def contact_tasks(site, sources: ImageRoot):
             "file_dep": sources.present([a.frames[0].image_url for a in chunk]),
             "targets": [str(target)],
             "uptodate": [settings_changed({**overview_shaping, "pages": pages, "titles": [a.title for a in chunk],
-                                         "first_frames": [a.frames[0].image_url for a in chunk]})],
+                                         "first_frames": [a.frames[0].image_url for a in chunk]}),
+                         outputs_as_written(listing)],
             "clean": True,
         }
     made = frozenset([*names.values(), *map(plan.overview_name, range(1, pages + 1))])

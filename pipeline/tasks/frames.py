@@ -10,7 +10,7 @@ from ..imageroot import ImageRoot
 from ..plan import FRAME_COPY, OutputPlan
 from .batch import folders, leaving, run_batch, source_root
 from .naming import subtask_name
-from .uptodate import FolderListing, outputs_as_written, section_values, settings_changed
+from .uptodate import FolderListing, outputs_as_written, reading_limit, section_values, settings_changed
 
 
 def run_frame_copies(frames: list[Reference], settings, sources: ImageRoot, changed: list[str]):
@@ -39,7 +39,7 @@ def frame_tasks(site, groups: dict[str, list[Reference]], sources: ImageRoot, ou
     images = folders(settings)[1]
     # `level` came after builds existed: at its default they stay up to date
     shaping = {"encoder": versions.encoder("frame-copy", settings.build_dir),
-               **section_values(settings.frames, added=("level",))}
+               **section_values(settings.frames, added=("level",)), **reading_limit(settings)}
     for pattern, listed in groups.items():
         frames = [frame for frame in listed if outputs.makes(frame.path, (FRAME_COPY, frame.path))]
         left = [frame.path for frame in listed if frame not in frames]

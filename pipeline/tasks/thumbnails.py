@@ -13,7 +13,7 @@ from ..imageroot import ImageRoot
 from ..plan import FRAME_COPY, OutputPlan, thumbnail_format, thumbnail_outputs
 from .batch import folders, leaving, run_batch, source_root
 from .naming import reading, subtask_name
-from .uptodate import FolderListing, outputs_as_written, settings_changed
+from .uptodate import FolderListing, outputs_as_written, reading_limit, settings_changed
 
 
 def run_thumbnails(frames: list[Reference], settings, sources: ImageRoot, left: frozenset[str],
@@ -60,7 +60,8 @@ def thumbnail_tasks(site, groups: dict[str, list[Reference]], sources: ImageRoot
     options = settings.thumbnails
     images = folders(settings)[1]
     shaping = {"width": options.width, "widths": list(options.widths), "min_ssim": options.min_ssim,
-               "webp_quality": options.webp_quality, "encoder": versions.encoder("thumbnails", settings.build_dir)}
+               "webp_quality": options.webp_quality, "encoder": versions.encoder("thumbnails", settings.build_dir),
+               **reading_limit(settings)}
     for pattern, frames in groups.items():
         made = [(frame, o) for frame in frames for o in thumbnail_outputs(frame.path, settings)]
         left = frozenset(o.path for frame, o in made if not outputs.makes(o.path, (FRAME_COPY, frame.path)))

@@ -15,6 +15,8 @@ import stat
 
 from doit.tools import config_changed
 
+from ..settings import VerifySettings
+
 
 _CALL = inspect.Signature(list(inspect.signature(config_changed.__call__).parameters.values())[1:])
 
@@ -158,3 +160,11 @@ def section_values(section, added: tuple[str, ...] = ()) -> dict:
         if field.name in added and values[field.name] == field.default:
             del values[field.name]
     return values
+
+
+def reading_limit(settings) -> dict:
+    """The pixel limit frames are read under (`[verify] max_pixels`), for the settings check
+    of a sub-task that reads frames: under a lowered limit a frame may no longer read, as in
+    a fresh build. Left out at its default, which builds from before this check were made under."""
+    limit = settings.verify.max_pixels
+    return {} if limit == VerifySettings.max_pixels else {"max_pixels": limit}
