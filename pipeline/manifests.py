@@ -233,7 +233,7 @@ class _PageBuilder:
                 shown = value.value if isinstance(value, yaml.ScalarNode) else _kind(value)
                 self.problem(value, f"'{required}' must be a non-empty string, got {shown!r}")
                 continue
-            record = make(self, fields, value.value.strip(), line)
+            record = make(self, fields, value.value, line)  # as written: a space around it is refused (safepaths)
             if record is not None:
                 records.append(record)
         return tuple(records)

@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-# every unsafe reference has one of these or a control character, starts with '/', or ends
-# with '/' or '/.', or is '.'
+# every unsafe reference has one of these or a control character, starts or ends with a
+# space, starts with '/', or ends with '/' or '/.', or is '.'
 _SUSPECT = (":", "\\", "..", "./", "//")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -15,12 +15,16 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 def unsafe_reason(reference: str) -> str | None:
     """Why `reference` must not be opened, judged from its text alone; None when it may be."""
     if not (reference.startswith("/") or reference.endswith(("/", "/.")) or reference == "."
-            or any(mark in reference for mark in _SUSPECT) or _CONTROL.search(reference)):
+            or any(mark in reference for mark in _SUSPECT) or _CONTROL.search(reference)
+            or reference[:1].isspace() or reference[-1:].isspace()):
         return None  # the common case
     control = _CONTROL.search(reference)
     if control:
         # a newline or tab in a name is a slip of the editor: no URL the site writes has one
         return f"contains a control character (U+{ord(control.group()):04X}); remove it"
+    if reference[:1].isspace() or reference[-1:].isspace():
+        # Liquid writes the name as it is quoted: `src="/img/X.gif%20"`, a broken link
+        return f"starts or ends with a space; write {reference.strip()!r}"
     if URL_SCHEME.match(reference) or reference.startswith("//"):
         return "is a URL, not a path relative to the image root"
     if reference.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:[\\/]", reference):

@@ -21,7 +21,7 @@ from .plan import ANIMATION, Claim, output_plan  # the plan names what the pipel
 from .problems import Problem
 from .safepaths import is_hidden, unsafe_reason
 
-VERSION = 11  # bump when the same files would be judged differently
+VERSION = 12  # bump when the same files would be judged differently (12: a space around a name)
 
 
 def verify_catalog(catalog: Catalog, images: ImageRoot, *, orphans: bool = True,

@@ -67,6 +67,14 @@ def test_bom_and_crlf_are_handled_like_jekyll():
     assert page.images[0].image_alt == "It's the soleus"
 
 
+def test_a_name_is_kept_as_written_spaces_and_all():
+    """Liquid writes it as quoted, so a space inside the quotes breaks the link; verify
+    refuses it (safepaths), which it cannot when the space is taken off here."""
+    data = REAL_SHAPE.replace("image_url: muscles/png/Leg-Soleus-1.png", "image_url: ' muscles/png/Leg-Soleus-1.png '")
+    page = parse_page(data.encode(), "p.md")
+    assert page.gallery[0].image_url == " muscles/png/Leg-Soleus-1.png "
+
+
 def test_tab_after_a_key_is_fine_but_tab_indentation_is_an_error():
     ok = parse_page(b"---\ntitle:\t'x'\ngallery:\n  - image_url:\tmuscles/png/A-1.png\n---\n", "p.md")
     assert ok.problems == () and ok.gallery[0].image_url == "muscles/png/A-1.png"

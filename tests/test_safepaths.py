@@ -28,6 +28,9 @@ from pipeline.safepaths import resolve_inside, unsafe_reason
     ("muscles/png/", "is not a plain path"),
     ("muscles/png/.", "is not a plain path"),
     (".", "is not a plain path"),
+    ("muscles/gif/Thigh.gif ", "starts or ends with a space; write 'muscles/gif/Thigh.gif'"),
+    (" muscles/png/a.png", "write 'muscles/png/a.png'"),
+    ("muscles/png/a.png\u00a0", "starts or ends with a space"),
 ])
 def test_unsafe_references(reference, reason):
     assert reason in unsafe_reason(reference)
