@@ -6,6 +6,7 @@ bundle to find stale files. Contact sheets are named here too (under `<build>/co
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import posixpath
@@ -165,7 +166,8 @@ def sheet_names(animations: list[Animation]) -> dict[str, str]:
     -> `Leg-Soleus.png`; names shared by animations in different folders keep the folders,
     joined by '_'; and names that still meet, whatever their case (`Y.gif` and `Y.GIF`), or
     that are an overview page's, get `_2`, `_3`, ... in page order. No two sheets collide, on
-    any file system."""
+    any file system. A name too long for one (folders of 150 characters) is cut short and
+    ends in a digest of the whole (`_fitting`)."""
     counts: dict[str, int] = {}
     for animation in animations:
         base = posixpath.basename(animation.stem)
@@ -173,7 +175,7 @@ def sheet_names(animations: list[Animation]) -> dict[str, str]:
     names, taken = {}, set()
     for animation in animations:
         base = posixpath.basename(animation.stem)
-        stem = base if counts[base] == 1 else animation.stem.replace("/", "_")
+        stem = _fitting(base if counts[base] == 1 else animation.stem.replace("/", "_"))
         name, number = stem, 1
         while name.lower() in taken or re.fullmatch(r"overview-\d+", name.lower()):  # those are the overview's
             number += 1
@@ -181,6 +183,21 @@ def sheet_names(animations: list[Animation]) -> dict[str, str]:
         taken.add(name.lower())
         names[animation.name] = name + ".png"
     return names
+
+
+# a sheet's name without ".png" and "_N" (see sheet_names), in bytes
+SHEET_STEM_MAX = NAME_MAX - len(".png") - len("_999999")
+
+
+def _fitting(stem: str) -> str:
+    """`stem`, or when longer than SHEET_STEM_MAX bytes, its start and `~` and a digest of the whole."""
+    if len(os.fsencode(stem)) <= SHEET_STEM_MAX:
+        return stem
+    digest = hashlib.sha1(os.fsencode(stem)).hexdigest()[:10]
+    cut = stem
+    while len(os.fsencode(cut)) > SHEET_STEM_MAX - len(digest) - 1:
+        cut = cut[:-1]
+    return f"{cut}~{digest}"
 
 
 def overview_name(page: int) -> str:

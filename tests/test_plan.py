@@ -81,6 +81,16 @@ def test_sheet_names_do_not_collide_across_folders(site_folder):
     assert plan.sheet_names(pair) == {"gif/overview.gif": "overview.png", "gif/Overview.gif": "Overview_2.png"}
     assert plan.sheet_names([animation, animation._replace(name="muscles/gif/same.gif")]) == {
         "muscles/gif/Same.gif": "Same.png", "muscles/gif/same.gif": "same_2.png"}
+    # folders of 150 characters each: joined, they were a name no file system takes
+    deep = [animation._replace(name=f"{'A' * 150}/{'B' * 150}/Same.gif"),
+            animation._replace(name=f"{'C' * 150}/{'D' * 150}/Same.gif"),
+            animation._replace(name=f"{'C' * 150}/{'D' * 150}/Same.GIF")]
+    names = list(plan.sheet_names(deep).values())
+    assert len({name.lower() for name in names}) == 3
+    assert all(len(name.encode()) <= 255 and name.endswith(".png") for name in names)
+    assert names[0].startswith("A" * 150 + "_" + "B" * 50) and names[2].endswith("_2.png")
+    accented = animation._replace(name=f"{'é' * 100}/Same.gif")  # two bytes each
+    assert len(plan.sheet_names([accented, animation]).get(accented.name).encode()) <= 255
 
 
 def test_overview_pages_hold_columns_times_rows_sheets():
