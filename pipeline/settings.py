@@ -157,7 +157,7 @@ X264_TUNES = ("none", "ssim", "psnr", "film", "animation", "grain", "stillimage"
 
 @dataclasses.dataclass(frozen=True)
 class Mp4Settings:
-    crf: int = 25  # H.264 constant quality, 0 (lossless) .. 51
+    crf: int = 25  # H.264 constant quality, 1 (best) .. 51
     preset: str = "slow"  # x264 speed/size trade-off
     tune: str = "ssim"  # x264's --tune: none | ssim | psnr | film | animation | grain | ...
 
@@ -166,7 +166,9 @@ class Mp4Settings:
             return f"preset = {self.preset!r}: use one of {', '.join(X264_PRESETS)}"
         if self.tune not in X264_TUNES:
             return f"tune = {self.tune!r}: use one of {', '.join(X264_TUNES)}"
-        return _outside("crf", self.crf, 0, 51)
+        if self.crf == 0:  # x264's lossless needs the High 4:4:4 profile, which browsers do not play
+            return "crf = 0 is lossless H.264, which browsers do not play: use 1 (best) to 51"
+        return _outside("crf", self.crf, 1, 51)
 
 
 @dataclasses.dataclass(frozen=True)

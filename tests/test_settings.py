@@ -117,6 +117,14 @@ def test_a_gif_palette_needs_room_for_the_matte_and_transparency(tmp_path):
     assert load_settings(write(tmp_path, "[gif]\ncolors = 4\n")).gif.colors == 4
 
 
+def test_mp4_crf_0_lossless_is_refused_browsers_do_not_play_it(tmp_path):
+    """x264 refused it in every video sub-task ("high profile doesn't support lossless"), the
+    WebM made in the same ffmpeg with it; and the High 4:4:4 profile it needs plays nowhere."""
+    with pytest.raises(PipelineError, match=re.escape("[mp4] crf = 0 is lossless H.264, which browsers do not play")):
+        load_settings(write(tmp_path, "[mp4]\ncrf = 0\n"))
+    assert load_settings(write(tmp_path, "[mp4]\ncrf = 1\n")).mp4.crf == 1
+
+
 @pytest.mark.parametrize("text, message", [
     ("[webm]\ncodec = 'h265'\n", "codec = 'h265': use 'av1' or 'vp9'"),
     ("[webm]\ncodec = 'vp9'\nspeed = 9\n", "speed"),  # libvpx stops at 8
