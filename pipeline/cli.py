@@ -30,11 +30,15 @@ def _run(argv: list[str]) -> int:
     from .tasks import READ_ONLY_COMMANDS, doit_main, doit_namespace
 
     parser = argparse.ArgumentParser(
-        prog="pipeline", add_help=False,
+        prog="pipeline", add_help=False, exit_on_error=False,
         description="Run atlas-pipeline's doit tasks for the site described by a pipeline.toml.",
     )
     parser.add_argument("--config", default=DEFAULT_FILE, help="settings file (default ./pipeline.toml)")
-    options, doit_args = parser.parse_known_args(argv)
+    try:
+        options, doit_args = parser.parse_known_args(argv)
+    except argparse.ArgumentError as exc:  # `--config` with no file: argparse's own exit was 2
+        print(f"pipeline: {exc}", file=sys.stderr)
+        return 3
     if doit_args[:1] in (["-h"], ["--help"]):
         parser.print_help()
         print(usage())

@@ -275,6 +275,18 @@ def test_info_on_a_name_that_is_no_task_s_says_so(raw_copy):
     assert "Animated GIF of every animation" in shown.stdout  # doit info exits 1 for a task that is not up to date
 
 
+def test_info_read_in_part_and_config_without_a_file_end_without_a_traceback(raw_copy):
+    # `pipeline info X | head -0`: the reader is gone before anything is written
+    info = subprocess.Popen([*pipeline_command(), "info", "gif"], cwd=raw_copy, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    info.stdout.close()
+    said = info.stderr.read().decode()
+    info.wait(timeout=60)
+    assert "Traceback" not in said and "BrokenPipe" not in said, said
+    bare = run([*pipeline_command(), "--config"], cwd=raw_copy)  # a command-line error: 3, as the README has it
+    assert bare.returncode == 3 and "pipeline: argument --config: expected one argument" in bare.stderr
+
+
 def test_help_names_every_task_that_list_shows_without_a_settings_file(raw_copy, tmp_path):
     shown = run([*pipeline_command(), "--help"], cwd=tmp_path)  # no pipeline.toml here
     assert shown.returncode == 0, shown.stderr

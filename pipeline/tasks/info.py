@@ -1,5 +1,9 @@
-"""doit's `info`, which fails with a traceback (a KeyError) on a name that is no task's."""
+"""doit's `info`, which fails with a traceback (a KeyError) on a name that is no task's, and
+(BrokenPipeError) when its reader stops early."""
 from __future__ import annotations
+
+import os
+import sys
 
 from doit.cmd_info import Info as DoitInfo
 from doit.exceptions import InvalidCommand
@@ -14,4 +18,9 @@ class Info(DoitInfo):
         if unknown:
             raise InvalidCommand(f"`info`: no task is named '{unknown[0]}' ({self.bin_name} list --all "
                                  "names every one)")
-        return super()._execute(pos_args, hide_status=hide_status)
+        try:
+            return super()._execute(pos_args, hide_status=hide_status)
+        except BrokenPipeError:  # `pipeline info X | head`: the reader took what it wanted
+            # and Python's flush of stdout at exit would fail again, with a line of its own
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
