@@ -15,7 +15,7 @@ from PIL import Image, ImageOps
 from .catalog import Animation
 from .problems import PipelineError
 from .imageroot import ImageRoot
-from .probe import exif_orientation
+from .probe import PNG_SIGNATURE, exif_orientation, png_damage
 from .verify import animation_problems
 
 
@@ -82,6 +82,14 @@ def load_rgba(path: Path) -> np.ndarray:
 
 
 def _decode_rgba(path: Path) -> np.ndarray:
+    """The pixels of `path`; a PNG whose chunks are damaged (`probe.png_damage`) is refused:
+    Pillow decodes it into wrong pixels without a word."""
+    with open(path, "rb") as file:
+        data = file.read()
+    if data.startswith(PNG_SIGNATURE):
+        damage = png_damage(data)
+        if damage:
+            raise OSError(f"the file {damage}")
     with Image.open(path) as image:
         image.load()
         if exif_orientation(image) != 1:

@@ -19,7 +19,7 @@ from PIL import Image
 from . import pngencode
 from .atomic import write_bytes_atomic
 from .frames import to_rgba
-from .probe import PNG_SIGNATURE
+from .probe import PNG_SIGNATURE, png_damage
 from .problems import PipelineError
 
 # chunks that change how pixels display and that Pillow does not write back (eXIf: an
@@ -33,6 +33,9 @@ def recompressed(data: bytes, level: int = pngencode.LEVEL) -> bytes:
     `level`: `data` itself if nothing beats it."""
     if not data.startswith(PNG_SIGNATURE):
         raise PipelineError("not a PNG file (bad signature)")
+    damage = png_damage(data)  # re-encoded, the wrong pixels would pass for good ones
+    if damage:
+        raise PipelineError(damage)
     if _bit_depth(data) == 16 or _KEEP_SOURCE_CHUNKS & set(_chunk_types(data)):
         return data
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import struct
+import zlib
 from pathlib import Path
 from typing import NamedTuple
 
@@ -74,6 +75,26 @@ def probe(path: Path, *, deep: bool = False, max_pixels: int = 89_478_485) -> Im
 
 
 _SELF_CLOSED_SVG = re.compile(rb"<svg\b[^<]*/>\s*$")
+
+
+def png_damage(data: bytes) -> str | None:
+    """What is wrong with the chunks of the PNG `data`, or None: a critical chunk (IHDR, PLTE,
+    IDAT, IEND) whose checksum does not match its bytes, which browsers refuse (libpng) and
+    Pillow decodes into wrong pixels without a word; or chunks that run past the end. A bad
+    checksum on an ancillary chunk (text, colour profile) is left alone, as browsers leave it."""
+    offset = len(PNG_SIGNATURE)
+    while offset + 12 <= len(data):
+        length, kind = struct.unpack(">I4s", data[offset:offset + 8])
+        end = offset + 8 + length
+        if end + 4 > len(data):
+            return f"is truncated inside its {kind.decode('latin-1')!r} chunk"
+        if kind[:1].isupper() and zlib.crc32(data[offset + 4:end]) != struct.unpack(">I", data[end:end + 4])[0]:
+            return (f"is damaged: its {kind.decode('latin-1')} chunk at byte {offset} does not match its "
+                    "checksum (the file was altered or corrupted on the way); export it again")
+        if kind == b"IEND":
+            return None
+        offset = end + 4
+    return "is truncated: the PNG end marker (IEND) is missing"
 
 
 def _svg(head: bytes, tail: bytes) -> ImageInfo:
@@ -172,6 +193,10 @@ def upright_size(image) -> tuple[int, int]:
 def _decode(path: Path, found: str | None, max_pixels: int) -> ImageInfo:
     from PIL import Image  # imported here: the header path must stay cheap
 
+    if found == "PNG":
+        damage = png_damage(path.read_bytes())
+        if damage:
+            raise Unreadable(damage)
     try:
         with Image.open(path) as image:
             if image.width * image.height > max_pixels:

@@ -139,3 +139,56 @@ def test_a_touched_source_is_hashed_once_a_run_and_then_no_more(tmp_path, monkey
     assert hashed == [str(frame)] * 2
     frame.write_bytes(b"frame 1!!")
     assert run() == ["run"] * 3
+
+
+def test_a_source_with_a_time_in_the_future_is_hashed_once_too(tmp_path, monkeypatch):
+    """An archive or another machine's clock: the racy rule goes by the change time, which the
+    kernel sets; by the modification time, the file stayed 'just changed' until its time came."""
+    frame = tmp_path / "Leg-1.png"
+    frame.write_bytes(b"frame one")
+    run = runs_of([Task("gif", [(print, [])], file_dep=[str(frame)])], tmp_path / ".doit.db")
+    assert run() == ["run"]
+    hour_ahead = time.time() + 3600
+    os.utime(frame, (hour_ahead, hour_ahead))
+    monkeypatch.setattr(checker, "RACY_SECONDS", 0.0)
+    hashed = []
+    monkeypatch.setattr(checker, "get_file_md5", lambda path: hashed.append(path) or get_file_md5(path))
+    assert run() == ["up-to-date"] and run() == ["up-to-date"]
+    assert hashed == [str(frame)]
+
+
+def test_a_source_changed_while_its_sub_task_ran_makes_it_run_again(tmp_path):
+    """doit records the state after the sub-task: it recorded the new frame, for outputs
+    made from the old one, and never made them again."""
+    frame = tmp_path / "Leg-1.png"
+    frame.write_bytes(b"frame one")
+    task = Task("gif", [(print, [])], file_dep=[str(frame)], targets=[str(tmp_path / "Leg.gif")])
+    for first in (True, False):  # a first build (its target missing) and a rebuild
+        manager = Dependency(BoundedSqliteDB, str(tmp_path / ".doit.db"), checker_cls=SourceStatCache)
+        refresh_records(manager)
+        assert manager.get_status(task, {task.name: task}).status == "run"
+        time.sleep(0.01)
+        frame.write_bytes(b"frame two" if first else b"frame 3!!")  # while it runs
+        (tmp_path / "Leg.gif").write_bytes(b"GIF")
+        manager.save_success(task)
+        manager.close()
+        manager = Dependency(BoundedSqliteDB, str(tmp_path / ".doit.db"), checker_cls=SourceStatCache)
+        assert manager.get_status(task, {task.name: task}).status == "run"
+        manager.close()
+
+
+def test_a_source_that_cannot_be_read_is_changed_not_a_traceback(tmp_path, monkeypatch):
+    frame = tmp_path / "Leg-1.png"
+    frame.write_bytes(b"frame one")
+    state = SourceStatCache().get_state(str(frame), None)
+    os.utime(frame, (1, 1))
+
+    def unreadable(path):
+        raise PermissionError(13, "Permission denied", path)
+    monkeypatch.setattr(checker, "get_file_md5", unreadable)  # chmod a-r, for a user who is not root
+    assert SourceStatCache().check_modified(str(frame), SourceStatCache().info(str(frame)), state)
+    unmatched = SourceStatCache().get_state(str(frame), state)
+    monkeypatch.undo()
+    assert SourceStatCache().check_modified(str(frame), SourceStatCache().info(str(frame)), unmatched)
+    frame.unlink()
+    assert SourceStatCache().get_state(str(frame), state) == (0.0, -1, "- -")

@@ -126,6 +126,16 @@ def test_load_sequence_fails_with_the_verify_message(small_site):
     assert str(error.value).startswith("muscles/muscle_leg-soleus.md:21: missing: gallery frame 'muscles/png/Leg-Soleus-4.png'")
 
 
+def test_a_frame_whose_chunks_are_damaged_is_refused_not_decoded_wrong(tmp_path):
+    from test_probe import damage_idat
+
+    path = tmp_path / "Leg-1.png"
+    Image.new("RGB", (256, 256), (200, 100, 50)).save(path)
+    damage_idat(path, 200, bytes(40), fix_checksum=False)  # black pixels, decoded without a word
+    with pytest.raises(OSError, match="the file is damaged: its IDAT chunk"):
+        load_rgba(path)
+
+
 def counting_decoder(calls: list):
     def decode(path):
         calls.append(path)

@@ -6,6 +6,7 @@ import struct
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from conftest import site_tasks
@@ -175,7 +176,21 @@ def test_a_png_with_a_damaged_header_checksum_is_named_not_pillow_s_buffer(tmp_p
     try:
         pngcopy.copy_frame(source, tmp_path / "copy.png")
     except pngcopy.PipelineError as exc:
-        assert str(exc) == f"{source}: cannot identify the image (its header, or a chunk's checksum, is damaged)"
+        assert str(exc) == (f"{source}: is damaged: its IHDR chunk at byte 8 does not match its checksum "
+                            "(the file was altered or corrupted on the way); export it again")
     else:
         raise AssertionError("a damaged PNG was copied")
+    assert not (tmp_path / "copy.png").exists()
+
+
+def test_damaged_pixel_data_is_refused_not_copied_clean(tmp_path):
+    """Pillow decodes it into wrong pixels without a word; re-encoded, they would have passed
+    for good ones, with a checksum that matches."""
+    from test_probe import damage_idat
+
+    source = tmp_path / "Leg-1.png"
+    Image.new("RGB", (256, 256), (200, 100, 50)).save(source)
+    damage_idat(source, 200, bytes(40), fix_checksum=False)
+    with pytest.raises(pngcopy.PipelineError, match="its IDAT chunk at byte 33 does not match its checksum"):
+        pngcopy.copy_frame(source, tmp_path / "copy.png")
     assert not (tmp_path / "copy.png").exists()

@@ -54,14 +54,37 @@ def test_decompression_bomb_header_is_refused_unread(tmp_path):
         probe(tmp_path / "bomb.png", deep=True)
 
 
+def damage_idat(path, at: int, damage: bytes, fix_checksum: bool) -> None:
+    """Overwrite bytes of the first IDAT chunk's data, its checksum kept or made to match."""
+    data = bytearray(path.read_bytes())
+    chunk = data.index(b"IDAT") - 4
+    length = struct.unpack(">I", data[chunk:chunk + 4])[0]
+    start = chunk + 8 + at
+    data[start:start + len(damage)] = damage
+    if fix_checksum:
+        end = chunk + 8 + length
+        data[end:end + 4] = struct.pack(">I", zlib.crc32(data[chunk + 4:end]))
+    path.write_bytes(bytes(data))
+
+
 def test_corrupt_pixels_pass_the_header_check_but_not_deep(tmp_path):
     path = png(tmp_path, size=(64, 64))
-    data = bytearray(path.read_bytes())
-    start = data.index(b"IDAT") + 8
-    data[start:start + 20] = b"\xff" * 20
-    path.write_bytes(bytes(data))
+    damage_idat(path, 0, b"\xff" * 20, fix_checksum=True)  # a deflate stream that does not inflate
     assert probe(path).width == 64
     with pytest.raises(Unreadable, match="cannot be decoded"):
+        probe(path, deep=True)
+
+
+def test_a_damaged_chunk_is_caught_by_its_checksum_in_deep(tmp_path):
+    """A few bytes changed inside the pixel data: Pillow decodes wrong pixels without a word,
+    browsers refuse the file."""
+    path = tmp_path / "flat.png"
+    Image.new("RGB", (256, 256), (200, 100, 50)).save(path)
+    damage_idat(path, 200, bytes(40), fix_checksum=False)
+    with Image.open(path) as image:
+        assert image.convert("RGB").getpixel((255, 255)) != (200, 100, 50)  # no error: wrong pixels
+    assert probe(path).width == 256
+    with pytest.raises(Unreadable, match=r"its IDAT chunk at byte \d+ does not match its checksum"):
         probe(path, deep=True)
 
 

@@ -592,6 +592,33 @@ def test_a_lowered_pixel_limit_fails_the_frames_over_it_as_a_fresh_build_does(th
     assert (site.build / "images/muscles/gif/Thigh.gif").is_file()
 
 
+def test_a_frame_damaged_inside_fails_what_reads_it_and_verify_deep_with_the_page_line(three_sequences):
+    """Bytes changed inside its pixel data, its checksum left as it was: browsers refuse the
+    file, and Pillow often decodes wrong pixels without a word (test_probe), which the build
+    shipped. Checked before Pillow reads it: here it would have failed in its own words."""
+    from test_bad_input import line_of
+    from test_probe import damage_idat
+
+    site = three_sequences
+    frame = site.images / "muscles/png/Thigh-3.png"
+    Image.new("RGB", (40, 48), (200, 100, 50)).save(frame)
+    damage_idat(frame, 10, bytes(6), fix_checksum=False)
+    page = next(site.pages.rglob("*thigh*.md"))
+    where = f"{page.relative_to(site.pages).as_posix()}:{line_of(page, 'Thigh-3.png')}"
+    result = run_pipeline(site, "-n", "2")
+    said = result.stdout + result.stderr
+    assert result.returncode == 2 and "Traceback" not in said
+    damaged = "'muscles/png/Thigh-3.png' cannot be decoded: the file is damaged: its IDAT chunk at byte 33"
+    assert f"{where}: unreadable: {damaged}" in said  # the animations and the thumbnails
+    assert f"{where}: unreadable: 'muscles/png/Thigh-3.png': is damaged: its IDAT chunk at byte 33" in said  # the copy
+    assert not (site.build / "images/muscles/gif/Thigh.gif").exists()
+    assert not (site.build / "images/muscles/png/Thigh-3.png").exists()
+    assert (site.build / "images/muscles/gif/Leg-Soleus.gif").is_file()
+    deep = run_pipeline(site, "verify", "--deep")
+    assert deep.returncode == 1
+    assert f"{where}: unreadable: 'muscles/png/Thigh-3.png' is damaged: its IDAT chunk" in deep.stdout + deep.stderr
+
+
 def test_a_sequence_that_no_longer_reads_loses_the_files_made_from_its_old_frames(three_sequences):
     """As in a fresh build: kept, they passed for current in the report and in build/images."""
     from test_bad_input import failed_blocks

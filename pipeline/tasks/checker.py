@@ -27,11 +27,17 @@ class FileStat(NamedTuple):
     st_mtime: float
     st_size: int
     stamp: str  # inode and change time: see `_stamp`
-    changed_ns: int  # the later of the modification and change times
+    ctime_ns: int  # when it last changed, by the kernel's clock (a modification time can be anything)
 
 
 def _file_stat(found: os.stat_result) -> FileStat:
-    return FileStat(found.st_mtime, found.st_size, _stamp(found), max(found.st_mtime_ns, found.st_ctime_ns))
+    return FileStat(found.st_mtime, found.st_size, _stamp(found), found.st_ctime_ns)
+
+
+def _unmatched(found: FileStat | None) -> tuple:
+    """A state that no file matches (its MD5 is '-'): saved for a source that could not be read
+    or hashed, or that changed while its sub-task ran, so that the next run runs it again."""
+    return (found.st_mtime, found.st_size, "- -") if found else (0.0, -1, "- -")
 
 
 def _stamp(found: os.stat_result) -> str:
@@ -61,7 +67,7 @@ class SourceStatCache(MD5Checker):
         super().__init__()
         self._stats: dict[str, FileStat] = {}
         self._listing = listing
-        self._hashed: dict[str, tuple] = {}  # path: ((mtime, size, stamp), state, changed_ns), hashed this run
+        self._hashed: dict[str, tuple] = {}  # path: ((mtime, size, stamp), state, ctime_ns), hashed this run
 
     def exists(self, file_path):
         if self._listing is None:
@@ -79,18 +85,36 @@ class SourceStatCache(MD5Checker):
             return True
         if file_stat.st_mtime == timestamp and stamp in (None, file_stat.stamp):
             return False
-        return file_md5 != _saved(self._state_now(file_path, file_stat))[2]
+        try:
+            return file_md5 != _saved(self._state_now(file_path, file_stat))[2]
+        except OSError:  # unreadable now (its permissions): the sub-task runs and says so
+            return True
 
     def get_state(self, dep, current_state):
-        """doit's, except that the state is new whenever the stamp is (see `check_modified`):
-        doit keeps the old one when the time is the same, and the file would be hashed again
-        on every run after."""
-        found = _file_stat(os.stat(dep))
+        """doit's, after the sub-task ran, except that:
+
+        - the state is new whenever the stamp is (see `check_modified`): doit keeps the old one
+          when the time is the same, and the file would be hashed again on every run after;
+        - a source that changed since it was looked at before the sub-task ran (`info`, see
+          `tasks.refresh`) gets a state no file matches: its outputs may have been made from
+          the old bytes, and doit hashed the new ones, so they were never made again;
+        - one that is gone or cannot be read gets such a state too (doit's was a traceback).
+        """
+        before = self._stats.get(dep)
+        try:
+            found = _file_stat(os.stat(dep))
+        except OSError:
+            return _unmatched(None)
+        if before is not None and before[:3] != found[:3]:
+            return _unmatched(found)
         if current_state:
             timestamp, size, _, stamp = _saved(current_state)
             if (timestamp, size, stamp) == (found.st_mtime, found.st_size, found.stamp):
                 return None
-        return self._state_now(dep, found)
+        try:
+            return self._state_now(dep, found)
+        except OSError:
+            return _unmatched(found)
 
     def info(self, file_path):
         stat = self._stats.get(file_path)
@@ -105,10 +129,10 @@ class SourceStatCache(MD5Checker):
         hashed = self._hashed.get(file_path)
         if hashed is None or state is None:
             return None
-        _, now, changed_ns = hashed
+        _, now, ctime_ns = hashed
         if _saved(now)[2] != _saved(state)[2] or tuple(state) == now:
             return None
-        return now if time.time_ns() - changed_ns >= RACY_SECONDS * 1e9 else None
+        return now if time.time_ns() - ctime_ns >= RACY_SECONDS * 1e9 else None
 
     def _state_now(self, file_path, found: FileStat) -> tuple:
         """The state of the file as `found`, hashed once a run."""
@@ -116,7 +140,7 @@ class SourceStatCache(MD5Checker):
         hashed = self._hashed.get(file_path)
         if hashed is None or hashed[0] != key:
             state = (found.st_mtime, found.st_size, f"{get_file_md5(file_path)} {found.stamp}")
-            hashed = self._hashed[file_path] = (key, state, found.changed_ns)
+            hashed = self._hashed[file_path] = (key, state, found.ctime_ns)
         return hashed[1]
 
 

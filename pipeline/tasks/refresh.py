@@ -1,4 +1,5 @@
-"""Records doit leaves as they were for a sub-task it finds up to date, saved as they are now.
+"""Records doit leaves as they were for a sub-task it finds up to date, saved as they are
+now; and the sources of a sub-task that is to run, looked at before it runs.
 
 doit saves a sub-task's record (the state of each source, the values of its up-to-date
 checks) only when the sub-task runs. Two checks find a sub-task up to date on evidence that
@@ -8,6 +9,12 @@ its record does not hold, and would look for it again on every run after:
   checker hashes it (`SourceStatCache.unchanged_state`);
 - targets found by size and time in a copied or restored build folder, under new inodes
   (`outputs_as_written.refreshed_values`): the listing's inodes no longer match.
+
+doit records a source's state after its sub-task ran, as the file is then: a frame changed
+while the sub-task read it was recorded new, with outputs made from the old one. The checker
+compares with what it saw before (`SourceStatCache.get_state`), which for a sub-task doit
+decides to run without looking at its sources (a target missing, `--always-execute`) is
+looked at here.
 """
 from __future__ import annotations
 
@@ -16,7 +23,7 @@ from .checker import SourceStatCache
 
 def refresh_records(dep_manager) -> None:
     """Have doit's `dep_manager` save, for each sub-task it finds up to date, what its checks
-    found (see the module's docstring)."""
+    found, and look at the sources of each it is to run (see the module's docstring)."""
     checker = dep_manager.checker
     if not isinstance(checker, SourceStatCache):
         return
@@ -35,5 +42,11 @@ def refresh_records(dep_manager) -> None:
                 refreshed.update(getattr(check, "refreshed_values", None) or {})
             if refreshed:
                 backend.set(task.name, "_values_:", {**dep_manager.get_values(task.name), **refreshed})
+        elif result.status == "run":
+            for dep in task.file_dep:
+                try:
+                    checker.info(dep)
+                except OSError:  # gone: the sub-task fails and says so
+                    pass
         return result
     dep_manager.get_status = get_status_refreshing  # the runner asks the instance
