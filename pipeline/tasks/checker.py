@@ -2,10 +2,10 @@
 
 Every frame is a `file_dep` of several sub-tasks (its animation's formats, its thumbnails,
 its copy), and doit stats it again for each: ~30,000 calls on a no-op run of the real
-site's size. Sources are never written during a run (only the build folder is), so one stat
-per file and run says the same. Only the two fields the checker reads are kept: a full
-`os.stat_result` is ten times the size, and a site of the real one's size has thousands of
-frames.
+site's size. The pipeline never writes sources (only the build folder), so one stat per file
+and run says the same, unless someone else writes one during the run, which `get_state`
+looks for. Only the fields the checker reads are kept: a full `os.stat_result` is ten times
+the size, and a site of the real one's size has thousands of frames.
 
 Whether each target exists, doit asks too, one `stat` each (15,000 on the real site's size):
 given the build's `FolderListing`, the checker answers from one listing of each folder,
@@ -121,6 +121,10 @@ class SourceStatCache(MD5Checker):
         if stat is None:
             stat = self._stats[file_path] = _file_stat(os.stat(file_path))
         return stat
+
+    def was_hashed(self, file_path) -> bool:
+        """Whether `file_path` was hashed in this run."""
+        return file_path in self._hashed
 
     def unchanged_state(self, file_path, state) -> tuple | None:
         """The state to save in place of a sub-task's `state` of `file_path` that describes

@@ -34,9 +34,10 @@ def refresh_records(dep_manager) -> None:
         result = get_status(task, tasks_dict, get_log)
         if result.status == "up-to-date":
             for dep in task.file_dep:
-                state = checker.unchanged_state(dep, backend.get(task.name, dep))
-                if state is not None:
-                    backend.set(task.name, dep, state)
+                if checker.was_hashed(dep):  # none, on a run with nothing to do
+                    state = checker.unchanged_state(dep, backend.get(task.name, dep))
+                    if state is not None:
+                        backend.set(task.name, dep, state)
             refreshed = {}
             for check, _, _ in task.uptodate:
                 refreshed.update(getattr(check, "refreshed_values", None) or {})
