@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from pipeline.ssim import ssim, ssim_plane
+from pipeline.ssim import SsimReference, ssim, ssim_plane
 
 C1, C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
 
@@ -79,3 +79,21 @@ def test_float32_agrees_with_float64_on_flat_bright_images():
     assert abs(ssim(a, b, np.float32) - ssim(a, b)) < 1e-6
     rgba = np.dstack([a, np.full((64, 64), 200.0)])
     assert ssim(rgba, rgba, np.dtype("float32")) == pytest.approx(1.0)  # a dtype, not only a type
+
+
+def test_a_reference_scores_as_ssim_does(pair):
+    a, b = pair
+    assert SsimReference(b).score(a) == pytest.approx(ssim(a, b), abs=1e-12)
+    rng = np.random.default_rng(5)
+    alpha = rng.integers(0, 256, a.shape[:2] + (1,)).astype(np.uint8)
+    rgba_a, rgba_b = np.dstack([a, alpha]), np.dstack([b, alpha])
+    scorer = SsimReference(rgba_b, np.float32)
+    for other in (rgba_a, rgba_b):  # one reference, several images scored against it
+        assert abs(scorer.score(other) - ssim(other, rgba_b)) < 1e-6
+    flat_a = np.full((64, 64, 3), 250.0) + rng.integers(-1, 2, (64, 64, 3))
+    flat_b = np.full((64, 64, 3), 250.0) + rng.integers(-1, 2, (64, 64, 3))
+    assert abs(SsimReference(flat_b, np.float32).score(flat_a) - ssim(flat_a, flat_b)) < 1e-6
+    small = np.full((6, 4, 3), 100, np.uint8)
+    assert SsimReference(small).score(small) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="shapes"):
+        SsimReference(b).score(a[:, :-1])
