@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import sys
 
 
@@ -39,6 +40,11 @@ def _run(argv: list[str]) -> int:
     except argparse.ArgumentError as exc:  # `--config` with no file: argparse's own exit was 2
         print(f"pipeline: {exc}", file=sys.stderr)
         return 3
+    if doit_args[:1] in (["-h"], ["--help"]) or doit_args[:1] and doit_args[0] in READ_ONLY_COMMANDS:
+        # what only prints ends as Unix tools do when its reader stops early (`| head`): at once,
+        # by SIGPIPE, where Python's BrokenPipeError came up through doit as a traceback. Not
+        # for a build: its pipes to the workers and ffmpeg report a reader gone as an error
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     if doit_args[:1] in (["-h"], ["--help"]):
         parser.print_help()
         print(usage())

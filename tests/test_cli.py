@@ -4,6 +4,7 @@ import re
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -275,14 +276,19 @@ def test_info_on_a_name_that_is_no_task_s_says_so(raw_copy):
     assert "Animated GIF of every animation" in shown.stdout  # doit info exits 1 for a task that is not up to date
 
 
-def test_info_read_in_part_and_config_without_a_file_end_without_a_traceback(raw_copy):
+@pytest.mark.parametrize("command", [["info", "gif"], ["list", "--all"], ["--help"]])
+def test_output_read_in_part_ends_without_a_traceback(raw_copy, command):
     # `pipeline info X | head -0`: the reader is gone before anything is written
-    info = subprocess.Popen([*pipeline_command(), "info", "gif"], cwd=raw_copy, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    info.stdout.close()
-    said = info.stderr.read().decode()
-    info.wait(timeout=60)
+    shown = subprocess.Popen([*pipeline_command(), *command], cwd=raw_copy, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    shown.stdout.close()
+    said = shown.stderr.read().decode()
+    shown.wait(timeout=60)
     assert "Traceback" not in said and "BrokenPipe" not in said, said
+    assert shown.returncode == -signal.SIGPIPE  # as a Unix tool ends: `yes | head` gives 141
+
+
+def test_config_without_a_file_is_a_command_line_error(raw_copy):
     bare = run([*pipeline_command(), "--config"], cwd=raw_copy)  # a command-line error: 3, as the README has it
     assert bare.returncode == 3 and "pipeline: argument --config: expected one argument" in bare.stderr
 

@@ -263,14 +263,15 @@ def test_a_removed_page_s_files_go_while_another_page_waits_for_its_renders(thre
     assert [p for p in (site.build / "images").rglob("*") if p.is_file()] == []
 
 
-def forget_written_files(build: Path) -> None:
-    """Take the written-file records out of the dependency file, as a version before them left it."""
+def forget_written_files(build: Path, key: str = "_inodes") -> None:
+    """Take the written-file records (`key`: their inodes, or their sizes and times) out of the
+    dependency file, as a version before them left it."""
     import sqlite3
 
     with sqlite3.connect(build / ".doit.db") as db:
         for name, data in db.execute("SELECT task_id, task_data FROM doit").fetchall():
             record = json.loads(data)
-            record.get("_values_:", {}).pop("_inodes", None)
+            record.get("_values_:", {}).pop(key, None)
             db.execute("UPDATE doit SET task_data = ? WHERE task_id = ?", (json.dumps(record), name))
 
 
@@ -542,11 +543,15 @@ def restore(build: Path, whole_seconds: bool = False) -> None:
             os.utime(path, ns=(seconds * 10**9, seconds * 10**9))
 
 
-@pytest.mark.parametrize("whole_seconds", [False, True])
-def test_a_restored_build_folder_is_not_made_again(three_sequences, whole_seconds):
-    """Before, every file was made again: each sub-task's files were known by their inodes."""
+@pytest.mark.parametrize("whole_seconds, upgraded", [(False, False), (True, False), (False, True)])
+def test_a_restored_build_folder_is_not_made_again(three_sequences, whole_seconds, upgraded):
+    """Before, every file was made again: each sub-task's files were known by their inodes.
+    `upgraded`: built by a version that kept no sizes and times, then run once by this one."""
     site = three_sequences
     assert run_pipeline(site, "-n", "2").returncode == 0
+    if upgraded:
+        forget_written_files(site.build, "_written")
+        assert rerun_tasks(site) == set()
     restore(site.build, whole_seconds)
     ran = rerun_tasks(site)
     # the bundle and report read the whole folder, by names, sizes and times: those to the

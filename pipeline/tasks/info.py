@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 from doit.cmd_info import Info as DoitInfo
@@ -20,7 +21,7 @@ class Info(DoitInfo):
                                  "names every one)")
         try:
             return super()._execute(pos_args, hide_status=hide_status)
-        except BrokenPipeError:  # `pipeline info X | head`: the reader took what it wanted
+        except BrokenPipeError:  # `doit info X | head` (`pipeline` ends at once, by SIGPIPE)
             # and Python's flush of stdout at exit would fail again, with a line of its own
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 0
+            return 128 + signal.SIGPIPE  # as a shell reports a command SIGPIPE ended

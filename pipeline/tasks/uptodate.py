@@ -61,6 +61,9 @@ class outputs_as_written:  # noqa: N801
         recorded = values.get("_inodes")
         if (recorded is None or inodes_digest(task.targets, self.listing.inode) == recorded
                 or inodes_digest(task.targets, _stat_inode) == recorded):
+            if "_written" not in values:  # recorded by a version before sizes and times were:
+                self.refreshed_values = {  # saved now, so that a restore of this folder finds them
+                    "_inodes": inodes_digest(task.targets, _stat_inode), "_written": written_digests(task.targets)}
             return True
         if not as_written(values.get("_written"), task.targets):
             return False
