@@ -20,7 +20,7 @@ from pipeline import bundle, jekyll
 from pipeline.treestate import folder_digest
 from pipeline.plan import output_plan
 from pipeline.tasks.bundle import bundle_tasks, plan_digest, run_bundle
-from pipeline.tasks.uptodate import FolderListing
+from pipeline.tasks.uptodate import FolderListing, outputs_as_written
 from tests.conftest import page_text, write_frames
 
 FPS = 10  # GIF delays are in centiseconds: 8 fps would round to 120 ms
@@ -215,7 +215,8 @@ def test_bundle_runs_after_every_producer_and_is_stale_when_any_file_changes(bui
     main = tasks["asset-manifest.json"]
     assert main["task_dep"] == ["verify", "gif", "thumbnails", "frames", "bundle:stale"]
     assert main["clean"] is True and main["targets"]
-    ((check, args),) = main["uptodate"]
+    (check, args), written = main["uptodate"]
+    assert isinstance(written, outputs_as_written)  # a killed run's files are not the ones recorded
     func, action_args = main["actions"][0]
     values = func(*action_args)
     task = SimpleNamespace(targets=main["targets"])
@@ -372,3 +373,16 @@ def test_the_bundle_checks_webm_sizes_by_the_codec_the_settings_name(site_folder
     assert result.returncode == 0, result.stdout + result.stderr
     with zipfile.ZipFile(site_folder.build / "bundle.zip") as bundled:
         assert "muscles/gif/Tiny.webm" in bundled.namelist()
+
+
+def test_a_full_disk_while_describing_names_the_manifest_not_the_zip(built, monkeypatch):
+    """The zip is written after the descriptions: a write names no file, and the innermost
+    temporary's target, the zip, was named."""
+    site = built.site()
+
+    def full(*args):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(bundle, "write_descriptions", full)
+    with pytest.raises(OSError) as error:
+        bundle.make_bundle(site.catalog, site.settings)
+    assert error.value.filename == f"{built.build / 'asset-manifest.json'} and {built.build / '_data/assets.json'}"

@@ -624,6 +624,39 @@ def test_a_frame_damaged_inside_fails_what_reads_it_and_verify_deep_with_the_pag
     assert f"{where}: unreadable: 'muscles/png/Thigh-3.png' is damaged: its IDAT chunk" in deep.stdout + deep.stderr
 
 
+def test_a_bundle_and_report_a_killed_build_wrote_are_made_again(three_sequences):
+    """The killed run wrote them from a page since put back, and its records were not saved:
+    the bundle's check (the plan, the images folder) and the report's found nothing changed."""
+    site = three_sequences
+    assert run_pipeline(site, "-n", "1").returncode == 0
+    data, report = site.build / "_data/assets.json", site.build / "report/index.html"
+    made = {path: path.read_bytes() for path in (data, report)}
+    for path in made:  # what the killed run left: other files under the names
+        (site.root / "left").write_bytes(path.read_bytes().replace(b"Thigh", b"KILLED"))
+        os.replace(site.root / "left", path)
+    ran = rerun_tasks(site)
+    assert {"bundle:asset-manifest.json", "report:index.html"} <= ran
+    assert data.read_bytes() == made[data] and b"KILLED" not in report.read_bytes()
+    assert rerun_tasks(site) == set()
+
+
+def test_a_page_that_cannot_be_read_keeps_its_files_until_it_reads_again(three_sequences):
+    """A slip in its YAML: what it names is not known, and its animations were removed as
+    stale, to be encoded again once it was fixed."""
+    site = three_sequences
+    assert run_pipeline(site, "-n", "1").returncode == 0
+    page = next(site.pages.rglob("*thigh*.md"))
+    text = page.read_text()
+    gif = site.build / "images/muscles/gif/Thigh.gif"
+    inode = gif.stat().st_ino
+    page.write_text(text.replace("gallery:", "gallery: [", 1))
+    result = run_pipeline(site, "-n", "1")
+    assert result.returncode != 0 and "bad-manifest" in result.stdout + result.stderr
+    assert "bundle: nothing stale removed while" in result.stderr and gif.stat().st_ino == inode
+    page.write_text(text)
+    assert "gif:images/muscles/gif/Thigh.gif" not in rerun_tasks(site) and gif.stat().st_ino == inode
+
+
 def test_a_sequence_that_no_longer_reads_loses_the_files_made_from_its_old_frames(three_sequences):
     """As in a fresh build: kept, they passed for current in the report and in build/images."""
     from test_bad_input import failed_blocks

@@ -125,7 +125,8 @@ def generators(site: Site, made: plan.OutputPlan | None = None, listing: FolderL
         return verify.verify_task(site)
 
     def task_report():
-        yield from report.report_tasks(site, after=[t for t in DEFAULT_TASKS if t != "report"], seen=seen)
+        yield from report.report_tasks(site, after=[t for t in DEFAULT_TASKS if t != "report"], seen=seen,
+                                       listing=listing)
 
     def task_gif():
         yield from animations.animation_tasks(site, ("gif",), sources, outputs(), listing)

@@ -58,9 +58,17 @@ def run_remove_stale(catalog, settings, plan: str):
 
     The bundle does this too, but it runs only when every producer succeeded: with a page
     waiting for its renders, the files of a page removed meanwhile would stay. Returns what
-    `bundle_unchanged` checks, as `run_bundle` does.
+    `bundle_unchanged` checks, as `run_bundle` does. While a page cannot be read (a slip in
+    its YAML), nothing is removed: its animations were, and made again from their frames
+    once it was fixed, minutes of encoding for a typo.
     """
     images = settings.build_dir / "images"
+    unread = sorted({p.page for p in catalog.problems if p.code == "bad-manifest"})
+    if unread:  # what those pages name is not known: their files stay until they read again
+        print(f"bundle: nothing stale removed while {len(unread)} page(s) cannot be read ({unread[0]}, ...)"
+              if len(unread) > 1 else f"bundle: nothing stale removed while {unread[0]} cannot be read",
+              file=sys.stderr)
+        return {"fingerprint": None, "plan": plan}
     try:
         for path in bundle.remove_stale(images, bundle.bundle_plan(catalog, settings).files):
             print(f"bundle: removed stale '{path}' (no task produces it any more)", file=sys.stderr)
@@ -155,7 +163,8 @@ def bundle_tasks(site, after: list[str], seen: dict[str, str], outputs: OutputPl
         "task_dep": [*after, *copies, "bundle:stale"],
         "targets": [str(t) for t in targets],
         # the list of planned files decides which stale ones go; what is in the folder now,
-        # by a fingerprint rather than thousands of file_dep (see treestate.py)
-        "uptodate": [(bundle_unchanged, [str(images), digest, seen])],
+        # by a fingerprint rather than thousands of file_dep (see treestate.py); and the
+        # files are the ones recorded: a killed run wrote others, from pages since put back
+        "uptodate": [(bundle_unchanged, [str(images), digest, seen]), outputs_as_written(listing)],
         "clean": True,
     }

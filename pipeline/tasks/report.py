@@ -18,7 +18,7 @@ import time
 
 from doit.exceptions import TaskFailed
 
-from .uptodate import settings_changed
+from .uptodate import FolderListing, outputs_as_written, settings_changed
 
 from .. import reportpage, treestate
 
@@ -33,10 +33,11 @@ def run_report(site, started: float, shown: tuple):
     return {"fingerprint": treestate.fingerprint(*shown, skip=frozenset([str(site.settings.build_dir)]))}
 
 
-def report_tasks(site, after: list[str], seen: dict[str, str]):
+def report_tasks(site, after: list[str], seen: dict[str, str], listing: FolderListing):
     """The report, checked and written after every task in `after`. `seen` holds the digest of
     `<build>/images` when the bundle found it unchanged in this run (see tasks/bundle.py),
-    sparing a second walk."""
+    sparing a second walk; `listing` the build's folders, as `outputs_as_written` reads them
+    (a report a killed run wrote, its record not saved, is not taken for the one recorded)."""
     build = site.settings.build_dir
     pages = str(site.settings.pages_dir)
     shown = ([str(build / "images"), str(build / "contact"), pages], [str(build / "verify.json")])
@@ -48,6 +49,7 @@ def report_tasks(site, after: list[str], seen: dict[str, str]):
         "targets": [str(build / "report" / "index.html")],
         "uptodate": [settings_changed({"settings": repr(site.settings)}),
                      # the build folder is shown by its parts: left out where the pages hold it
-                     (treestate.unchanged, [*shown, seen, frozenset([str(build)])])],
+                     (treestate.unchanged, [*shown, seen, frozenset([str(build)])]),
+                     outputs_as_written(listing)],
         "clean": True,
     }
