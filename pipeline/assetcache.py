@@ -46,7 +46,8 @@ def described(describe: Callable[[Path], dict], images_dir: Path, paths: list[st
     with contextlib.ExitStack() as stack:
         temporary = stack.enter_context(atomic_path(cache_file))
         kept = stack.enter_context(contextlib.closing(_kept(cache_file, header)))  # closed before the rename
-        out = stack.enter_context(open(temporary, "w", encoding="utf-8"))
+        out = open(temporary, "w", encoding="utf-8")
+        stack.push(_closing_quietly_after_a_failure(out))
         pool = concurrent.futures.ThreadPoolExecutor(threads)
         stack.callback(pool.shutdown, wait=True, cancel_futures=True)  # on a failure: start no more
         out.write(json.dumps(header) + "\n")
@@ -67,6 +68,21 @@ def described(describe: Callable[[Path], dict], images_dir: Path, paths: list[st
                 if now - max(stamp[2], stamp[3]) >= RACY_SECONDS * 1e9:
                     out.write(json.dumps([path, stamp, entry], ensure_ascii=False) + "\n")
                 yield path, entry
+
+
+def _closing_quietly_after_a_failure(file):
+    """An ExitStack exit callback closing `file`. After a failure, or when the caller stopped
+    reading (a full disk while it wrote the bundle's own files), the cache is discarded with
+    its temporary, and a flush that fails too (that same full disk) is no second error: it
+    came out as "Exception ignored in <generator>" and a traceback."""
+    def close(exc_type, exc, traceback) -> bool:
+        if exc_type is None:
+            file.close()
+        else:
+            with contextlib.suppress(OSError):
+                file.close()
+        return False
+    return close
 
 
 def _stamp(file: Path) -> list[int]:

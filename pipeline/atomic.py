@@ -30,9 +30,13 @@ def atomic_path(target: Path):
         raise IsADirectoryError(errno.EISDIR, "a folder is where this file is to be written: remove it, "
                                 "and the next run makes the file", str(target))
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{_shortened(target.stem, target.suffix)}.", suffix=f".tmp{target.suffix}", dir=target.parent
-    )
+    try:
+        handle, temporary = tempfile.mkstemp(
+            prefix=f".{_shortened(target.stem, target.suffix)}.", suffix=f".tmp{target.suffix}", dir=target.parent
+        )
+    except OSError as exc:  # no room, no inode, no permission: named by the file to be made
+        exc.filename = str(target)  # not by the random temporary's name
+        raise
     os.close(handle)
     try:
         yield Path(temporary)

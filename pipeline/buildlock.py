@@ -7,6 +7,7 @@ saying so, instead of racing the first over outputs and the dependency database.
 """
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import sys
@@ -92,8 +93,9 @@ def _lock(path: Path, build_dir: Path, wait: bool, stream) -> int:
         print(f"pipeline: another build is running in {build_dir} ({holder}); "
               "waiting for it to finish", file=stream, flush=True)
         fcntl.lockf(fd, fcntl.LOCK_EX)
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    with contextlib.suppress(OSError):  # the pid only tells a second build who holds the lock:
+        os.ftruncate(fd, 0)  # a full disk is no reason to stop a run that may have nothing to write
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     return fd
 
 

@@ -201,8 +201,13 @@ def make_bundle(catalog: Catalog, settings: Settings) -> None:
     # all three replaced together, or none: a zip that cannot be written (a full disk) leaves
     # the last complete bundle as it was, its manifest and data file included
     with atomic_path(manifest) as manifest_part, atomic_path(data) as data_part, atomic_path(archive) as archive_part:
-        write_descriptions(images_dir, paths, list(animations_by_name(catalog).values()), manifest_part, data_part,
-                           settings.build_dir / ASSETS_CACHE)
+        try:
+            write_descriptions(images_dir, paths, list(animations_by_name(catalog).values()), manifest_part,
+                               data_part, settings.build_dir / ASSETS_CACHE)
+        except OSError as exc:  # a write names no file: without this, the zip's (innermost) was named
+            if exc.filename in (None, str(manifest_part), str(data_part)):
+                exc.filename = f"{manifest} and {data}"
+            raise
         write_zip(images_dir, paths, archive_part)
 
 

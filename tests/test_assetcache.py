@@ -146,3 +146,29 @@ def test_a_failure_midway_keeps_the_old_cache_and_leaves_no_temporary(images, tm
         list(assetcache.described(failing, images, sorted(p.name for p in images.iterdir()), cache, ["code 1"]))
     assert cache.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [".assets-cache", "images"]
+
+
+def test_a_full_disk_while_the_caller_writes_is_its_error_alone(images, tmp_path, monkeypatch):
+    """The bundle stops reading when its own write fails (a full disk): closing the cache then
+    failed too, as "Exception ignored in <generator>" and a traceback."""
+    cache = tmp_path / ".assets-cache"
+    real_open = open
+
+    class FullDisk:
+        def __init__(self, file):
+            self.file = file
+
+        def write(self, text):
+            return self.file.write(text)
+
+        def flush(self):
+            self.file.flush()
+
+        def close(self):
+            self.file.close()
+            raise OSError(28, "No space left on device")
+    monkeypatch.setattr(assetcache, "open", lambda *a, **k: FullDisk(real_open(*a, **k)), raising=False)
+    entries = assetcache.described(describe_counting([]), images, ["a.png", "b.gif", "c.mp4"], cache, ["code 1"])
+    next(entries)
+    entries.close()  # the caller stopped: no second error
+    assert not cache.exists() and [p.name for p in tmp_path.iterdir()] == ["images"]

@@ -219,3 +219,26 @@ def test_a_symlink_in_place_of_the_lock_file_is_refused_not_written_through(tmp_
                                             r"lock file must be a plain file: delete the link"):
         BuildLock(build)
     assert page.read_text() == "---\ntitle: a\n---\n"  # not truncated, no pid written into it
+
+
+def test_a_full_disk_does_not_keep_a_build_from_taking_the_lock(tmp_path, monkeypatch):
+    """The pid written into the lock file only tells a second build who holds it: a run with
+    nothing to write must not stop on a full disk (it was a traceback, exit 1)."""
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(os, "pwrite", full)
+    lock = BuildLock(tmp_path)
+    lock.release()
+
+
+def test_a_temporary_that_cannot_be_made_is_named_by_its_target(tmp_path, monkeypatch):
+    import tempfile
+
+    def no_inode(*args, prefix, suffix, dir):
+        raise OSError(errno.ENOSPC, "No space left on device", os.path.join(dir, f"{prefix}x1y2z3{suffix}"))
+    monkeypatch.setattr(tempfile, "mkstemp", no_inode)
+    target = tmp_path / "muscles" / "Leg.gif"
+    with pytest.raises(OSError) as error:
+        with atomic_path(target):
+            pass
+    assert error.value.filename == str(target)
