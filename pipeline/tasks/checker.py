@@ -51,13 +51,15 @@ def _stamp(found: os.stat_result) -> str:
 # timestamp and keep its stamp: its new state is not saved for a sub-task that did not run
 # (git's "racily clean" rule, as pagecache has it)
 RACY_SECONDS = 2.0
+HASHES_KEPT = 512  # the MD5s of the files hashed last: 32 sequences of 16 frames
 
 
 class SourceStatCache(MD5Checker):
     """doit's default MD5 checker (size, then timestamp, then MD5), with `info` cached and
     a file's inode and change time saved in its state too (see `_saved`).
 
-    A file is hashed at most once a run, however many sub-tasks read it. When its bytes are
+    A file is hashed once, however many sub-tasks read it (while it is among the files hashed
+    last, `_state_now`), and what is known of it is let go once they have run (`snapshot`). When its bytes are
     what a sub-task's state says but its time or stamp are not (a `touch`, a checkout, a
     `chmod`), the sub-task is up to date, and doit would leave its old state, so that the
     file was hashed again on every run after; `tasks.refresh` saves the new one.
@@ -67,7 +69,8 @@ class SourceStatCache(MD5Checker):
         super().__init__()
         self._stats: dict[str, FileStat] = {}
         self._listing = listing
-        self._hashed: dict[str, tuple] = {}  # path: ((mtime, size, stamp), state, ctime_ns), hashed this run
+        self._hashed: dict[str, tuple] = {}  # path: (FileStat, md5), the HASHES_KEPT hashed last
+        self._readers: dict[str, int] = {}  # path: sub-tasks to run that read it, not yet finished
 
     def exists(self, file_path):
         if self._listing is None:
@@ -102,19 +105,43 @@ class SourceStatCache(MD5Checker):
         """
         before = self._stats.get(dep)
         try:
-            found = _file_stat(os.stat(dep))
-        except OSError:
-            return _unmatched(None)
-        if before is not None and before[:3] != found[:3]:
-            return _unmatched(found)
-        if current_state:
-            timestamp, size, _, stamp = _saved(current_state)
-            if (timestamp, size, stamp) == (found.st_mtime, found.st_size, found.stamp):
-                return None
-        try:
-            return self._state_now(dep, found)
-        except OSError:
-            return _unmatched(found)
+            try:
+                found = _file_stat(os.stat(dep))
+            except OSError:
+                return _unmatched(None)
+            if before is not None and before[:3] != found[:3]:
+                return _unmatched(found)
+            if current_state:
+                timestamp, size, _, stamp = _saved(current_state)
+                if (timestamp, size, stamp) == (found.st_mtime, found.st_size, found.stamp):
+                    return None
+            try:
+                return self._state_now(dep, found)
+            except OSError:
+                return _unmatched(found)
+        finally:
+            self._finished_reading(dep)
+
+    def snapshot(self, file_paths) -> None:
+        """Look at the sources of a sub-task about to run (see `get_state`), and keep what is
+        known of each until every sub-task to run that reads it has finished: a fresh build
+        of 250 animations reads 4,000 frames, and the build's process must not keep them all."""
+        for path in file_paths:
+            try:
+                self.info(path)
+            except OSError:  # gone: the sub-task fails and says so
+                continue
+            self._readers[path] = self._readers.get(path, 0) + 1
+
+    def _finished_reading(self, file_path) -> None:
+        count = self._readers.get(file_path)
+        if count is None:
+            return
+        if count > 1:
+            self._readers[file_path] = count - 1
+            return
+        del self._readers[file_path]
+        self._stats.pop(file_path, None)
 
     def info(self, file_path):
         stat = self._stats.get(file_path)
@@ -133,19 +160,30 @@ class SourceStatCache(MD5Checker):
         hashed = self._hashed.get(file_path)
         if hashed is None or state is None:
             return None
-        _, now, ctime_ns = hashed
-        if _saved(now)[2] != _saved(state)[2] or tuple(state) == now:
+        found, md5 = hashed
+        now = _state(found, md5)
+        if md5 != _saved(state)[2] or tuple(state) == now:
             return None
-        return now if time.time_ns() - ctime_ns >= RACY_SECONDS * 1e9 else None
+        return now if time.time_ns() - found.ctime_ns >= RACY_SECONDS * 1e9 else None
 
     def _state_now(self, file_path, found: FileStat) -> tuple:
-        """The state of the file as `found`, hashed once a run."""
-        key = (found.st_mtime, found.st_size, found.stamp)
-        hashed = self._hashed.get(file_path)
-        if hashed is None or hashed[0] != key:
-            state = (found.st_mtime, found.st_size, f"{get_file_md5(file_path)} {found.stamp}")
-            hashed = self._hashed[file_path] = (key, state, found.ctime_ns)
-        return hashed[1]
+        """The state of the file as `found`, hashed once while it is among the HASHES_KEPT
+        files hashed last (the sub-tasks that read a frame run one after another, see
+        `dispatch`): a fresh build of 250 animations hashes 4,000 frames, and the build's
+        process must not grow with the site."""
+        hashed = self._hashed.pop(file_path, None)  # put back last: the most recently used
+        if hashed is None or hashed[0] != found:
+            seen = self._stats.get(file_path)
+            hashed = (seen if seen == found else found, get_file_md5(file_path))
+        self._hashed[file_path] = hashed
+        if len(self._hashed) > HASHES_KEPT:
+            del self._hashed[next(iter(self._hashed))]
+        return _state(*hashed)
+
+
+def _state(found: FileStat, md5: str) -> tuple:
+    """The state saved for a file as `found`, of that MD5 (see `_saved`)."""
+    return found.st_mtime, found.st_size, f"{md5} {found.stamp}"
 
 
 def _saved(state) -> tuple:

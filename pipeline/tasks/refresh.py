@@ -44,10 +44,6 @@ def refresh_records(dep_manager) -> None:
             if refreshed:
                 backend.set(task.name, "_values_:", {**dep_manager.get_values(task.name), **refreshed})
         elif result.status == "run":
-            for dep in task.file_dep:
-                try:
-                    checker.info(dep)
-                except OSError:  # gone: the sub-task fails and says so
-                    pass
+            checker.snapshot(task.file_dep)
         return result
     dep_manager.get_status = get_status_refreshing  # the runner asks the instance
