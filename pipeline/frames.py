@@ -52,12 +52,14 @@ class RecentFrames:
 
     def get(self, path: Path, decode) -> np.ndarray:
         """The frame at `path`, from `decode(path)` unless a file of the same bytes was decoded
-        here lately. (Decoded from the file itself, so that Pillow's errors name it: a file
-        replaced between the read and the decode would be kept under its old content's key.)"""
-        key = hashlib.sha256(Path(path).read_bytes()).digest()
+        here lately. `decode(path, data)` gets the bytes read for the key too. (Pillow decodes
+        from the file itself, so that its errors name it: a file replaced between the read and
+        the decode would be kept under its old content's key.)"""
+        data = Path(path).read_bytes()
+        key = hashlib.sha256(data).digest()
         frame = self._frames.pop(key, None)
         if frame is None:
-            frame = decode(path)
+            frame = decode(path, data)
             frame.flags.writeable = False
             self._bytes += frame.nbytes
         self._frames[key] = frame
@@ -81,11 +83,9 @@ def load_rgba(path: Path) -> np.ndarray:
     return _RECENT.get(path, _decode_rgba)
 
 
-def _decode_rgba(path: Path) -> np.ndarray:
-    """The pixels of `path`; a PNG whose chunks are damaged (`probe.png_damage`) is refused:
-    Pillow decodes it into wrong pixels without a word."""
-    with open(path, "rb") as file:
-        data = file.read()
+def _decode_rgba(path: Path, data: bytes) -> np.ndarray:
+    """The pixels of `path`, whose bytes are `data`; a PNG whose chunks are damaged
+    (`probe.png_damage`) is refused: Pillow decodes it into wrong pixels without a word."""
     if data.startswith(PNG_SIGNATURE):
         damage = png_damage(data)
         if damage:

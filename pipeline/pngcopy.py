@@ -10,7 +10,6 @@ or that are animated (APNG) are copied unchanged too.
 from __future__ import annotations
 
 import io
-import struct
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ from PIL import Image
 from . import pngencode
 from .atomic import write_bytes_atomic
 from .frames import to_rgba
-from .probe import PNG_SIGNATURE, png_damage
+from .probe import PNG_SIGNATURE, png_chunks, png_damage
 from .problems import PipelineError
 
 # chunks that change how pixels display and that Pillow does not write back (eXIf: an
@@ -109,10 +108,4 @@ def _bit_depth(data: bytes) -> int:
 
 
 def _chunk_types(data: bytes):
-    offset = len(PNG_SIGNATURE)
-    while offset + 8 <= len(data):
-        length, kind = struct.unpack(">I4s", data[offset:offset + 8])
-        yield kind
-        if kind == b"IEND":
-            return
-        offset += 12 + length
+    return (kind for kind, _, _ in png_chunks(data))

@@ -77,15 +77,24 @@ def probe(path: Path, *, deep: bool = False, max_pixels: int = 89_478_485) -> Im
 _SELF_CLOSED_SVG = re.compile(rb"<svg\b[^<]*/>\s*$")
 
 
+def png_chunks(data: bytes):
+    """(type, offset, end of its data) of each chunk of the PNG `data`, up to IEND or the end
+    of `data`; the last may run past the end (a truncated file), its 4-byte checksum follows."""
+    offset = len(PNG_SIGNATURE)
+    while offset + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[offset:offset + 8])
+        yield kind, offset, offset + 8 + length
+        if kind == b"IEND":
+            return
+        offset += 12 + length
+
+
 def png_damage(data: bytes) -> str | None:
     """What is wrong with the chunks of the PNG `data`, or None: a critical chunk (IHDR, PLTE,
     IDAT, IEND) whose checksum does not match its bytes, which browsers refuse (libpng) and
     Pillow decodes into wrong pixels without a word; or chunks that run past the end. A bad
     checksum on an ancillary chunk (text, colour profile) is left alone, as browsers leave it."""
-    offset = len(PNG_SIGNATURE)
-    while offset + 12 <= len(data):
-        length, kind = struct.unpack(">I4s", data[offset:offset + 8])
-        end = offset + 8 + length
+    for kind, offset, end in png_chunks(data):
         if end + 4 > len(data):
             return f"is truncated inside its {kind.decode('latin-1')!r} chunk"
         if kind[:1].isupper() and zlib.crc32(data[offset + 4:end]) != struct.unpack(">I", data[end:end + 4])[0]:
@@ -93,7 +102,6 @@ def png_damage(data: bytes) -> str | None:
                     "checksum (the file was altered or corrupted on the way); export it again")
         if kind == b"IEND":
             return None
-        offset = end + 4
     return "is truncated: the PNG end marker (IEND) is missing"
 
 

@@ -32,7 +32,7 @@ def test_a_process_running_a_sequence_s_tasks_decodes_each_frame_once(small_site
     decoded = []
     real = frames._decode_rgba
     monkeypatch.setattr(frames, "_RECENT", frames.RecentFrames(budget=96 * 2**20, most=32))  # none from other tests
-    monkeypatch.setattr(frames, "_decode_rgba", lambda path: decoded.append(path) or real(path))
+    monkeypatch.setattr(frames, "_decode_rgba", lambda path, data: decoded.append(path) or real(path, data))
     # -n 0: every task in this process (as in each worker of -n 2, whose tasks come in turn)
     assert doit_main(doit_namespace(small_site.config)).run(
         ["-n", "0", "gif", "webp", "video", "thumbnails", "contact"]) == 0

@@ -137,7 +137,7 @@ def test_a_frame_whose_chunks_are_damaged_is_refused_not_decoded_wrong(tmp_path)
 
 
 def counting_decoder(calls: list):
-    def decode(path):
+    def decode(path, data):
         calls.append(path)
         return np.asarray(Image.open(path).convert("RGBA")).copy()
     return decode
