@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Iterable, Iterator, NamedTuple
@@ -28,7 +29,8 @@ from .imageroot import ImageRoot
 from .verify import verify_catalog
 from .zipwriter import ZipWriter
 
-VERSION = 5  # bump when the bundle's files change for the same inputs (5: the data file's *_url)
+VERSION = 6  # bump when the bundle's files change for the same inputs (5: the data file's *_url;
+# 6: characters YAML refuses escaped in the data file)
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold
 ASSETS_CACHE = ".assets-cache"  # in the build folder: see assetcache.py
 STORED_SUFFIXES = {".png", ".gif", ".webp", ".avif", ".webm", ".mp4", ".jpg", ".jpeg"}
@@ -161,7 +163,7 @@ def write_descriptions(images_dir: Path, paths: list[str], animations: list[Anim
             comma = "," if count else ""
             manifest_out.write(f"{comma}\n    {_nested(entry)}")
             path = entry.pop("path")
-            data_out.write(f"{comma}\n    {json.dumps(path, ensure_ascii=False)}: {_nested(entry)}")
+            data_out.write(f"{comma}\n    {_json(path)}: {_nested(entry)}")
             if path in needed:
                 kept[path] = entry
         closing = "\n  " if paths else ""
@@ -171,7 +173,20 @@ def write_descriptions(images_dir: Path, paths: list[str], animations: list[Anim
 
 def _nested(value, depth: int = 4) -> str:
     """`value` as json.dumps(indent=2) writes it `depth` spaces in."""
-    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + " " * depth)
+    return _json(value, indent=2).replace("\n", "\n" + " " * depth)
+
+
+# Characters a YAML reader refuses to read, even inside a quoted string: Jekyll reads
+# `_data/*.json` as YAML, and one DEL or C1 control in a page's title stopped the whole
+# site's build (Psych: "control characters are not allowed"). JSON escapes the C0 ones itself
+_NOT_YAML = re.compile(r"[\x7f-\x9f\ufffe\uffff]")
+
+
+def _json(value, **options) -> str:
+    """json.dumps of `value`, non-ASCII text kept as it is, but every character YAML cannot
+    hold written as a `\\uXXXX` escape, which JSON and YAML read alike."""
+    text = json.dumps(value, ensure_ascii=False, **options)
+    return _NOT_YAML.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 def write_zip(images_dir: Path, paths: list[str], target: Path) -> None:

@@ -249,6 +249,24 @@ def test_a_new_title_on_the_page_is_written_into_the_data_file(small_site):
     assert data["animations"]["muscles/gif/Leg-Soleus.gif"]["title"] == "Soleus, new"
 
 
+def test_data_file_escapes_what_jekylls_yaml_reader_refuses(small_site):
+    """Jekyll reads `_data/*.json` as YAML: a DEL or C1 control in a title, written as it is,
+    stopped the whole site's build. Escaped, JSON and YAML read the same text."""
+    import yaml
+    from tests.test_animation_tasks import run
+
+    page = small_site.pages / "muscles" / "muscle_leg-soleus.md"
+    text = page.read_text()
+    page.write_text(text.replace("image_title: 'The Leg-Soleus muscle'",
+                                 'image_title: "Sol\\u00e9us \\u007f \\x9b \\U0001F600"'))
+    assert run(small_site, "bundle")[0] == 0
+    raw = (small_site.build / "_data" / "assets.json").read_text(encoding="utf-8")
+    assert not re.search("[\x7f-\x9f]", raw) and "Soléus" in raw and "\U0001F600" in raw
+    title = json.loads(raw)["animations"]["muscles/gif/Leg-Soleus.gif"]["title"]
+    assert title == "Soléus \x7f \x9b \U0001F600"
+    assert yaml.safe_load(raw) == json.loads(raw)
+
+
 def test_data_file_gives_templates_sizes_formats_and_poster(built):
     data = json.loads((built.build / "_data" / "assets.json").read_text())
     animation = data["animations"]["muscles/gif/Leg-Soleus.gif"]
