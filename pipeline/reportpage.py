@@ -12,6 +12,7 @@ import base64
 import hashlib
 import posixpath
 import time
+import unicodedata
 from collections import Counter
 from html import escape
 from pathlib import Path
@@ -139,9 +140,9 @@ def _page_row(view: PageView) -> str:
     animations = "".join(_animation_block(a) for a in view.animations)
     return (
         f'<section class="row {status_class}" data-status="{escape(view.status)}" '
-        f'data-text="{escape(" ".join(words).lower())}">'
+        f'data-text="{escape(unicodedata.normalize("NFC", " ".join(words)).lower())}">'
         f'<header><span class="badge {status_class}">{escape(view.status)}</span>'
-        f'<h2>{escape(page.title or "(untitled)")}</h2><code class="src">{escape(page.path)}</code></header>'
+        f'<h2>{_isolated(page.title or "(untitled)")}</h2><code class="src">{_isolated(page.path)}</code></header>'
         f"{animations}{_strip(view.thumbnails)}{_findings_table(view.findings)}</section>"
     )
 
@@ -161,8 +162,8 @@ def _animation_block(view: AnimationView) -> str:
     sheet = (f' <a class="sheet" href="{_href("../" + view.contact)}">contact sheet</a>'
              if view.contact else ' <span class="muted">no contact sheet</span>')
     return (
-        f'<div class="anim"><h3><code>{escape(animation.name)}</code> '
-        f'<span class="muted">{escape(animation.title)} · line {animation.line} · '
+        f'<div class="anim"><h3><code>{_isolated(animation.name)}</code> '
+        f'<span class="muted">{_isolated(animation.title)} · line {animation.line} · '
         f'{escape(" · ".join(facts))}</span>{sheet}</h3>'
         f'<div class="formats">{figures}</div></div>'
     )
@@ -203,18 +204,24 @@ def _strip(thumbnails) -> str:
         cells.append(
             f'<figure class="thumb"><img src="{_href("../images/" + shown.path)}" width="{width}" '
             f'height="{height}" loading="lazy" alt="{text}" title="{text}">'
-            f"<figcaption>{escape(entry.caption or entry.title)}</figcaption></figure>"
+            f"<figcaption>{_isolated(entry.caption or entry.title)}</figcaption></figure>"
         )
     return f'<div class="strip">{"".join(cells)}</div>'
+
+
+def _isolated(text: str) -> str:
+    """Text from a page, escaped and isolated (`<bdi>`): a right-to-left override in a title,
+    never closed, turned the report's own words after it around."""
+    return f"<bdi>{escape(text)}</bdi>"
 
 
 def _findings_table(findings) -> str:
     if not findings:
         return ""
     rows = "".join(
-        f'<tr class="{escape(str(f.severity))}"><td><code>{escape(f.location())}</code></td>'
-        f"<td>{escape(str(f.code))}</td><td><code>{escape(str(f.reference))}</code></td>"
-        f"<td>{escape(str(f.message))}</td></tr>"
+        f'<tr class="{escape(str(f.severity))}"><td><code>{_isolated(f.location())}</code></td>'
+        f"<td>{escape(str(f.code))}</td><td><code>{_isolated(str(f.reference))}</code></td>"
+        f"<td>{_isolated(str(f.message))}</td></tr>"
         for f in findings
     )
     return f'<table class="problems"><tbody>{rows}</tbody></table>'
@@ -275,6 +282,7 @@ td,th{border:1px solid var(--line);padding:3px 8px;text-align:left;vertical-alig
 .row.site{border-left-color:var(--warning)}
 .row header{display:flex;gap:10px;align-items:baseline;flex-wrap:wrap}
 .row h2{font-size:17px;margin:0}
+.row h2,.src,.anim h3,.problems td{overflow-wrap:anywhere}
 .badge{color:#fff;border-radius:10px;padding:0 9px;font-size:12px;font-weight:600;background:var(--ok)}
 .badge.warning{background:var(--warning)}
 .badge.error{background:var(--error)}
@@ -304,7 +312,7 @@ _SCRIPT = """
   var shown = document.getElementById('shown');
   var rows = Array.prototype.slice.call(document.querySelectorAll('section.row[data-status]'));
   function apply() {
-    var words = box.value.trim().toLowerCase().split(/\\s+/).filter(Boolean);
+    var words = box.value.normalize('NFC').trim().toLowerCase().split(/\\s+/).filter(Boolean);
     var status = select.value;
     var count = 0;
     rows.forEach(function (row) {

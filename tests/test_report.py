@@ -176,9 +176,9 @@ def test_verify_problems_are_listed_with_file_and_line_and_colour_the_page(small
         "muscles/muscle_leg-soleus.md": "error", "muscles/muscle_arm-biceps.md": "warning"}
     assert [f.reference for f in data.site_findings] == ["old/Thing.png"]
     text = html_of(small_site)
-    assert "<code>muscles/muscle_leg-soleus.md:14</code>" in text
-    assert "<code>muscles/muscle_arm-biceps.md:9</code>" in text
-    assert "Other problems" in text and "<code>old/Thing.png</code>" in text
+    assert "<code><bdi>muscles/muscle_leg-soleus.md:14</bdi></code>" in text
+    assert "<code><bdi>muscles/muscle_arm-biceps.md:9</bdi></code>" in text
+    assert "Other problems" in text and "<code><bdi>old/Thing.png</bdi></code>" in text
     assert 'class="code error">missing <b>1</b>' in text
     assert 'class="code warning">orphan <b>1</b>' in text
     rows = [a for a in Tags(text).all("section") if "data-status" in a]

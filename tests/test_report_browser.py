@@ -190,6 +190,33 @@ def test_report_in_chromium_from_disk(browser, served, built_site):
     page.close()
 
 
+def test_page_text_is_isolated_and_found_however_its_accents_are_written(browser, site_folder):
+    """A right-to-left override a title never closes must not turn the report's own words
+    around, and typing "péroné" finds a title whose accents are written decomposed (NFD)."""
+    site_folder.add_animation("Leg-Soleus", 4, (48, 36))
+    frames = write_frames(site_folder.images, "Leg-Fibularis", 4, (48, 36))
+    title = "Pe\u0301rone\u0301 \u202eoverride"
+    (site_folder.pages / "fibularis.md").write_text(page_text(title, ["muscles/gif/Leg-Fibularis.gif"], frames))
+    build_outputs(site_folder)
+    reportpage.write_report(site_folder.site())
+    page, errors = open_report(browser, (site_folder.build / "report" / "index.html").as_uri())
+    page.fill("#filter", "p\u00e9ron\u00e9")
+    assert visible_rows(page) == ["fibularis.md"]
+    # the facts after the title: "line" reads left to right, its "l" left of its "e"
+    order = page.evaluate("""() => {
+        const span = [...document.querySelectorAll('.anim h3 .muted')].find(s => s.textContent.includes('override'));
+        const walker = document.createTreeWalker(span, NodeFilter.SHOW_TEXT);
+        let node;
+        while ((node = walker.nextNode()) && !node.data.includes(' line ')) {}
+        const at = node.data.indexOf(' line ') + 1, range = document.createRange();
+        const left = i => { range.setStart(node, i); range.setEnd(node, i + 1); return range.getBoundingClientRect().left; };
+        return [left(at), left(at + 3)];
+    }""")
+    assert order[0] < order[1], order
+    assert errors == []
+    page.close()
+
+
 def test_chromium_plays_the_default_webm_by_its_declared_codecs(browser, tmp_path):
     """The pipeline's own WebM (AV1) and MP4, declared as the Jekyll include declares them:
     Chromium must accept the codecs strings and choose and play the WebM."""
