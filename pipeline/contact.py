@@ -1,6 +1,7 @@
 """Contact sheets: every frame of an animation on one PNG grid, and an overview of all animations.
 
-Drawn with Pillow and its own scalable default font (`ImageFont.load_default(size=...)`), so
+Drawn with Pillow in DejaVu Sans, cut down to Latin, Greek and Cyrillic and shipped in
+`assets/` (Pillow's own default font has ASCII only: "médialis" came out as "m□dialis"), so
 no system font is needed. Frames are scaled with Pillow's Lanczos (on premultiplied alpha)
 after a box reduction to twice the cell size, and laid over the sheet's background colour:
 at 800 px that is a fifth of the time of the thumbnails' float Lanczos, at an SSIM of 0.9996
@@ -9,6 +10,8 @@ against it (bench/out renders), and a sheet is a proof to look at, not a thumbna
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
 from pathlib import Path
 from typing import NamedTuple
 
@@ -27,6 +30,7 @@ MARGIN = 12
 GAP = 8
 TEXT = (34, 34, 34)
 MISSING = (200, 40, 40)  # the outline of a picture that could not be read
+FONT = Path(__file__).parent / "assets" / "DejaVuSans-subset.ttf"
 
 
 class Cell(NamedTuple):
@@ -38,8 +42,9 @@ def draw_sheet(title: str, cells: list[Cell], columns: int, settings: ContactSet
     """A titled grid of `cells`, `columns` wide, each picture fitted into a square of
     `cell_width` (or the frames' own aspect when they all share it) with its label below."""
     background = parse_colour(settings.background)
-    font = ImageFont.load_default(size=settings.font_size)
-    title_font = ImageFont.load_default(size=round(settings.font_size * 1.5))
+    font = ImageFont.truetype(str(FONT), settings.font_size)
+    title_font = ImageFont.truetype(str(FONT), round(settings.font_size * 1.5))
+    title = one_line(title)
     box = _box_size(cells, settings.cell_width)
     label_height = round(settings.font_size * 1.4)
     title_height = round(settings.font_size * 1.5 * 1.4)
@@ -63,7 +68,7 @@ def draw_sheet(title: str, cells: list[Cell], columns: int, settings: ContactSet
         else:
             picture = _picture(cell.rgba, box, background)
             sheet.paste(picture, (x + (box[0] - picture.width) // 2, y + (box[1] - picture.height) // 2))
-        label = _fit(cell.label, font, box[0])
+        label = _fit(one_line(cell.label), font, box[0])
         draw.text((x + box[0] / 2, y + box[1] + label_height / 2), label, font=font, fill=TEXT, anchor="mm")
     return sheet
 
@@ -84,6 +89,13 @@ def _picture(rgba: np.ndarray, box: tuple[int, int], background) -> Image.Image:
     picture = Image.new("RGB", size, background)
     picture.paste(scaled, mask=scaled)
     return picture
+
+
+def one_line(text: str) -> str:
+    """`text` as one line: every run of white space (a line break too) one space, accents
+    composed (NFC), so that "é" is drawn as its own letter. A title with a line break was drawn
+    as two lines, over the first row of frames."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", text)).strip()
 
 
 def _fit(text: str, font, width: float) -> str:

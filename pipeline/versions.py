@@ -21,7 +21,7 @@ from .atomic import write_text_atomic
 # Bump a number when the same inputs and settings would now give other bytes.
 CODE = {
     "gif": 1, "webp": 1, "webm": 4, "mp4": 3, "avif": 3,
-    "thumbnails": 6, "frame-copy": 4, "contact": 4,
+    "thumbnails": 6, "frame-copy": 4, "contact": 5,
 }
 # The library inside Pillow that writes each format, when it is not Pillow itself.
 _PILLOW_LIBRARY = {"webp": "webp", "avif": "avif"}

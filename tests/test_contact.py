@@ -24,7 +24,7 @@ def expected_size(settings, cells, columns, box, title_text=""):
     title = round(settings.font_size * 1.5 * 1.4)
     columns = min(columns, cells)
     rows = -(-cells // columns)
-    title_width = contact.ImageFont.load_default(size=round(settings.font_size * 1.5)).getlength(title_text)
+    title_width = contact.ImageFont.truetype(str(contact.FONT), round(settings.font_size * 1.5)).getlength(title_text)
     width = 2 * contact.MARGIN + max(columns * box[0] + (columns - 1) * contact.GAP,
                                      min(4 * settings.cell_width, math.ceil(title_width)))
     height = 2 * contact.MARGIN + title + contact.GAP + rows * (box[1] + label + contact.GAP) - contact.GAP
@@ -54,6 +54,20 @@ def test_columns_and_cell_width_shape_the_sheet(small_site):
     with Image.open(small_site.build / "contact" / "Leg-Soleus.png") as sheet:
         settings = ContactSettings(columns=8, cell_width=32)
         assert sheet.size == expected_size(settings, 16, 8, (32, 24))
+
+
+def test_titles_are_drawn_on_one_line_with_their_accented_and_greek_letters():
+    """Pillow's default font has ASCII only: accents came out as the missing-glyph box, and a
+    line break in a title drew a second line over the first row of frames."""
+    cells = [contact.Cell(np.full((40, 40, 4), 200, np.uint8), str(k)) for k in (1, 2)]
+
+    def drawn(title):
+        return np.asarray(contact.draw_sheet(title, cells, 4, ContactSettings(cell_width=300)))
+
+    missing_glyph = drawn("M\uffffller")
+    for letter in "üéßøñç–’βЖ":
+        assert not np.array_equal(drawn(f"M{letter}ller"), missing_glyph), letter
+    assert np.array_equal(drawn("Vastus\nme\u0301dialis \t (left)"), drawn("Vastus médialis (left)"))
 
 
 def test_overview_is_paged_with_the_first_frame_and_title_of_each_animation(site_folder):
