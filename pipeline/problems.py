@@ -23,6 +23,7 @@ SEVERITY = {
     "unmatched-frame": WARNING,
     "orphan": WARNING,
     "renamed-by-jekyll": WARNING,
+    "skipped-by-jekyll": WARNING,
 }
 
 

@@ -21,7 +21,8 @@ from .plan import ANIMATION, Claim, output_plan  # the plan names what the pipel
 from .problems import Problem
 from .safepaths import is_hidden, unsafe_reason
 
-VERSION = 12  # bump when the same files would be judged differently (12: a space around a name)
+VERSION = 13  # bump when the same files would be judged differently (12: a space around a name;
+# 13: names Jekyll does not publish)
 
 
 def verify_catalog(catalog: Catalog, images: ImageRoot, *, orphans: bool = True,
@@ -48,6 +49,7 @@ def verify_catalog(catalog: Catalog, images: ImageRoot, *, orphans: bool = True,
             reported.add((problem.page, problem.code, problem.reference))
             problems.append(problem)
     problems += _renamed_by_jekyll(catalog)
+    problems += _skipped_by_jekyll(catalog)
     for animation in catalog.animations:
         problems.extend(check_frame_sizes(animation, images) or _format_size_problems(animation, images, planned, webm_codec))
     unlisted = _unlisted_frames(catalog, images)
@@ -139,6 +141,26 @@ def _renamed_by_jekyll(catalog: Catalog) -> list[Problem]:
                                     f"Jekyll publishes '{ref.path}' as '{unquote(ref.path)}', so links to it "
                                     "find nothing on the site: rename the file, and the page's name for it, "
                                     "without '%' before two hex digits"))
+    return problems
+
+
+def _skipped_by_jekyll(catalog: Catalog) -> list[Problem]:
+    """`skipped-by-jekyll` for each name a page gives with a folder or file name that Jekyll
+    leaves out of the site it builds: one that starts with '_', '#' or '~', or ends with '~'
+    (its EntryFilter: drafts, partials, backups; a hidden name, '.', is `missing` already). The
+    file exists and is built, but every link to it finds nothing, unless the site's
+    `_config.yml` lists it under `include:`. Once per page and name."""
+    problems, seen = [], set()
+    for ref in catalog.references:
+        given = ref.source in (None, ref.path)  # by the page, not derived from a name it gives
+        skipped = [part for part in ref.path.split("/") if part.startswith(("_", "#", "~")) or part.endswith("~")]
+        if given and skipped and (ref.page, ref.path) not in seen:
+            seen.add((ref.page, ref.path))
+            problems.append(Problem(ref.page, ref.line, ref.path, "skipped-by-jekyll",
+                                    f"Jekyll leaves '{skipped[0]}' out of the site it builds (a name that starts "
+                                    "with '_', '#' or '~', or ends with '~'), so links to "
+                                    f"'{ref.path}' find nothing there: rename it, or list it under 'include:' "
+                                    "in the site's _config.yml"))
     return problems
 
 

@@ -566,6 +566,28 @@ def test_published_as_text_or_true_is_published(small_site):
         page.write_text(page.read_text().replace(f"published: {value}\n", ""))
 
 
+def test_a_name_jekyll_leaves_out_of_the_site_is_a_warning(site_folder):
+    """Jekyll does not publish a folder or file whose name starts with '_', '#' or '~',
+    or ends with '~' (a backup: `Leg~.gif` is published, a folder `gif~` is not): the files
+    are built, and every link to them finds nothing."""
+    frames = write_frames(site_folder.images, "_Under", 2)
+    (site_folder.images / "_drafts").mkdir()
+    Image.new("RGB", (8, 8)).save(site_folder.images / "_drafts" / "Leg-2.png")
+    write_frames(site_folder.images, "Leg", 1)
+    (site_folder.pages / "under.md").write_text(page_text("Under", ["muscles/gif/#Hash.gif"], frames))
+    (site_folder.pages / "leg.md").write_text(page_text(
+        "Leg", ["muscles/gif~/Leg.gif"], ["muscles/png/Leg-1.png", "_drafts/Leg-2.png"]))
+    problems = [p for p in problems_of(site_folder) if p.code == "skipped-by-jekyll"]
+    assert [(p.page, p.line, p.reference, p.severity) for p in problems] == [
+        ("leg.md", 6, "muscles/gif~/Leg.gif", "warning"), ("leg.md", 15, "_drafts/Leg-2.png", "warning"),
+        ("under.md", 6, "muscles/gif/#Hash.gif", "warning"),
+        ("under.md", 12, "muscles/png/_Under-1.png", "warning"), ("under.md", 15, "muscles/png/_Under-2.png", "warning")]
+    assert problems[1].message == (
+        "Jekyll leaves '_drafts' out of the site it builds (a name that starts with '_', '#' or '~', "
+        "or ends with '~'), so links to '_drafts/Leg-2.png' find nothing there: rename it, or list it "
+        "under 'include:' in the site's _config.yml")
+
+
 def test_a_name_with_a_percent_escape_is_a_warning_that_jekyll_renames_it(site_folder):
     """Jekyll copies `a%20b.gif` into the site as `a b.gif`: every link to it finds nothing."""
     frames = write_frames(site_folder.images, "Arm%20Biceps", 4)
