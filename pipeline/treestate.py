@@ -28,13 +28,15 @@ def folder_digest(folder: str, skip: frozenset[str] = frozenset(), exact: bool =
 
 
 def fingerprint(folders: list[str], files: list[str] = (), known: dict[str, str] | None = None,
-                skip: frozenset[str] = frozenset(), exact: bool = False) -> str:
+                skip: frozenset[str] = frozenset(), exact: bool = False,
+                exact_folders: frozenset[str] = frozenset()) -> str:
     """The `folder_digest` of each of `folders` (taken from `known` when it has one: a digest
     of that folder taken earlier in the run that nothing has written to since), and the bytes
-    of `files`."""
+    of `files`. `exact` digests every folder exactly; `exact_folders`, those named (sources
+    among build folders)."""
     digest = hashlib.sha1()
     for folder in folders:
-        part = (known or {}).get(folder) or folder_digest(folder, skip, exact)
+        part = (known or {}).get(folder) or folder_digest(folder, skip, exact or folder in exact_folders)
         digest.update(os.fsencode(f"[{folder}]{part}"))
     for file in files:
         digest.update(os.fsencode(f"<{file}>"))
@@ -46,9 +48,10 @@ def fingerprint(folders: list[str], files: list[str] = (), known: dict[str, str]
 
 
 def unchanged(task, values, folders: list[str], files: list[str] = (), known: dict[str, str] | None = None,
-              skip: frozenset[str] = frozenset(), exact: bool = False) -> bool:
+              skip: frozenset[str] = frozenset(), exact: bool = False,
+              exact_folders: frozenset[str] = frozenset()) -> bool:
     """doit `uptodate` callable: True when the fingerprint equals the one the action returned."""
-    return values.get("fingerprint") == fingerprint(folders, files, known, skip, exact)
+    return values.get("fingerprint") == fingerprint(folders, files, known, skip, exact, exact_folders)
 
 
 def _entries(root: str, skip: frozenset[str], exact: bool):
@@ -93,19 +96,21 @@ def _stamp(info: os.stat_result, exact: bool) -> str:
 
 
 def _link(entry: os.DirEntry, inside: str, skipped: set, walked: set, pending: list, exact: bool):
-    """A symbolic link's line: where it points and, when that is inside the folder being
-    fingerprinted (the only place the pipeline follows links to), what is there now, a
-    linked folder's files included. The link alone stays the same when its file changes,
-    even if that file lies in a folder skipped here (a hidden one)."""
+    """A symbolic link's line: where it points and what is there now (the link alone stays
+    the same when its file changes, even if that file lies in a folder skipped here, a hidden
+    one). A page linked from outside the pages folder is read through its link, so a file
+    outside counts too; a linked folder's files count when it lies inside the folder being
+    fingerprinted (the pages are not looked for through linked folders, and images outside
+    the image root are refused whatever they hold)."""
     try:
         target = os.readlink(entry.path)
-        real = os.path.realpath(entry.path)
-        info = os.stat(entry.path) if real.startswith(inside) else None
+        info = os.stat(entry.path)  # only its status: what leads out of the image root is never opened
     except OSError as exc:  # dangling, or a loop of links
         yield f"{entry.path}\t->!{exc.errno}\n"
         return
-    if info is None or (info.st_dev, info.st_ino) in skipped:  # leads out (never opened, and an
-        yield f"{entry.path}\t->{target}\n"  # error whatever is there), or to the build folder
+    inward = os.path.realpath(entry.path).startswith(inside)
+    if (info.st_dev, info.st_ino) in skipped or (stat.S_ISDIR(info.st_mode) and not inward):
+        yield f"{entry.path}\t->{target}\n"  # the build folder, or a folder outside: never walked
         return
     yield f"{entry.path}\t->{target}\t{_stamp(info, exact)}\n"
     if stat.S_ISDIR(info.st_mode) and (info.st_dev, info.st_ino) not in walked:

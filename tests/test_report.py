@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from datetime import datetime
@@ -286,6 +287,21 @@ def test_report_is_rewritten_when_what_it_shows_changes_and_cleaned(tiny_site):
     assert index.is_file()
     doit_main(doit_namespace(tiny_site.config)).run(["clean", "report"])
     assert not index.exists()
+
+
+def test_a_page_copied_over_keeping_its_size_and_time_is_shown_anew(tiny_site):
+    """`cp -p` of an edited page: the report's check went by sizes and times only."""
+    assert run_doit(tiny_site, "-n", "1")[0] == 0
+    page = next(tiny_site.pages.rglob("*.md"))
+    text, times = page.read_text(), page.stat()
+    edited = page.with_name("edited.tmp")
+    # a caption: shown by the report alone (no sheet, thumbnail or data file changes with it)
+    edited.write_text(text.replace("caption: 'The Leg-Soleus muscle 1'", "caption: 'The LEG-SOLEUS muscle 1'"))
+    os.utime(edited, ns=(times.st_atime_ns, times.st_mtime_ns))
+    os.replace(edited, page)
+    code, tasks = run_doit(tiny_site, "-n", "1", "report")
+    assert tasks["report:index.html"]["result"] == "success"
+    assert "The LEG-SOLEUS muscle 1" in (tiny_site.build / "report" / "index.html").read_text()
 
 
 def test_the_report_is_checked_only_after_every_other_task_has_finished(tiny_site):

@@ -1,4 +1,5 @@
 import os
+import shutil
 import time
 
 from pipeline.treestate import fingerprint, unchanged
@@ -53,7 +54,7 @@ def test_a_skipped_folder_inside_does_not_count(tmp_path):
     assert fingerprint([str(tmp_path / "pages")], skip=skip) != first
 
 
-def test_a_link_counts_by_what_it_leads_to_inside_and_only_inside(tmp_path):
+def test_a_link_counts_by_what_it_leads_to_and_only_folders_inside_are_walked(tmp_path):
     images, outside = tmp_path / "images", tmp_path / "elsewhere"
     (images / "muscles").mkdir(parents=True)
     (images / ".store").mkdir()  # hidden: not walked itself
@@ -67,14 +68,39 @@ def test_a_link_counts_by_what_it_leads_to_inside_and_only_inside(tmp_path):
     (images / "all").symlink_to(outside)  # never walked
     first = fingerprint([str(images)])
 
-    (outside / "x.png").write_bytes(b"123")
     (outside / "y.png").write_bytes(b"1")
-    assert fingerprint([str(images)]) == first  # what lies outside is never read
+    assert fingerprint([str(images)]) == first  # a folder outside is never walked
+    (outside / "x.png").write_bytes(b"123")
+    # a file outside counts by its status (never opened): a page linked from elsewhere is read
+    # through its link, and an edit to it went unseen by verify and the report
+    outward = fingerprint([str(images)])
+    assert outward != first
     (images / ".store" / "g1.png").write_bytes(b"12345")  # the link itself is unchanged
     second = fingerprint([str(images)])
-    assert second != first
+    assert second != outward
     (images / "muscles" / "Gamma-2.png").write_bytes(b"")  # seen through the linked folder too
     assert fingerprint([str(images)]) != second
+
+
+def test_exact_folders_see_a_file_copied_over_keeping_its_size_and_time(tmp_path):
+    pages, build = tmp_path / "pages", tmp_path / "build"
+    pages.mkdir()
+    build.mkdir()
+    (pages / "a.md").write_text("title: old")
+    (build / "x.png").write_bytes(b"1234")
+    folders, sources = [str(pages), str(build)], frozenset([str(pages)])
+    loose, first = fingerprint(folders), fingerprint(folders, exact_folders=sources)
+    times = (pages / "a.md").stat()
+    (pages / "b.md").write_text("title: new")
+    os.utime(pages / "b.md", ns=(times.st_atime_ns, times.st_mtime_ns))
+    os.replace(pages / "b.md", pages / "a.md")  # `cp -p` of an edit: same size and time
+    assert fingerprint(folders) == loose  # by size and time alone the edit is not seen
+    edited = fingerprint(folders, exact_folders=sources)
+    assert edited != first
+    shutil.copytree(build, tmp_path / "copy")  # copy2: sizes and times kept, new inodes
+    shutil.rmtree(build)
+    (tmp_path / "copy").rename(build)
+    assert fingerprint(folders, exact_folders=sources) == edited  # a restored build folder is the same
 
 
 def test_a_link_to_a_skipped_folder_is_not_walked(tmp_path):

@@ -427,6 +427,29 @@ def test_verify_task_is_up_to_date_until_a_page_or_image_changes(small_site):
     assert "1 errors" in str(values)
 
 
+def test_a_page_linked_from_outside_the_pages_folder_is_checked_again_when_edited(small_site, tmp_path):
+    """Pages are read through links from anywhere; the check recorded such a link by where it
+    points only, so an edit to the page (a frame listed twice) went unseen until a clean build."""
+    from pipeline.tasks.verify import verify_task
+
+    class Task:
+        options = {}
+
+    page = small_site.pages / "muscles" / "muscle_leg-soleus.md"
+    elsewhere = tmp_path / "elsewhere.md"
+    elsewhere.write_text(page.read_text())
+    page.unlink()
+    page.symlink_to(elsewhere)
+    site = small_site.site()
+    check, folders = verify_task(site)["uptodate"][1]
+    values = run_verify(site)
+    assert check(Task, values, *folders)
+    elsewhere.write_text(elsewhere.read_text().replace(
+        "  - image_url: muscles/png/Leg-Soleus-2.png", "  - image_url: muscles/png/Leg-Soleus-1.png", 1))
+    assert not check(Task, values, *folders)
+    assert "duplicate-reference" in {p.code for p in problems_of(small_site)}
+
+
 def test_a_video_the_site_plays_but_no_format_builds_is_missing(small_site):
     small_site.write_settings('[animation]\nformats = ["gif", "webp", "mp4"]\n')
     missing = [p for p in problems_of(small_site) if p.code == "missing"]

@@ -30,7 +30,8 @@ def run_report(site, started: float, shown: tuple):
     except OSError as exc:  # a full disk, say: named, not a traceback
         return TaskFailed(f"report: {exc}")
     print(f"report: {target}", file=sys.stderr)
-    return {"fingerprint": treestate.fingerprint(*shown, skip=frozenset([str(site.settings.build_dir)]))}
+    return {"fingerprint": treestate.fingerprint(*shown, skip=frozenset([str(site.settings.build_dir)]),
+                                                 exact_folders=frozenset([str(site.settings.pages_dir)]))}
 
 
 def report_tasks(site, after: list[str], seen: dict[str, str], listing: FolderListing):
@@ -49,7 +50,8 @@ def report_tasks(site, after: list[str], seen: dict[str, str], listing: FolderLi
         "targets": [str(build / "report" / "index.html")],
         "uptodate": [settings_changed({"settings": repr(site.settings)}),
                      # the build folder is shown by its parts: left out where the pages hold it
-                     (treestate.unchanged, [*shown, seen, frozenset([str(build)])]),
+                     # the pages exactly (a page copied over keeping its size and time is seen)
+                     (treestate.unchanged, [*shown, seen, frozenset([str(build)]), False, frozenset([pages])]),
                      outputs_as_written(listing)],
         "clean": True,
     }
