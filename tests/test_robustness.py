@@ -120,6 +120,11 @@ def test_a_frame_deleted_after_a_build_fails_its_tasks_with_the_page_line(three_
         assert lines and all(line.startswith(where) and "missing: gallery frame 'muscles/png/Thigh-3.png'" in line
                              for line in lines), (task, lines)
     assert "DependencyError" not in result.stdout + result.stderr
+    # what was made of the frame goes with it, as a fresh build has none of it; the rest stays
+    made_of = [site.build / "images/muscles/png" / name for name in ("Thigh-3.png", "Thigh-3-thumb.png", "Thigh-3-thumb.webp")]
+    assert [path for path in made_of if path.exists()] == []
+    assert (site.build / "images/muscles/png/Thigh-2-thumb.png").is_file()
+    assert (site.build / "images/muscles/png/Thigh-1-thumb.png").is_file()  # its new content made
 
 
 def test_two_makers_of_one_file_fail_verify_and_the_rest_builds(three_sequences):
@@ -592,6 +597,7 @@ def test_a_lowered_pixel_limit_fails_the_frames_over_it_as_a_fresh_build_does(th
     assert result.returncode != 0
     assert not (site.build / "images/muscles/gif/Thigh.gif").exists()  # gone, as from a sequence that no longer reads
     assert not (site.build / "contact/Thigh.png").exists()
+    assert not list((site.build / "images/muscles/png").glob("Thigh-*"))  # thumbnails and copies too
     site.write_settings("")
     assert run_pipeline(site, "-n", "1").returncode == 0
     assert (site.build / "images/muscles/gif/Thigh.gif").is_file()

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from doit.exceptions import TaskFailed
 
+from ..atomic import remove_outputs
 from ..catalog import FRAME_NAME, Reference
 from ..imageroot import ImageRoot
 from ..plan import frame_listings
@@ -28,7 +29,10 @@ def run_batch(jobs, changed, make, sources: ImageRoot):
     """Run `make(source, outputs)` for the jobs to redo: every job when nothing changed (the
     task runs because its settings did), else those whose source changed or whose outputs
     are missing. Each source is first checked as verify checks it (never opened when unsafe;
-    a bomb refused unread), and what fails is collected, naming the page line of the frame."""
+    a bomb refused unread), and what fails is collected, naming the page line of the frame.
+    A frame that fails loses the outputs an earlier run made of it (`atomic.remove_outputs`):
+    kept, the thumbnails of a frame since deleted or truncated were shipped, and the report
+    showed them as built, where a fresh build has none."""
     redo = set(changed)
     failures = []
     for frame, source, outputs in jobs:
@@ -36,23 +40,30 @@ def run_batch(jobs, changed, make, sources: ImageRoot):
         # on it), but it must fail all the same
         if redo and source not in redo and os.path.exists(source) and all(os.path.exists(o[0]) for o in outputs):
             continue
-        problem = frame_problem(frame.path, frame.page, frame.line, sources)
-        if problem:
-            failures.append(str(problem))
-            continue
-        try:
-            make(Path(source), outputs)
-        except OSError as exc:
-            if exc.filename and exc.filename != source:  # writing an output, not reading the frame
-                failures.append(f"{frame.page}:{frame.line}: '{frame.path}': {exc}")
-            else:
-                failures.append(_undecodable(frame, exc))
-        except PipelineError as exc:  # a file the writer refuses (verify lets none through): its words
-            text = str(exc).removeprefix(f"{source}: ")
-            failures.append(str(Problem(frame.page, frame.line, frame.path, "unreadable", f"'{frame.path}': {text}")))
-        except (ValueError, SyntaxError) as exc:  # Pillow's decode errors
-            failures.append(_undecodable(frame, exc))
+        failure = _made_or_why_not(frame, source, outputs, make, sources)
+        if failure:
+            failures.append(failure)
+            remove_outputs(output[0] for output in outputs)
     return TaskFailed("\n".join(failures)) if failures else None
+
+
+def _made_or_why_not(frame: Reference, source: str, outputs, make, sources: ImageRoot) -> str | None:
+    """Make the `outputs` of one frame; None, or why they could not be made (`page:line: ...`)."""
+    problem = frame_problem(frame.path, frame.page, frame.line, sources)
+    if problem:
+        return str(problem)
+    try:
+        make(Path(source), outputs)
+    except OSError as exc:
+        if exc.filename and exc.filename != source:  # writing an output, not reading the frame
+            return f"{frame.page}:{frame.line}: '{frame.path}': {exc}"
+        return _undecodable(frame, exc)
+    except PipelineError as exc:  # a file the writer refuses (verify lets none through): its words
+        text = str(exc).removeprefix(f"{source}: ")
+        return str(Problem(frame.page, frame.line, frame.path, "unreadable", f"'{frame.path}': {text}"))
+    except (ValueError, SyntaxError) as exc:  # Pillow's decode errors
+        return _undecodable(frame, exc)
+    return None
 
 
 def _undecodable(frame: Reference, exc: Exception) -> str:
