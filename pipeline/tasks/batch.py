@@ -40,30 +40,32 @@ def run_batch(jobs, changed, make, sources: ImageRoot):
         # on it), but it must fail all the same
         if redo and source not in redo and os.path.exists(source) and all(os.path.exists(o[0]) for o in outputs):
             continue
-        failure = _made_or_why_not(frame, source, outputs, make, sources)
+        failure, frame_at_fault = _made_or_why_not(frame, source, outputs, make, sources)
         if failure:
             failures.append(failure)
+        if frame_at_fault:  # not when an output could not be written (a full disk): the others stay
             remove_outputs(output[0] for output in outputs)
     return TaskFailed("\n".join(failures)) if failures else None
 
 
-def _made_or_why_not(frame: Reference, source: str, outputs, make, sources: ImageRoot) -> str | None:
-    """Make the `outputs` of one frame; None, or why they could not be made (`page:line: ...`)."""
+def _made_or_why_not(frame: Reference, source: str, outputs, make, sources: ImageRoot) -> tuple[str | None, bool]:
+    """Make the `outputs` of one frame: (None, False), or why they could not be made
+    (`page:line: ...`) and whether the frame itself is why."""
     problem = frame_problem(frame.path, frame.page, frame.line, sources)
     if problem:
-        return str(problem)
+        return str(problem), True
     try:
         make(Path(source), outputs)
     except OSError as exc:
         if exc.filename and exc.filename != source:  # writing an output, not reading the frame
-            return f"{frame.page}:{frame.line}: '{frame.path}': {exc}"
-        return _undecodable(frame, exc)
+            return f"{frame.page}:{frame.line}: '{frame.path}': {exc}", False
+        return _undecodable(frame, exc), True
     except PipelineError as exc:  # a file the writer refuses (verify lets none through): its words
         text = str(exc).removeprefix(f"{source}: ")
-        return str(Problem(frame.page, frame.line, frame.path, "unreadable", f"'{frame.path}': {text}"))
+        return str(Problem(frame.page, frame.line, frame.path, "unreadable", f"'{frame.path}': {text}")), True
     except (ValueError, SyntaxError) as exc:  # Pillow's decode errors
-        return _undecodable(frame, exc)
-    return None
+        return _undecodable(frame, exc), True
+    return None, False
 
 
 def _undecodable(frame: Reference, exc: Exception) -> str:
