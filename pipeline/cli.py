@@ -45,6 +45,8 @@ def _run(argv: list[str]) -> int:
         # by SIGPIPE, where Python's BrokenPipeError came up through doit as a traceback. Not
         # for a build: its pipes to the workers and ffmpeg report a reader gone as an error
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    else:  # a command that changes things (clean, forget, a build) finishes its work all the same
+        sys.stdout = ReaderMayLeave(sys.stdout)
     if doit_args[:1] in (["-h"], ["--help"]):
         parser.print_help()
         print(usage())
@@ -60,6 +62,39 @@ def _run(argv: list[str]) -> int:
     doit = doit_main(namespace)
     doit_args = with_dependency_file(doit_args, namespace["DOIT_CONFIG"]["dep_file"])
     return doit.run(with_default_processes(doit_args, set(doit.get_cmds())))
+
+
+class ReaderMayLeave:
+    """Standard output for a command that changes things: when its reader stops early
+    (`pipeline clean | head -1`), the rest of what it prints goes nowhere and its work goes on.
+    Python's BrokenPipeError came up through doit as a traceback, with `forget` having
+    forgotten nothing and `clean` having removed one file."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._discard()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._discard()
+
+    def _discard(self) -> None:
+        """The stream's file becomes /dev/null: what it still holds, and Python's own flush at
+        exit, go there instead of failing again."""
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self._stream.fileno())
+        os.close(devnull)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
 def usage() -> str:

@@ -288,6 +288,23 @@ def test_output_read_in_part_ends_without_a_traceback(raw_copy, command):
     assert shown.returncode == -signal.SIGPIPE  # as a Unix tool ends: `yes | head` gives 141
 
 
+def test_a_command_that_changes_things_finishes_when_its_reader_stops_early(raw_copy):
+    """`pipeline clean | head -1`: a traceback, exit 3 and one file removed; `forget` forgot
+    nothing. The rest of what they print now goes nowhere and their work is done."""
+    assert run([*pipeline_command(), "gif", "thumbnails"], cwd=raw_copy).returncode == 0
+    made = sorted((raw_copy / "build" / "images").rglob("*.*"))
+    assert len(made) > 3
+    for command in (["forget"], ["clean"]):
+        shown = subprocess.Popen([*pipeline_command(), *command], cwd=raw_copy, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)
+        shown.stdout.close()  # the reader is gone before anything is written
+        said = shown.stderr.read().decode()
+        shown.wait(timeout=60)
+        assert "Traceback" not in said and "BrokenPipe" not in said, said
+        assert shown.returncode == 0, said
+    assert [path for path in made if path.exists()] == []  # every file cleaned
+
+
 def test_config_without_a_file_is_a_command_line_error(raw_copy):
     bare = run([*pipeline_command(), "--config"], cwd=raw_copy)  # a command-line error: 3, as the README has it
     assert bare.returncode == 3 and "pipeline: argument --config: expected one argument" in bare.stderr
