@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import sys
 import threading
 from pathlib import Path
@@ -17,7 +18,9 @@ from pathlib import Path
 from .problems import PipelineError
 
 LOCK_NAME = ".pipeline.lock"
-TEMPORARY_MARK = ".tmp"  # atomic.py names temporaries `.<stem>.<random>.tmp<suffix>`
+# atomic.py names temporaries `.<stem>.<random>.tmp<suffix>`, tempfile's random part 8 of
+# [a-z0-9_]; nothing else is taken for one (a build folder may hold the user's own files)
+TEMPORARY_NAME = re.compile(r"\..*\.[a-z0-9_]{8}\.tmp(\.[^.]*)?", re.DOTALL)
 
 
 class BuildLock:
@@ -111,7 +114,7 @@ def remove_stale_temporaries(build_dir: Path) -> list[Path]:
     removed = []
     for folder, _subdirs, files in os.walk(build_dir):
         for name in files:
-            if name.startswith(".") and TEMPORARY_MARK in name and name != LOCK_NAME:
+            if TEMPORARY_NAME.fullmatch(name):
                 path = Path(folder, name)
                 path.unlink(missing_ok=True)
                 removed.append(path)

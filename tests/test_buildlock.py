@@ -106,14 +106,21 @@ def test_the_lock_is_kept_until_the_last_holder_is_released_in_any_order(tmp_pat
     assert other_process_takes(tmp_path).returncode == 0
 
 
-def test_stale_temporaries_are_removed_and_outputs_kept(tmp_path):
+def test_stale_temporaries_are_removed_and_outputs_and_the_user_s_files_kept(tmp_path):
     (tmp_path / "images").mkdir()
     keep = tmp_path / "images" / "a.gif"
-    keep.write_bytes(b"GIF89a")
-    stale = tmp_path / "images" / ".a.k2j3.tmp.gif"
+    with atomic_path(keep) as temporary:
+        temporary.write_bytes(b"GIF89a")
+        stale = temporary.with_name(temporary.name)  # what a killed build would leave
     stale.write_bytes(b"half")
+    # a build folder may hold the user's own files (`build = "."`): dotfiles with ".tmp" in
+    # their names were deleted with the temporaries
+    (tmp_path / "notes").mkdir()
+    theirs = [tmp_path / ".env.tmpl", tmp_path / "notes" / ".draft.tmp.md", tmp_path / ".notes.tmp"]
+    for path in theirs:
+        path.write_text("mine")
     assert remove_stale_temporaries(tmp_path) == [stale]
-    assert keep.exists() and not stale.exists()
+    assert keep.exists() and not stale.exists() and all(path.exists() for path in theirs)
 
 
 def test_interrupted_atomic_write_leaves_neither_target_nor_temporary(tmp_path):
