@@ -293,7 +293,7 @@ def load_settings(path: str | Path | None = None) -> Settings:
         raise PipelineError(f"{file}: settings file not found (run in the folder of a "
                             "pipeline.toml, or name one: pipeline --config FILE, doit config=FILE)")
     try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
+        data = tomllib.loads(file.read_text(encoding="utf-8-sig"))  # a BOM (Notepad) taken as pages take it
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise PipelineError(f"{file}: not valid TOML: {exc}") from None
     except OSError as exc:

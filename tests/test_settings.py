@@ -70,6 +70,12 @@ def test_invalid_toml_and_missing_file(tmp_path):
         load_settings(tmp_path / "nope.toml")
 
 
+def test_a_settings_file_saved_with_a_bom_is_read_as_pages_are(tmp_path):
+    config = tmp_path / "pipeline.toml"
+    config.write_bytes(b"\xef\xbb\xbf[gif]\ncolors = 64\n")  # Notepad's UTF-8
+    assert load_settings(config).gif.colors == 64
+
+
 def test_a_settings_file_that_cannot_be_read_is_named(tmp_path):
     folder = tmp_path / "a-folder.toml"
     folder.mkdir()  # a folder where the file should be: is_file() is False
